@@ -1,0 +1,201 @@
+package io.upstreamproxy;
+
+import io.upstreamproxy.config.ConfigException;
+import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.web.UpstreamProxyListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]}: checks the config,
+ * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
+ * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
+ */
+public final class Main {
+    static final Duration GRACE = Duration.ofSeconds(30);
+    static final int USER_ERROR = 2;
+
+    private final Server server;
+    private final DemoBackends demo;
+
+    private Main(Server server, DemoBackends demo) {
+        this.server = server;
+        this.demo = demo;
+    }
+
+    public static void main(String[] args) {
+        Args parsed;
+        ProxyConfig config;
+        try {
+            parsed = Args.parse(args);
+            if (parsed.help) {
+                System.out.println(Args.USAGE);
+                return;
+            }
+            config = loadConfig(parsed.config);
+            if (parsed.port != null) {
+                config = config.withPort(parsed.port);
+            }
+        } catch (UserError e) {
+            System.err.println("upstream-proxy: " + e.getMessage());
+            System.exit(USER_ERROR);
+            return;
+        }
+        try {
+            Main main = start(config, parsed.demo, true);
+            main.printBanner(System.out, config);
+            main.stopOnSignal();
+            main.server.join();
+        } catch (UserError e) {
+            System.err.println("upstream-proxy: " + e.getMessage());
+            System.exit(USER_ERROR);
+        } catch (Exception e) {
+            System.err.println("upstream-proxy: cannot start: " + e);
+            System.exit(1);
+        }
+    }
+
+    static ProxyConfig loadConfig(Path file) {
+        try {
+            return ConfigLoader.load(file);
+        } catch (NoSuchFileException e) {
+            throw new UserError("cannot read " + file + ": no such file (use --config FILE)");
+        } catch (IOException e) {
+            throw new UserError("cannot read " + file + ": " + e.getMessage());
+        } catch (ConfigException e) {
+            throw new UserError(file + ": " + e.getMessage());
+        }
+    }
+
+    /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
+    public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
+        DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
+        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
+        threads.setName("upstream-proxy");
+        Server server = new Server(threads);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(config.listen().host());
+        connector.setPort(config.listen().port());
+        server.addConnector(connector);
+
+        ServletContextHandler context = new ServletContextHandler("/");
+        context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
+        context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
+        context.addEventListener(new UpstreamProxyListener());
+        server.setHandler(new GracefulHandler(context));
+        server.setStopTimeout(GRACE.toMillis());
+        server.setStopAtShutdown(true);
+        try {
+            server.start();
+        } catch (IOException e) {
+            server.stop();
+            if (demo != null) {
+                demo.close();
+            }
+            throw new UserError("cannot listen on " + config.listen().host() + ":" + config.listen().port() + ": " + e.getMessage());
+        }
+        if (!server.isStarted()) {
+            throw new IllegalStateException("the server did not start");
+        }
+        return new Main(server, demo);
+    }
+
+    public int port() {
+        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    }
+
+    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything. */
+    public void stop() throws Exception {
+        server.stop();
+        if (demo != null) {
+            demo.close();
+        }
+    }
+
+    private void stopOnSignal() {
+        Runnable stopper = () -> {
+            try {
+                stop();
+            } catch (Exception e) {
+                System.err.println("upstream-proxy: error while stopping: " + e);
+            }
+            System.exit(0);
+        };
+        for (String name : new String[] {"TERM", "INT"}) {
+            Signal.handle(new Signal(name), sig -> new Thread(stopper, "upstream-proxy-stop").start());
+        }
+    }
+
+    private void printBanner(PrintStream out, ProxyConfig config) {
+        String host = config.listen().host();
+        String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+        String base = "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+        out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
+        if (demo != null) {
+            out.println("demo backends on " + String.join(", ", demo.addresses()));
+        }
+        out.println("try:");
+        out.println("  curl " + base + "/");
+        out.println("  curl " + base + config.api().path());
+        out.flush();
+    }
+
+    /** A mistake of the user's: one line, exit code 2, no stack trace. */
+    static final class UserError extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UserError(String message) {
+            super(message);
+        }
+    }
+
+    /** The command line. */
+    static final class Args {
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]";
+        Path config = Path.of("conf", "upstream-proxy.json");
+        Integer port;
+        boolean demo;
+        boolean help;
+
+        static Args parse(String[] args) {
+            Args a = new Args();
+            for (int i = 0; i < args.length; i++) {
+                switch (args[i]) {
+                    case "--config" -> a.config = Path.of(value(args, ++i, "--config"));
+                    case "--port" -> {
+                        String v = value(args, ++i, "--port");
+                        try {
+                            a.port = Integer.parseInt(v);
+                        } catch (NumberFormatException e) {
+                            a.port = -1;
+                        }
+                        if (a.port < 0 || a.port > 65535) {
+                            throw new UserError("--port: " + v + " (expected: 0..65535)\n" + USAGE);
+                        }
+                    }
+                    case "--demo" -> a.demo = true;
+                    case "--help", "-h" -> a.help = true;
+                    default -> throw new UserError("unknown argument \"" + args[i] + "\"\n" + USAGE);
+                }
+            }
+            return a;
+        }
+
+        private static String value(String[] args, int i, String flag) {
+            if (i >= args.length) {
+                throw new UserError(flag + ": missing value\n" + USAGE);
+            }
+            return args[i];
+        }
+    }
+}

@@ -1,0 +1,267 @@
+package io.upstreamproxy.proxy;
+
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Upstream;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
+import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
+import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy: route, pick a server, send, retry on connect failure, report outcomes. It follows
+ * Jetty's {@link AsyncProxyServlet} script (non-blocking both ways) and replaces only
+ * {@code service} so that one client request can be sent to several servers in turn.
+ *
+ * <p>Retries: a failure before the response headers arrive counts against the server
+ * (max_fails) and the request goes to the next eligible server when its body can be sent
+ * again (no body, or one buffered up to {@code proxy.buffer_body}) and either the connection
+ * never opened or the method is idempotent. Once response headers arrived nothing is retried.
+ */
+public class UpstreamProxyServlet extends AsyncProxyServlet {
+    private static final long serialVersionUID = 1L;
+    private static final Logger ACCESS = LoggerFactory.getLogger("io.upstreamproxy.access");
+    private static final String EXCHANGE = Exchange.class.getName();
+    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
+    private static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
+
+    private final transient Router router;
+    private final transient ProxyConfig.Proxy settings;
+    private final boolean accessLog;
+
+    public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
+        this.router = router;
+        this.settings = settings;
+        this.accessLog = accessLog;
+    }
+
+    /**
+     * Our own client rather than the init-param driven one: pool and queue sizes come from the
+     * config ({@code proxy.max_connections_per_server}, default 256 connections, and
+     * {@code max_queued_per_server}, default 1024 waiting requests; past that the request fails
+     * fast with 503 rather than queueing without bound). Uses the container's thread pool
+     * in Jetty, a pool of its own elsewhere (Tomcat has no Jetty executor to share).
+     */
+    @Override
+    protected HttpClient createHttpClient() throws ServletException {
+        ClientConnector connector = new ClientConnector();
+        connector.setSelectors(1);
+        HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
+        client.setFollowRedirects(false);
+        client.setHttpCookieStore(new HttpCookieStore.Empty());
+        client.setUserAgentField(null);
+        Object executor = getServletContext().getAttribute(SERVER_EXECUTOR);
+        if (executor instanceof Executor e) {
+            client.setExecutor(e);
+        } else {
+            QueuedThreadPool pool = new QueuedThreadPool(200, 8);
+            pool.setName("upstream-proxy-client");
+            pool.setDaemon(true);
+            client.setExecutor(pool);
+        }
+        client.setMaxConnectionsPerDestination(settings.maxConnectionsPerServer());
+        client.setMaxRequestsQueuedPerDestination(settings.maxQueuedPerServer());
+        client.setConnectTimeout(settings.connectTimeout().toMillis());
+        // Below the usual server keep-alive timeouts (Jetty 30s, nginx 75s), so we close an idle
+        // pooled connection before the server does and never write into one it is closing.
+        client.setIdleTimeout(15_000);
+        try {
+            client.start();
+        } catch (Exception x) {
+            throw new ServletException("cannot start the upstream HTTP client", x);
+        }
+        return client;
+    }
+
+    @Override
+    protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        long start = System.nanoTime();
+        String path = pathInContext(request);
+        Upstream upstream = router.route(path);
+        if (upstream == null) {
+            ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path + "\"");
+            return;
+        }
+        String query = request.getQueryString();
+        String target = query == null ? path : path + "?" + query;
+
+        byte[] body = null;
+        boolean streamed = false;
+        if (hasContent(request)) {
+            long length = request.getContentLengthLong();
+            if (length >= 0 && length <= settings.bufferBodyBytes()) {
+                // Small and of known length: read it now so the request can be retried.
+                body = request.getInputStream().readNBytes((int) length);
+                if (body.length != length) {
+                    return; // the client went away mid-body
+                }
+            } else {
+                streamed = true;
+            }
+        }
+        Exchange x = new Exchange(upstream, target, body, !streamed, IDEMPOTENT.contains(request.getMethod()), start);
+        Server server = upstream.pick(new ServletRequestInfo(request, path), s -> false);
+        if (server == null) {
+            ErrorBody.send(response, 503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
+            log(request, 503, x, null);
+            return;
+        }
+        request.setAttribute(EXCHANGE, x);
+        AsyncContext async = request.startAsync();
+        async.setTimeout(0); // the upstream request carries the timeouts
+        send(request, response, x, server);
+    }
+
+    /** Sends the request to {@code server}: one attempt. */
+    private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
+        x.server = server;
+        x.tried.add(server);
+        x.headersReceived = false;
+        Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
+        copyRequestHeaders(request, proxyRequest);
+        addProxyHeaders(request, proxyRequest);
+        proxyRequest.timeout(0, TimeUnit.MILLISECONDS);
+        proxyRequest.idleTimeout(settings.readTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        if (x.body != null) {
+            proxyRequest.body(new BytesRequestContent(request.getContentType(), x.body));
+        } else if (!x.replayable) {
+            proxyRequest.body(proxyRequestContent(request, response, proxyRequest));
+        }
+        server.onRequestStart();
+        sendProxyRequest(request, response, proxyRequest);
+    }
+
+    private static String pathInContext(HttpServletRequest request) {
+        String uri = request.getRequestURI();
+        String context = request.getContextPath();
+        return context.isEmpty() ? uri : uri.substring(context.length());
+    }
+
+    @Override
+    protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
+        super.copyRequestHeaders(clientRequest, proxyRequest);
+        // We read (or stream) the body ourselves; the upstream must not wait to say 100 Continue.
+        proxyRequest.headers(h -> h.remove(HttpHeader.EXPECT));
+    }
+
+    /** Jetty 12.1 adds Via and Forwarded; operators' backends still expect X-Forwarded-*. */
+    @Override
+    protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
+        super.addProxyHeaders(clientRequest, proxyRequest);
+        String prior = clientRequest.getHeader("X-Forwarded-For");
+        String client = clientRequest.getRemoteAddr();
+        String forwardedFor = prior == null || prior.isBlank() ? client : prior + ", " + client;
+        String host = clientRequest.getHeader("Host");
+        proxyRequest.headers(h -> {
+            h.put(HttpHeader.X_FORWARDED_FOR, forwardedFor);
+            h.put(HttpHeader.X_FORWARDED_PROTO, clientRequest.getScheme());
+            if (host != null) {
+                h.put(HttpHeader.X_FORWARDED_HOST, host);
+            } else {
+                h.remove(HttpHeader.X_FORWARDED_HOST);
+            }
+        });
+    }
+
+    @Override
+    protected void onServerResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
+        exchange(clientRequest).headersReceived = true;
+        super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
+    }
+
+    @Override
+    protected void onProxyResponseSuccess(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
+        Exchange x = exchange(clientRequest);
+        x.server.onResponse(serverResponse.getStatus());
+        log(clientRequest, serverResponse.getStatus(), x, x.server);
+        super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
+    }
+
+    @Override
+    protected void onClientRequestFailure(HttpServletRequest clientRequest, Request proxyRequest, HttpServletResponse proxyResponse, Throwable failure) {
+        exchange(clientRequest).clientFailed = true;
+        super.onClientRequestFailure(clientRequest, proxyRequest, proxyResponse, failure);
+    }
+
+    @Override
+    protected void onProxyResponseFailure(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse, Throwable failure) {
+        Exchange x = exchange(clientRequest);
+        Server failed = x.server;
+        if (failure instanceof RejectedExecutionException) {
+            // Our own queue to this server is full: not the server's fault, and not worth a retry.
+            failed.onResponse(0);
+            log(clientRequest, 503, x, failed);
+            sendProxyResponseError(clientRequest, proxyResponse, 503);
+            return;
+        }
+        boolean serverFault = !x.headersReceived && !x.clientFailed;
+        if (serverFault) {
+            failed.onFailure();
+            if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
+                Server next = x.upstream.pick(new ServletRequestInfo(clientRequest, pathInContext(clientRequest)), x::wasTried);
+                if (next != null) {
+                    _log.debug("{} failed ({}), retrying on {}", failed, failure.toString(), next);
+                    proxyResponse.reset();
+                    try {
+                        send(clientRequest, proxyResponse, x, next);
+                        return;
+                    } catch (IOException | RuntimeException e) {
+                        failure.addSuppressed(e);
+                    }
+                }
+            }
+        } else {
+            failed.onResponse(x.headersReceived ? serverResponse.getStatus() : 0);
+        }
+        int status = proxyResponseStatus(failure);
+        log(clientRequest, x.headersReceived ? serverResponse.getStatus() : status, x, failed);
+        super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
+    }
+
+    /** The connection never opened, so the server saw nothing: safe to resend any method. */
+    static boolean isConnectFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException || c instanceof NoRouteToHostException
+                    || c instanceof UnresolvedAddressException
+                    || (c instanceof SocketTimeoutException && String.valueOf(c.getMessage()).contains("Connect"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Exchange exchange(HttpServletRequest request) {
+        return (Exchange) request.getAttribute(EXCHANGE);
+    }
+
+    private void log(HttpServletRequest request, int status, Exchange x, Server server) {
+        if (accessLog && ACCESS.isInfoEnabled()) {
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
+            ACCESS.info("{} \"{} {}\" {} {} {} {}ms", request.getRemoteAddr(), request.getMethod(), x.target, status,
+                    x.upstream.name(), server == null ? "-" : server.key(), ms);
+        }
+    }
+
+}

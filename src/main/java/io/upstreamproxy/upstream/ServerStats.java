@@ -1,0 +1,77 @@
+package io.upstreamproxy.upstream;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A server's live counters. Written on every proxied request by many threads, read rarely
+ * (API, status page), so totals are {@link LongAdder}s (no contended CAS on the hot path);
+ * {@code active} is an exact {@link AtomicInteger} because max_conns and least-conn compare it.
+ */
+public final class ServerStats {
+    private final AtomicInteger active = new AtomicInteger();
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
+    private final LongAdder fails = new LongAdder();
+    private final LongAdder unavail = new LongAdder();
+    private volatile long selectedMillis;
+
+    /** A request was sent to this server. */
+    void started(long wallMillis) {
+        active.incrementAndGet();
+        requests.increment();
+        selectedMillis = wallMillis;
+    }
+
+    /** A request to this server ended, with the response status (0 when there was none). */
+    void ended(int status) {
+        active.decrementAndGet();
+        int klass = status / 100;
+        if (klass >= 1 && klass <= 5) {
+            responses[klass - 1].increment();
+        }
+    }
+
+    void failed() {
+        fails.increment();
+    }
+
+    void becameUnavailable() {
+        unavail.increment();
+    }
+
+    public int active() {
+        return active.get();
+    }
+
+    public long requests() {
+        return requests.sum();
+    }
+
+    /** Responses with status {@code klass}xx, klass 1..5. */
+    public long responses(int klass) {
+        return responses[klass - 1].sum();
+    }
+
+    public long responsesTotal() {
+        long t = 0;
+        for (LongAdder a : responses) {
+            t += a.sum();
+        }
+        return t;
+    }
+
+    public long fails() {
+        return fails.sum();
+    }
+
+    /** How many times the server became unavailable through max_fails. */
+    public long unavail() {
+        return unavail.sum();
+    }
+
+    /** Wall time of the last selection in ms, 0 when never selected. */
+    public long selectedMillis() {
+        return selectedMillis;
+    }
+}

@@ -1,0 +1,88 @@
+package io.upstreamproxy.web;
+
+import io.upstreamproxy.config.ConfigException;
+import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.proxy.Router;
+import io.upstreamproxy.proxy.UpstreamProxyServlet;
+import io.upstreamproxy.upstream.Clock;
+import io.upstreamproxy.upstream.UpstreamRegistry;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextEvent;
+import jakarta.servlet.ServletContextListener;
+import jakarta.servlet.ServletRegistration;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one wiring path for both ways of running: the WAR declares this listener in web.xml,
+ * {@code Main} adds it to embedded Jetty. It loads the config (or takes the one {@code Main}
+ * already loaded), builds the upstreams and registers the servlets and filters.
+ */
+public class UpstreamProxyListener implements ServletContextListener {
+    /** Context attribute holding an already loaded {@link ProxyConfig} (embedded mode). */
+    public static final String CONFIG_ATTRIBUTE = "io.upstreamproxy.config";
+    /** Context attribute where the running {@link UpstreamRegistry} is published. */
+    public static final String REGISTRY_ATTRIBUTE = "io.upstreamproxy.registry";
+    /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
+    public static final String CONFIG_PARAMETER = "upstream-proxy.config";
+    public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
+    /** Context attribute: "true" turns on the access log (embedded mode). */
+    public static final String ACCESS_LOG_ATTRIBUTE = "io.upstreamproxy.accessLog";
+
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
+
+    @Override
+    public void contextInitialized(ServletContextEvent event) {
+        ServletContext context = event.getServletContext();
+        ProxyConfig config = locateConfig(context);
+        UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
+        context.setAttribute(REGISTRY_ATTRIBUTE, registry);
+
+        Router router = new Router(config.routes(), registry);
+        boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
+        ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy",
+                new UpstreamProxyServlet(router, config.proxy(), accessLog));
+        proxy.setAsyncSupported(true);
+        proxy.setLoadOnStartup(1);
+        proxy.addMapping("/");
+        LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
+                registry.all().size(), config.routes().size(), config.source());
+    }
+
+    /**
+     * The config: the object {@code Main} put in the context, else the file named by the
+     * context parameter, the system property or the environment variable, in that order.
+     */
+    static ProxyConfig locateConfig(ServletContext context) {
+        Object loaded = context.getAttribute(CONFIG_ATTRIBUTE);
+        if (loaded instanceof ProxyConfig c) {
+            return c;
+        }
+        String file = context.getInitParameter(CONFIG_PARAMETER);
+        if (file == null || file.isBlank()) {
+            file = System.getProperty(CONFIG_PARAMETER);
+        }
+        if (file == null || file.isBlank()) {
+            file = System.getenv(CONFIG_ENV);
+        }
+        if (file == null || file.isBlank()) {
+            throw new IllegalStateException("upstream-proxy: no configuration: set the context parameter or system property "
+                    + CONFIG_PARAMETER + ", or the environment variable " + CONFIG_ENV + ", to the config file's path");
+        }
+        Path path = Path.of(file);
+        if (!Files.isReadable(path)) {
+            throw new IllegalStateException("upstream-proxy: cannot read the configuration " + path.toAbsolutePath());
+        }
+        try {
+            return ConfigLoader.load(path);
+        } catch (ConfigException e) {
+            throw new IllegalStateException("upstream-proxy: " + path + ": " + e.getMessage());
+        } catch (IOException e) {
+            throw new IllegalStateException("upstream-proxy: cannot read " + path + ": " + e.getMessage());
+        }
+    }
+}

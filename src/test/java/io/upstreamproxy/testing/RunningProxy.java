@@ -1,0 +1,52 @@
+package io.upstreamproxy.testing;
+
+import io.upstreamproxy.Main;
+import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ProxyConfig;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+
+/** The real proxy (embedded Jetty, the same wiring as the jar) on 127.0.0.1, port 0. */
+public final class RunningProxy implements AutoCloseable {
+    private final Main main;
+    public final ProxyConfig config;
+
+    private RunningProxy(Main main, ProxyConfig config) {
+        this.main = main;
+        this.config = config;
+    }
+
+    /**
+     * Starts from config JSON text. {@code listen} defaults to 127.0.0.1:0 when the text has none;
+     * {@code source} anchors relative paths (state file).
+     */
+    public static RunningProxy start(String json, Path source) throws Exception {
+        ProxyConfig c = ConfigLoader.parse(json, source);
+        if (!json.contains("\"listen\"")) {
+            c = new ProxyConfig(c.source(), new ProxyConfig.Listen("127.0.0.1", 0), c.upstreams(), c.routes(), c.api(), c.status(), c.state(), c.proxy());
+        }
+        return new RunningProxy(Main.start(c, false, false), c);
+    }
+
+    public static RunningProxy start(String json) throws Exception {
+        return start(json, null);
+    }
+
+    public int port() {
+        return main.port();
+    }
+
+    public String url(String path) {
+        return "http://127.0.0.1:" + port() + path;
+    }
+
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return Http.get(url(path));
+    }
+
+    @Override
+    public void close() throws Exception {
+        main.stop();
+    }
+}
