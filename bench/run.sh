@@ -22,14 +22,17 @@ usage: bench/run.sh [options]
                   routing, balancer, counters or access log); needs `mvn test-compile`
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --jvm-opts STR  JVM options for our jar (default: $BENCH_JVM_OPTS or the recommended ones below)
-  --jfr FILE      record a JFR profile of our jar during the measured rounds
+  --profile FILE  profile our jar during the measured rounds: JFR (FILE.jfr) by default, or
+                  async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
+                  its libasyncProfiler.so
+  --jar FILE      the jar to measure (default: target/upstream-proxy.jar, built when missing)
   --keep          keep the temp dir (configs, logs)
 EOF
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=20
-HAPROXY=auto BARE=0 ACCESS_LOG=1 JFR= KEEP=0
+HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"}
 
@@ -46,7 +49,8 @@ while [ $# -gt 0 ]; do
     --bare) BARE=1 ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
-    --jfr) JFR=$(realpath -m "$2"); shift ;;
+    --profile) PROFILE=$(realpath -m "$2"); shift ;;
+    --jar) JAR=$(realpath "$2"); shift ;;
     --keep) KEEP=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -60,7 +64,6 @@ done
 if [ "$HAPROXY" = auto ]; then
   command -v haproxy >/dev/null && HAPROXY=1 || HAPROXY=0
 fi
-JAR=$ROOT/target/upstream-proxy.jar
 if [ ! -f "$JAR" ] || { [ "$BARE" = 1 ] && [ ! -d "$ROOT/target/test-classes" ]; }; then
   echo "bench: building the jar"
   (cd "$ROOT" && mvn -B -q package -DskipTests)
@@ -251,6 +254,7 @@ run_wrk() { # target, seconds -> sets R_* from the RESULT line
   R_RPS=$(awk -v n="$R_requests" -v us="$R_duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
   R_SOCK=$((R_connect + R_read + R_write + R_timeout))
   R_CPU=$(awk -v t=$((after - before)) -v hz="$TICKS" -v s="$2" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
+  R_CPU_US=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$R_requests" 'BEGIN {printf "%.0f", n ? 1e6 * t / hz / n : 0}')
   R_RSS=$(rss_mib "$pid")
 }
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
@@ -263,11 +267,24 @@ run_wrk ours "$WARMUP"
 run_wrk nginx 3
 [ "$HAPROXY" = 1 ] && run_wrk haproxy 3
 
-if [ -n "$JFR" ]; then
-  jcmd "$PID_ours" JFR.start name=bench settings=profile filename="$JFR" >/dev/null
-fi
+profiler() { # start|stop
+  if [ -z "$PROFILE" ]; then return; fi
+  if [ -n "${ASYNC_PROFILER_LIB:-}" ]; then
+    local opts="start,event=cpu,interval=1ms${ASYNC_PROFILER_OPTS:+,$ASYNC_PROFILER_OPTS}"
+    [ "$1" = stop ] && opts="stop,collapsed,file=$PROFILE"
+    # quoted: jcmd would otherwise split the option string at '='
+    jcmd "$PID_ours" JVMTI.agent_load "$ASYNC_PROFILER_LIB" "\"$opts\"" >/dev/null
+  elif [ "$1" = start ]; then
+    jcmd "$PID_ours" JFR.start name=bench settings=profile filename="$PROFILE" >/dev/null
+  else
+    jcmd "$PID_ours" JFR.stop name=bench >/dev/null
+  fi
+  [ "$1" = stop ] && echo "bench: profile of our jar in $PROFILE"
+  return 0
+}
+profiler start
 
-printf '\n%-5s %-8s %9s %8s %8s %7s %7s %5s %6s\n' round target 'req/s' 'p50 ms' 'p99 ms' non2xx sockerr 'cpu%' 'rss MB'
+printf '\n%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' round target 'req/s' 'p50 ms' 'p99 ms' non2xx sockerr 'cpu%' 'cpu us' 'rss MB'
 RATIOS=()
 BARE_RATIOS=()
 ERRORS=0
@@ -281,8 +298,8 @@ for r in $(seq 1 "$ROUNDS"); do
     run_wrk "$t" "$DURATION"
     RPS[$t]=$R_RPS
     [ "$t" = ours ] && ERRORS=$((ERRORS + R_status + R_SOCK))
-    printf '%-5s %-8s %9s %8s %8s %7s %7s %5s %6s\n' "$r" "$t" "$R_RPS" "$(ms "$R_p50_us")" "$(ms "$R_p99_us")" \
-      "$R_status" "$R_SOCK" "$R_CPU" "$R_RSS"
+    printf '%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' "$r" "$t" "$R_RPS" "$(ms "$R_p50_us")" "$(ms "$R_p99_us")" \
+      "$R_status" "$R_SOCK" "$R_CPU" "$R_CPU_US" "$R_RSS"
   done
   ratio=$(awk -v a="${RPS[ours]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')
   RATIOS+=("$ratio")
@@ -296,10 +313,7 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "      ratio ours/nginx $ratio$extra"
 done
 
-if [ -n "$JFR" ]; then
-  jcmd "$PID_ours" JFR.stop name=bench >/dev/null
-  echo "bench: JFR recording in $JFR (jfr print --events jdk.ExecutionSample $JFR)"
-fi
+profiler stop
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 MEDIAN=$(median "${RATIOS[@]}")
