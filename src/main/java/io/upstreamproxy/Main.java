@@ -80,14 +80,7 @@ public final class Main {
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
-        threads.setName("upstream-proxy");
-        Server server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
-        connector.setHost(config.listen().host());
-        connector.setPort(config.listen().port());
-        server.addConnector(connector);
-
+        Server server = newServer(config.listen());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
@@ -108,6 +101,18 @@ public final class Main {
             throw new IllegalStateException("the server did not start");
         }
         return new Main(server, demo);
+    }
+
+    /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
+    public static Server newServer(ProxyConfig.Listen listen) {
+        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
+        threads.setName("upstream-proxy");
+        Server server = new Server(threads);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(listen.host());
+        connector.setPort(listen.port());
+        server.addConnector(connector);
+        return server;
     }
 
     public int port() {
