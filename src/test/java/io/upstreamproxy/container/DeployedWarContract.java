@@ -117,6 +117,19 @@ abstract class DeployedWarContract {
     }
 
     @Test
+    void forwardsTheEncodedPathAndQueryAsSent() throws Exception {
+        int heavyBefore = heavy.seen.size();
+        int lightBefore = light.seen.size();
+        HttpResponse<String> r = Http.get(container.url(CONTEXT + "/caf%C3%A9/a%20b?x=1%202&y=%26"));
+        assertEquals(200, r.statusCode(), r::body);
+        List<Backend.Seen> seen = seenSince(heavyBefore, lightBefore);
+        assertEquals(1, seen.size(), "requests the backends saw");
+        assertEquals("/caf%C3%A9/a%20b?x=1%202&y=%26", seen.get(0).pathQuery(), "the container must not decode what it forwards");
+        assertEquals("http", seen.get(0).headers().get("x-forwarded-proto"));
+        assertEquals("127.0.0.1:" + container.port(), seen.get(0).headers().get("x-forwarded-host"));
+    }
+
+    @Test
     void streamsALargeRequestBodyThroughTheContainersAsyncIo() throws Exception {
         // Over proxy.buffer_body (64 KiB), so it streams through the container's non-blocking reads.
         String body = "0123456789abcdef".repeat(64 * 1024);
