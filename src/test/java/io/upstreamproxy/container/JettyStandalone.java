@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 final class JettyStandalone {
     /** Set by failsafe (pom.xml) to the unpacked distribution. */
     static final String HOME_PROPERTY = "upstream-proxy.jetty-home";
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     /** Logged once the connector is bound, which Jetty does after deploying every webapp. */
     private static final Pattern STARTED = Pattern.compile("Started oejs\\.ServerConnector@\\w+\\{[^}]*\\}\\{127\\.0\\.0\\.1:(\\d+)\\}");
 

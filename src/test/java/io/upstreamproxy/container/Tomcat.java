@@ -18,10 +18,14 @@ import java.util.stream.Stream;
  * foreground with {@code catalina.sh run}, as the README tells operators to.
  */
 final class Tomcat {
-    static final Path HOME = Path.of("/usr/share/tomcat10");
-    /** The package's pristine, world-readable conf ({@code /etc/tomcat10} is readable by group tomcat only). */
-    static final Path PACKAGE_CONF = HOME.resolve("etc");
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    /** Another CATALINA_HOME (e.g. an Apache tarball) can be named with this system property. */
+    static final Path HOME = Path.of(System.getProperty("upstream-proxy.tomcat-home", "/usr/share/tomcat10"));
+    /**
+     * The default conf: Debian's package keeps a pristine, world-readable copy in {@code etc/}
+     * ({@code /etc/tomcat10} is readable by group tomcat only); a tarball has {@code conf/}.
+     */
+    static final Path DEFAULT_CONF = Files.isDirectory(HOME.resolve("etc")) ? HOME.resolve("etc") : HOME.resolve("conf");
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     /** Logged once the connector is bound, which Tomcat does after deploying every webapp. */
     private static final Pattern STARTED = Pattern.compile("Starting ProtocolHandler \\[\"http-nio-127\\.0\\.0\\.1-auto-\\d+-(\\d+)\"\\]");
 
@@ -48,9 +52,10 @@ final class Tomcat {
 
     /** Fails in CI, skips loudly elsewhere, when the package is not installed. */
     static void requireInstalled() {
-        Prerequisite.require(Files.isExecutable(HOME.resolve("bin/catalina.sh")) && Files.isDirectory(PACKAGE_CONF),
+        Prerequisite.require(Files.isExecutable(HOME.resolve("bin/catalina.sh")) && Files.isDirectory(DEFAULT_CONF),
                 "Apache Tomcat 10.1 (" + HOME + "/bin/catalina.sh)",
-                "Install it with: sudo apt-get install -y --no-install-recommends tomcat10 (Debian 12 or later; .ci/run does this).");
+                "Install it with: sudo apt-get install -y --no-install-recommends tomcat10 (Debian 12 or later; .ci/run does this),"
+                        + " or name another CATALINA_HOME with -Dupstream-proxy.tomcat-home=DIR.");
     }
 
     /** A fresh CATALINA_BASE in {@code dir}. */
@@ -58,7 +63,7 @@ final class Tomcat {
         for (String sub : List.of("conf", "logs", "temp", "webapps", "work", "conf/Catalina/localhost")) {
             Files.createDirectories(dir.resolve(sub));
         }
-        try (Stream<Path> files = Files.list(PACKAGE_CONF)) {
+        try (Stream<Path> files = Files.list(DEFAULT_CONF)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
                 Files.copy(f, dir.resolve("conf").resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
             }
