@@ -75,10 +75,6 @@ final class ContainerProcess implements AutoCloseable {
         }
     }
 
-    long pid() {
-        return process.pid();
-    }
-
     /** SIGTERM (the containers' shutdown hooks undeploy the webapps), then SIGKILL after the grace. */
     @Override
     public void close() throws InterruptedException {

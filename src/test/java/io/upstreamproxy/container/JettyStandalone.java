@@ -80,14 +80,7 @@ final class JettyStandalone {
         systemProperties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.addAll(List.of("-jar", home.resolve("start.jar").toString(), "jetty.home=" + home, "jetty.base=" + base,
                 "jetty.http.host=127.0.0.1", "jetty.http.port=0"));
-        ContainerProcess process = ContainerProcess.start("jetty", command, base, Map.of(), base.resolve("console.log"));
-        try {
-            int port = Integer.parseInt(process.awaitLogLine(STARTED, START_TIMEOUT));
-            return new RunningContainer(process, port, base.resolve("logs"));
-        } catch (RuntimeException | Error e) {
-            process.close();
-            throw e;
-        }
+        return RunningContainer.launch("jetty", command, base, Map.of(), STARTED, START_TIMEOUT);
     }
 
     private static String java() {

@@ -5,7 +5,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -17,10 +20,26 @@ final class RunningContainer implements AutoCloseable {
     private final int port;
     private final Path logDir;
 
-    RunningContainer(ContainerProcess process, int port, Path logDir) {
+    private RunningContainer(ContainerProcess process, int port, Path logDir) {
         this.process = process;
         this.port = port;
         this.logDir = logDir;
+    }
+
+    /**
+     * Runs {@code command} in {@code base} (console to {@code base/console.log}, log files in
+     * {@code base/logs/}) and waits, bounded, for the log line whose first group is the bound port.
+     */
+    static RunningContainer launch(String name, List<String> command, Path base, Map<String, String> env,
+            Pattern portLine, Duration timeout) throws IOException, InterruptedException {
+        ContainerProcess process = ContainerProcess.start(name, command, base, env, base.resolve("console.log"));
+        try {
+            int port = Integer.parseInt(process.awaitLogLine(portLine, timeout));
+            return new RunningContainer(process, port, base.resolve("logs"));
+        } catch (RuntimeException | Error e) {
+            process.close();
+            throw e;
+        }
     }
 
     int port() {

@@ -103,14 +103,7 @@ final class Tomcat {
         all.put("JAVA_HOME", System.getProperty("java.home"));
         all.put("JAVA_OPTS", "-Djava.awt.headless=true -Xmx256m");
         all.put("CATALINA_OPTS", "");
-        ContainerProcess process = ContainerProcess.start("tomcat", List.of(HOME.resolve("bin/catalina.sh").toString(), "run"),
-                base, all, base.resolve("console.log"));
-        try {
-            int port = Integer.parseInt(process.awaitLogLine(STARTED, START_TIMEOUT));
-            return new RunningContainer(process, port, base.resolve("logs"));
-        } catch (RuntimeException | Error e) {
-            process.close();
-            throw e;
-        }
+        return RunningContainer.launch("tomcat", List.of(HOME.resolve("bin/catalina.sh").toString(), "run"), base, all,
+                STARTED, START_TIMEOUT);
     }
 }
