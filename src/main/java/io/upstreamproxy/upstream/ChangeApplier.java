@@ -91,15 +91,17 @@ public final class ChangeApplier {
                 throw new ChangeRejected(Reason.UPSTREAM_NOT_FOUND, "upstream \"" + change.upstream() + "\" not found");
             }
             RuntimeState.UpstreamState us = state.upstream(u.name());
-            LOG.info("applying {}", change);
             // A sealed interface, but Java 17 has no pattern switch; the chain is exhaustive.
+            Server s;
             if (change instanceof Change.PatchServer p) {
-                return patch(u, us, p);
+                s = patch(u, us, p);
+            } else if (change instanceof Change.AddServer a) {
+                s = add(u, us, a);
+            } else {
+                s = remove(u, us, (Change.RemoveServer) change);
             }
-            if (change instanceof Change.AddServer a) {
-                return add(u, us, a);
-            }
-            return remove(u, us, (Change.RemoveServer) change);
+            LOG.info("applied {} to {}", change, s);
+            return s;
         }
     }
 
