@@ -15,7 +15,9 @@ import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.config.ServerPatch;
 import io.upstreamproxy.state.MemoryStateStore;
 import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.testing.ManualClock;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,21 +25,6 @@ import org.junit.jupiter.api.Test;
 class ChangeApplierTest {
     static final String CONFIG = "{\"upstreams\": {\"backend\": {\"servers\": ["
             + "{\"server\": \"127.0.0.1:9001\"}, {\"server\": \"127.0.0.1:9002\"}, {\"server\": \"127.0.0.1:9003\", \"backup\": true}]}}}";
-
-    /** Time stands still unless a test moves it. */
-    static final class ManualClock implements Clock {
-        long nanos = 1_000_000_000L;
-
-        @Override
-        public long nanos() {
-            return nanos;
-        }
-
-        @Override
-        public long wallMillis() {
-            return 1_700_000_000_000L + nanos / 1_000_000;
-        }
-    }
 
     final ManualClock clock = new ManualClock();
     final ProxyConfig config = ConfigLoader.parse(CONFIG, null);
@@ -120,7 +107,7 @@ class ChangeApplierTest {
         backend.server(0).onRequestStart();
         backend.server(0).onFailure(); // max_fails 1: unavailable for fail_timeout
         assertEquals(Reason.LAST_AVAILABLE_SERVER, rejected(new Change.PatchServer("backend", 1, drain(true), false)));
-        clock.nanos += 11_000_000_000L; // fail_timeout (10s) is over
+        clock.advance(Duration.ofSeconds(11)); // fail_timeout (10s) is over
         changes.apply(new Change.PatchServer("backend", 1, drain(true), false));
     }
 
