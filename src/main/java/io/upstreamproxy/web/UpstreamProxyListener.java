@@ -8,7 +8,6 @@ import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
-import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.upstream.ChangeApplier;
 import io.upstreamproxy.upstream.Clock;
@@ -67,19 +66,14 @@ public class UpstreamProxyListener implements ServletContextListener {
                 registry.all().size(), config.routes().size(), config.source());
     }
 
-    /** Lays the state file over the config; a state file that cannot be read stops start-up. */
+    /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
     private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
         Path file = config.state().file();
         StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
         if (file == null) {
             LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
         }
-        try {
-            return ChangeApplier.restore(registry, config, store);
-        } catch (StateException e) {
-            throw new StateException(e.getMessage()
-                    + " (the state file is never discarded: fix it, or move it away to start from the config alone)", e);
-        }
+        return ChangeApplier.restore(registry, config, store);
     }
 
     /** The management API at {@code api.path}, and the access filter over it and the status page only. */
