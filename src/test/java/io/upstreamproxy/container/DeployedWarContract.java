@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import java.io.IOException;
@@ -162,23 +165,47 @@ abstract class DeployedWarContract {
     }
 
     @Test
+    void forwardsAFormPostBodyUntouched() throws Exception {
+        // A container parses form bodies when anyone asks for a parameter; the proxy must not.
+        int heavyBefore = heavy.seen.size();
+        int lightBefore = light.seen.size();
+        HttpResponse<String> r = Http.send("POST", container.url(CONTEXT + "/form?q=1"), "application/x-www-form-urlencoded", "a=1&b=%26");
+        assertEquals(200, r.statusCode(), r::body);
+        List<Backend.Seen> seen = seenSince(heavyBefore, lightBefore);
+        assertEquals(1, seen.size(), "requests the backends saw");
+        assertEquals("a=1&b=%26", seen.get(0).body());
+    }
+
+    @Test
     void answersTheApiUnderTheContextPath() throws Exception {
         int proxiedBefore = heavy.hits.get() + light.hits.get();
         HttpResponse<String> r = Http.get(container.url(CONTEXT + "/api/upstreams"));
         assertEquals(200, r.statusCode(), r::body);
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers()::toString);
-        assertTrue(r.body().contains("\"backend\"") && r.body().contains("\"" + heavy.address() + "\"")
-                && r.body().contains("\"" + light.address() + "\""), r::body);
+        JsonArray servers = JsonParser.parseString(r.body()).getAsJsonObject()
+                .getAsJsonObject("backend").getAsJsonArray("servers");
+        assertEquals(heavy.address(), servers.get(0).getAsJsonObject().get("server").getAsString(), r::body);
+        assertEquals(light.address(), servers.get(1).getAsJsonObject().get("server").getAsString(), r::body);
         assertEquals(proxiedBefore, heavy.hits.get() + light.hits.get(), "the API answered itself, nothing went to a backend");
     }
 
+    /**
+     * Sent as the seed module's {@code curl -X PATCH -d '{"drain":true}'} sends it, labelled
+     * {@code application/x-www-form-urlencoded}: the container must leave that body to the API.
+     */
     @Test
-    void patchDrainStopsNewRequestsToThatServer() throws Exception {
+    void patchDrainStopsNewRequestsToThatServerAndIsSavedInTheStateFile() throws Exception {
         String server0 = container.url(CONTEXT + "/api/upstreams/backend/servers/0");
-        HttpResponse<String> drained = Http.send("PATCH", server0, "application/json", "{\"drain\":true}");
+        HttpResponse<String> drained = Http.send("PATCH", server0, "application/x-www-form-urlencoded", "{\"drain\":true}");
         try {
             assertEquals(200, drained.statusCode(), drained::body);
-            assertTrue(drained.body().contains("\"success\""), drained::body);
+            JsonObject answer = JsonParser.parseString(drained.body()).getAsJsonObject();
+            assertEquals("success", answer.get("status").getAsString(), drained::body);
+            assertTrue(answer.getAsJsonObject("server").get("drain").getAsBoolean(), drained::body);
+            assertEquals("draining", answer.getAsJsonObject("server").get("state").getAsString(), drained::body);
+            String state = Files.readString(dir.resolve("state/lb.state.json"));
+            assertTrue(state.replace(" ", "").contains("\"drain\":true"), () -> "the state file the webapp wrote: " + state);
+
             int heavyBefore = heavy.hits.get();
             for (int i = 0; i < 4; i++) {
                 HttpResponse<String> r = Http.get(container.url(CONTEXT + "/while-draining"));
@@ -194,6 +221,23 @@ abstract class DeployedWarContract {
             Http.get(container.url(CONTEXT + "/after-drain"));
         }
         assertEquals(2, heavy.hits.get() - heavyBefore, "the undrained server takes its share again");
+    }
+
+    @Test
+    void addsAndRemovesAServerWithItsLocationUnderTheContextPath() throws Exception {
+        String servers = CONTEXT + "/api/upstreams/backend/servers";
+        String body = "{\"server\": \"127.0.0.1:" + Backend.deadPort() + "\", \"down\": true}";
+        HttpResponse<String> added = Http.send("POST", container.url(servers), "application/json", body);
+        assertEquals(201, added.statusCode(), added::body);
+        int id = JsonParser.parseString(added.body()).getAsJsonObject().get("id").getAsInt();
+        assertEquals(servers + "/" + id, added.headers().firstValue("Location").orElse(null));
+
+        assertEquals(200, Http.get(container.url(servers + "/" + id)).statusCode());
+        HttpResponse<String> removed = Http.send("DELETE", container.url(servers + "/" + id), null, null);
+        assertEquals(200, removed.statusCode(), removed::body);
+        HttpResponse<String> gone = Http.get(container.url(servers + "/" + id));
+        assertEquals(404, gone.statusCode(), gone::body);
+        assertTrue(gone.body().contains("ServerNotFound"), gone::body);
     }
 
     /** Requests the backends saw after they had seen {@code heavyMark} and {@code lightMark} requests. */
