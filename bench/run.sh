@@ -205,11 +205,11 @@ ready() { # name, port: waits up to 30 s for a 200
 }
 
 OURS_LOG_OPT=()
-[ "$ACCESS_LOG" = 1 ] || OURS_LOG_OPT=(-Dio.upstreamproxy.access.LEVEL=OFF)
+[ "$ACCESS_LOG" = 1 ] || OURS_LOG_OPT=(--no-access-log)
 # shellcheck disable=SC2086 # JVM_OPTS is a list of words
 start backend nginx -p "$TMP" -e "$TMP/backend.err" -c "$TMP/backend.conf" -g 'daemon off;'
 start nginx nginx -p "$TMP" -e "$TMP/nginx.err" -c "$TMP/nginx.conf" -g 'daemon off;'
-start ours java $JVM_OPTS "${OURS_LOG_OPT[@]}" -jar "$JAR" --config "$TMP/upstream-proxy.json"
+start ours java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy.json" "${OURS_LOG_OPT[@]}"
 TARGETS=(ours nginx)
 PORT_ours=$P_OURS PORT_nginx=$P_NGINX
 if [ "$HAPROXY" = 1 ]; then

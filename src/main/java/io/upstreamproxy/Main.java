@@ -18,7 +18,7 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]}: checks the config,
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]}: checks the config,
  * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
  * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
  */
@@ -55,7 +55,7 @@ public final class Main {
             return;
         }
         try {
-            Main main = start(config, parsed.demo, true);
+            Main main = start(config, parsed.demo, parsed.accessLog);
             main.printBanner(System.out, config);
             main.stopOnSignal();
             main.server.join();
@@ -190,10 +190,11 @@ public final class Main {
 
     /** The command line. */
     static final class Args {
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]";
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]";
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
         boolean demo;
+        boolean accessLog = true;
         boolean help;
 
         static Args parse(String[] args) {
@@ -213,6 +214,7 @@ public final class Main {
                         }
                     }
                     case "--demo" -> a.demo = true;
+                    case "--no-access-log" -> a.accessLog = false;
                     case "--help", "-h" -> a.help = true;
                     default -> throw new UserError("unknown argument \"" + args[i] + "\"\n" + USAGE);
                 }

@@ -15,8 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The access log's writer: request threads only queue an {@link AccessLog.Entry}; one daemon
- * thread formats the lines and writes them in batches, flushing whenever the queue runs dry, so
- * at low rates a line appears at once and at high rates one write carries many lines.
+ * thread formats the lines and writes them in batches. An idle log writes a line at once; a busy
+ * one writes what gathered every 20 ms, one system call for many lines, and the request threads
+ * never wake the writer.
  *
  * <p>Why: written through the SLF4J logger, each line was a synchronized, unbuffered write to
  * stderr on the request's thread; at 50 connections the request threads queued on that lock
@@ -30,6 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class AsyncAccessLog implements AccessLog {
     static final int DEFAULT_QUEUE = 16_384;
     private static final int BATCH = 512;
+    private static final long LINGER_MILLIS = 20;
 
     private final OutputStream out;
     private final Clock clock;
@@ -74,8 +76,8 @@ final class AsyncAccessLog implements AccessLog {
         StringBuilder text = new StringBuilder(BATCH * 96);
         while (true) {
             try {
-                if (batch.isEmpty() && queue.isEmpty() && !closed) {
-                    Entry first = queue.poll(1, TimeUnit.SECONDS);
+                if (queue.isEmpty() && !closed) {
+                    Entry first = queue.poll(1, TimeUnit.SECONDS); // idle: the next line wakes us
                     if (first != null) {
                         batch.add(first);
                     }
@@ -83,7 +85,7 @@ final class AsyncAccessLog implements AccessLog {
             } catch (InterruptedException e) {
                 // close(): write what is queued, then stop
             }
-            queue.drainTo(batch, BATCH - batch.size());
+            queue.drainTo(batch);
             long lost = dropped.getAndSet(0);
             if (batch.isEmpty() && lost == 0) {
                 if (closed) {
@@ -104,12 +106,27 @@ final class AsyncAccessLog implements AccessLog {
             batch.clear();
             try {
                 out.write(text.toString().getBytes(StandardCharsets.UTF_8));
-                if (queue.isEmpty()) {
-                    out.flush();
-                }
+                out.flush();
             } catch (IOException e) {
                 // stderr closed or full disk: nothing better to tell it to; keep serving requests
             }
+            linger();
+        }
+    }
+
+    /**
+     * After a write, let lines gather for a moment: a busy proxy then pays one write per
+     * {@link #LINGER_MILLIS} and never wakes this thread per request (while it sleeps, queueing
+     * a line signals nobody).
+     */
+    private void linger() {
+        if (closed) {
+            return;
+        }
+        try {
+            Thread.sleep(LINGER_MILLIS);
+        } catch (InterruptedException e) {
+            // close(): write what is queued, then stop
         }
     }
 
