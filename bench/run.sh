@@ -14,7 +14,8 @@ usage: bench/run.sh [options]
   -r N            rounds; each round runs every target once, order alternating (default 5)
   -c N            concurrent connections (default 50)
   -t N            wrk threads (default 2)
-  -w SECONDS      JVM warm-up before the first round (default 20)
+  -w SECONDS      JVM warm-up before the first round (default 60: on a busy 2-core machine
+                  the JIT compilers keep a core busy for about a minute under load)
   --c1000         1,000 connections (same as -c 1000)
   --haproxy       also measure HAProxy (default: when `haproxy` is installed)
   --no-haproxy    skip HAProxy
@@ -31,10 +32,10 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=20
+DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=60
 HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
-JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"}
+JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m"}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -287,16 +288,18 @@ profiler start
 printf '\n%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' round target 'req/s' 'p50 ms' 'p99 ms' non2xx sockerr 'cpu%' 'cpu us' 'rss MB'
 RATIOS=()
 BARE_RATIOS=()
+BARE_CPU=()
 ERRORS=0
 for r in $(seq 1 "$ROUNDS"); do
   order=("${TARGETS[@]}")
   if [ $((r % 2)) = 0 ]; then # reverse every other round, so drift in load hits everyone alike
     order=(); for ((i = ${#TARGETS[@]} - 1; i >= 0; i--)); do order+=("${TARGETS[$i]}"); done
   fi
-  declare -A RPS=()
+  declare -A RPS=() CPUUS=()
   for t in "${order[@]}"; do
     run_wrk "$t" "$DURATION"
     RPS[$t]=$R_RPS
+    CPUUS[$t]=$R_CPU_US
     [ "$t" = ours ] && ERRORS=$((ERRORS + R_status + R_SOCK))
     printf '%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' "$r" "$t" "$R_RPS" "$(ms "$R_p50_us")" "$(ms "$R_p99_us")" \
       "$R_status" "$R_SOCK" "$R_CPU" "$R_CPU_US" "$R_RSS"
@@ -307,7 +310,9 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ "$BARE" = 1 ]; then
     bare=$(awk -v a="${RPS[ours]}" -v b="${RPS[bare]}" 'BEGIN {printf "%.3f", a / b}')
     BARE_RATIOS+=("$bare")
-    extra="  ours/bare $bare"
+    cpu=$(awk -v a="${CPUUS[ours]}" -v b="${CPUUS[bare]}" 'BEGIN {printf "%.3f", a / b}')
+    BARE_CPU+=("$cpu")
+    extra="  ours/bare $bare (cpu per request $cpu)"
   fi
   [ "$HAPROXY" = 1 ] && extra="$extra  ours/haproxy $(awk -v a="${RPS[ours]}" -v b="${RPS[haproxy]}" 'BEGIN {printf "%.3f", a / b}')"
   echo "      ratio ours/nginx $ratio$extra"
@@ -319,7 +324,10 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {if (NR % 2) pri
 MEDIAN=$(median "${RATIOS[@]}")
 echo
 echo "median ratio ours/nginx: $MEDIAN (rounds: ${RATIOS[*]}); our errors: $ERRORS"
-[ "$BARE" = 1 ] && echo "median ratio ours/bare (cost of our features): $(median "${BARE_RATIOS[@]}") (rounds: ${BARE_RATIOS[*]})"
+if [ "$BARE" = 1 ]; then
+  echo "median ratio ours/bare req/s: $(median "${BARE_RATIOS[@]}") (rounds: ${BARE_RATIOS[*]})"
+  echo "median ratio ours/bare CPU per request (cost of our features): $(median "${BARE_CPU[@]}") (rounds: ${BARE_CPU[*]})"
+fi
 if awk -v m="$MEDIAN" 'BEGIN {exit !(m >= 0.5)}' && [ "$ERRORS" = 0 ]; then
   echo "rung (median >= 0.5, zero errors): PASS"
 else
