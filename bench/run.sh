@@ -14,7 +14,7 @@ usage: bench/run.sh [options]
   -r N            rounds; each round runs every target once, order alternating (default 5)
   -c N            concurrent connections (default 50)
   -t N            wrk threads (default 2)
-  -w SECONDS      JVM warm-up before the first round (default 60: on a busy 2-core machine
+  -w SECONDS      JVM warm-up before the first round (default 90: on a busy 2-core machine
                   the JIT compilers keep a core busy for about a minute under load)
   --c1000         1,000 connections (same as -c 1000)
   --haproxy       also measure HAProxy (default: when `haproxy` is installed)
@@ -32,7 +32,7 @@ EOF
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=60
+DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
 HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m"}
