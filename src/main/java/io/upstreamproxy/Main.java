@@ -3,6 +3,7 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -108,6 +109,12 @@ public final class Main {
             throw new IllegalStateException("the server did not start");
         }
         return new Main(server, demo);
+    }
+
+    /** The running upstreams (tests look at servers' state through it). */
+    public UpstreamRegistry registry() {
+        ServletContextHandler context = (ServletContextHandler) ((GracefulHandler) server.getHandler()).getHandler();
+        return (UpstreamRegistry) context.getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }
 
     public int port() {

@@ -19,6 +19,8 @@ public final class Server implements Endpoint {
     private final ServerStats stats = new ServerStats();
     private volatile ServerConfig config;
     private volatile HealthStatus health = HealthStatus.UP;
+    private final HealthCheckStats healthChecks = new HealthCheckStats();
+    private volatile AgentState agent = AgentState.NONE;
 
     // Passive failure window: written under 'this' (failures are rare), read without a lock.
     private int failCount;
@@ -66,6 +68,20 @@ public final class Server implements Endpoint {
         health = h;
     }
 
+    /** The active health check's counters and last failure reason. */
+    public HealthCheckStats healthChecks() {
+        return healthChecks;
+    }
+
+    /** What the server's agent asked for; {@link AgentState#NONE} without an agent check. */
+    public AgentState agent() {
+        return agent;
+    }
+
+    public void setAgent(AgentState a) {
+        agent = a;
+    }
+
     @Override
     public String key() {
         return config.address().toString();
@@ -74,6 +90,12 @@ public final class Server implements Endpoint {
     @Override
     public int weight() {
         return config.weight();
+    }
+
+    /** The configured weight, scaled by the agent's {@code N%} when an agent check says so. */
+    @Override
+    public int effectiveWeight(long nowNanos) {
+        return agent.scale(config.weight());
     }
 
     @Override
@@ -86,7 +108,8 @@ public final class Server implements Endpoint {
         ServerConfig c = config;
         return !c.down() && !c.drain() && health == HealthStatus.UP
                 && !isUnavailable(nowNanos)
-                && (c.maxConns() == 0 || stats.active() < c.maxConns());
+                && (c.maxConns() == 0 || stats.active() < c.maxConns())
+                && agent.admits(stats.active());
     }
 
     /** Passively failed: tripped by max_fails and still inside fail_timeout. */
@@ -94,7 +117,7 @@ public final class Server implements Endpoint {
         return nowNanos - unavailableUntilNanos < 0;
     }
 
-    /** The state word operators see; operator intent first, then checks, then failures. */
+    /** The state word operators see; operator intent first, then checks (and agent), then failures. */
     public String state() {
         ServerConfig c = config;
         if (c.down()) {
@@ -108,6 +131,9 @@ public final class Server implements Endpoint {
         }
         if (health == HealthStatus.CHECKING) {
             return "checking";
+        }
+        if (agent.draining()) {
+            return "draining";
         }
         if (isUnavailable(clock.nanos())) {
             return "unavail";

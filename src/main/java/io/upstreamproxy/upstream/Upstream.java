@@ -85,6 +85,9 @@ public final class Upstream {
     /** Adds a server with a given id (config order, restored state); the counter moves past it. */
     public synchronized Server addWithId(int id, ServerConfig c) {
         Server s = new Server(id, name(), c, clock);
+        if (config.healthCheck() != null && config.healthCheck().mandatory()) {
+            s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
+        }
         List<Server> next = new ArrayList<>(servers);
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));

@@ -3,6 +3,7 @@ package io.upstreamproxy.web;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.upstream.Clock;
@@ -35,6 +36,8 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
+    private HealthChecker healthChecker;
+
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext context = event.getServletContext();
@@ -49,8 +52,21 @@ public class UpstreamProxyListener implements ServletContextListener {
         proxy.setAsyncSupported(true);
         proxy.setLoadOnStartup(1);
         proxy.addMapping("/");
+        try {
+            healthChecker = HealthChecker.start(registry);
+        } catch (Exception e) {
+            throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
+        }
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
                 registry.all().size(), config.routes().size(), config.source());
+    }
+
+    @Override
+    public void contextDestroyed(ServletContextEvent event) {
+        if (healthChecker != null) {
+            healthChecker.close();
+            healthChecker = null;
+        }
     }
 
     /**

@@ -3,6 +3,7 @@ package io.upstreamproxy.testing;
 import io.upstreamproxy.Main;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.upstream.UpstreamRegistry;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -35,6 +36,11 @@ public final class RunningProxy implements AutoCloseable {
 
     public int port() {
         return main.port();
+    }
+
+    /** The proxy's live upstreams, to look at servers' state and counters. */
+    public UpstreamRegistry registry() {
+        return main.registry();
     }
 
     public String url(String path) {
