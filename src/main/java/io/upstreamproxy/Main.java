@@ -114,7 +114,7 @@ public final class Main {
     /** The running upstreams (tests look at servers' state through it). */
     public UpstreamRegistry registry() {
         ServletContextHandler context = (ServletContextHandler) ((GracefulHandler) server.getHandler()).getHandler();
-        return (UpstreamRegistry) context.getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+        return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }
 
     public int port() {

@@ -215,7 +215,7 @@ public final class HealthChecker implements AutoCloseable {
             for (int i = 0; i < added.size(); i++) {
                 Server s = added.get(i);
                 HostPort target = config.port() == 0 ? s.address() : new HostPort(s.address().host(), config.port());
-                ServerMonitor m = new ServerMonitor(s, target, probe,
+                ServerMonitor m = new ServerMonitor(s, upstream, target, probe,
                         new HealthTracker(s, config.fails(), config.passes(), clock),
                         scheduler, interval, config.jitter().toNanos());
                 monitors.put(s, m);

@@ -2,6 +2,7 @@ package io.upstreamproxy.health;
 
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Upstream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +25,7 @@ final class ServerMonitor {
     private static final Logger LOG = LoggerFactory.getLogger(ServerMonitor.class);
 
     private final Server server;
+    private final Upstream upstream;
     private final HostPort target;
     private final Probe probe;
     private final HealthTracker tracker;
@@ -34,9 +36,10 @@ final class ServerMonitor {
     private volatile Scheduler.Task next;
     private long plannedNanos; // when the current round was due, without jitter
 
-    ServerMonitor(Server server, HostPort target, Probe probe, HealthTracker tracker, Scheduler scheduler,
-                  long intervalNanos, long jitterNanos) {
+    ServerMonitor(Server server, Upstream upstream, HostPort target, Probe probe, HealthTracker tracker,
+                  Scheduler scheduler, long intervalNanos, long jitterNanos) {
         this.server = server;
+        this.upstream = upstream;
         this.target = target;
         this.probe = probe;
         this.tracker = tracker;
@@ -76,6 +79,12 @@ final class ServerMonitor {
 
     private void run() {
         if (stopped) {
+            return;
+        }
+        if (!upstream.servers().contains(server)) {
+            // Removed since the checker's last sync (which will stop this loop): check it no more.
+            // A scan of the snapshot per check, a few microseconds even for 1,000 servers.
+            schedule(intervalNanos);
             return;
         }
         CompletableFuture<CheckResult> check;
