@@ -48,6 +48,7 @@ import org.slf4j.LoggerFactory;
 public final class HealthChecker implements AutoCloseable {
     static final long SYNC_MILLIS = 200;
     static final int CLIENT_THREADS = 8;
+    static final long IDLE_MILLIS = 30_000;
     private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
 
     private final Scheduler scheduler;
@@ -117,6 +118,9 @@ public final class HealthChecker implements AutoCloseable {
         client.setHttpCookieStore(new HttpCookieStore.Empty());
         client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "upstream-proxy-health-check"));
         client.setDestinationIdleTimeout(60_000); // forget removed servers' destinations
+        // Idle check connections live this long: reused by checks every few seconds, closed
+        // (and opened again per check) for longer intervals.
+        client.setIdleTimeout(IDLE_MILLIS);
         client.start();
         return client;
     }

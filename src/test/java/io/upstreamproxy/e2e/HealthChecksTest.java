@@ -96,6 +96,18 @@ class HealthChecksTest {
     }
 
     @Test
+    void serverClosingIdleConnectionsAsChecksArriveIsNotMarkedUnhealthy() throws Exception {
+        // The server closes a kept-alive check connection after the same time the checker
+        // waits between checks, so checks keep meeting connections that are being closed.
+        a.idleTimeout(Duration.ofMillis(50));
+        b.idleTimeout(Duration.ofMillis(50));
+        start(twoServers(), "{\"uri\": \"/health\", \"interval\": \"50ms\", \"timeout\": \"1s\"}");
+        Http.await("40 checks each", DEADLINE, () -> server(0).healthChecks().checks() >= 40 && server(1).healthChecks().checks() >= 40);
+        assertEquals(0, server(0).healthChecks().fails() + server(1).healthChecks().fails(),
+                "no false failure: " + server(0).healthChecks().lastFailure() + " / " + server(1).healthChecks().lastFailure());
+    }
+
+    @Test
     void bodyWithoutExpectedMatchFailsTheCheck() throws Exception {
         a.healthBody = "status: ready";
         b.healthBody = "status: starting";
