@@ -6,7 +6,7 @@
 # checks nginx saw per second and the sockets left in TIME_WAIT.
 #
 # Everything binds 127.0.0.1, everything started here is stopped on exit, and the run is
-# bounded (about a minute): usage: bench/health-checks.sh [-d SECONDS] [-c CONNECTIONS] [-n SERVERS]
+# bounded (about a minute and a half): usage: bench/health-checks.sh [-d SECONDS] [-c CONNECTIONS] [-n SERVERS]
 set -euo pipefail
 
 DURATION=10 CONNS=16 SERVERS=1000
@@ -32,14 +32,16 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP:-}" ] || rm -rf "$TMP"
+  rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-# A block of SERVERS+2 free ports: traffic backend, proxy, then the checked servers.
+# A block of SERVERS+2 free ports below the ephemeral range (where port-0 listeners and
+# outgoing connections live): traffic backend, proxy, then the checked servers.
+EPHEMERAL=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 listening=$(ss -Htln | awk '{print $4}' | sed 's/.*://' | sort -u)
 for try in $(seq 1 50); do
-  BASE=$(( 20000 + RANDOM % 30000 ))
+  BASE=$(( 10000 + RANDOM % (EPHEMERAL - 10000 - SERVERS - 2) ))
   clash=$(echo "$listening" | awk -v lo="$BASE" -v hi=$(( BASE + SERVERS + 1 )) '$1>=lo && $1<=hi' | head -1)
   [ -z "$clash" ] && break
 done
@@ -78,6 +80,7 @@ run() { # $1: "check" or "none"
   local pid=$!; PIDS+=($pid)
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PROXY/" >/dev/null 2>&1 && break; sleep 0.2; done
   wrk -t1 -c"$CONNS" -d5s "http://127.0.0.1:$PROXY/" >/dev/null # warm-up
+  sleep 10 # let the first round of checks open their connections: measure the steady state
   : > "$TMP/checks.log"
   local t0; t0=$(cpu_ticks $pid)
   sleep "$DURATION" # idle: only health checks run

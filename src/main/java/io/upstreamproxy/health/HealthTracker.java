@@ -80,6 +80,7 @@ final class HealthTracker {
     /** Applies an agent's reply to the server's agent state and turns it into a pass or a failure. */
     private CheckResult judgeAgent(CheckResult r) {
         AgentReply reply = r.agent();
+        server.healthChecks().agentReplied(r.agentLine()); // first: whoever sees the new state also sees the line
         if (reply.mode() != null) {
             agentMode = reply.mode();
             agentWord = reply.word();
@@ -93,7 +94,6 @@ final class HealthTracker {
             LOG.info("{} agent says \"{}\": drain {}, weight {}%, maxconn {}", server, r.agentLine().strip(),
                     after.drain(), after.weightPercent(), after.maxConns());
         }
-        server.healthChecks().agentReplied(r.agentLine());
         return agentMode == AgentReply.Mode.MAINT ? CheckResult.fail("agent: " + agentWord) : CheckResult.pass();
     }
 }

@@ -3,10 +3,10 @@ package io.upstreamproxy.testing;
 import io.upstreamproxy.upstream.Clock;
 import java.time.Duration;
 
-/** A {@link Clock} that moves only when a test says so. */
+/** A clock tests move by hand. Starts at an arbitrary, negative nano time to catch overflow mistakes. */
 public final class ManualClock implements Clock {
-    private volatile long nanos = 1_000_000_000L;
-    private volatile long wallMillis = 1_700_000_000_000L;
+    private volatile long nanos = -5_000_000_000L;
+    private volatile long wall = 1_700_000_000_000L;
 
     @Override
     public long nanos() {
@@ -15,11 +15,11 @@ public final class ManualClock implements Clock {
 
     @Override
     public long wallMillis() {
-        return wallMillis;
+        return wall;
     }
 
     public void advance(Duration d) {
         nanos += d.toNanos();
-        wallMillis += d.toMillis();
+        wall += d.toMillis();
     }
 }

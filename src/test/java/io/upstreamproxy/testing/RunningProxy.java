@@ -34,13 +34,13 @@ public final class RunningProxy implements AutoCloseable {
         return start(json, null);
     }
 
-    public int port() {
-        return main.port();
-    }
-
-    /** The proxy's live upstreams, to look at servers' state and counters. */
+    /** The live upstreams, to check counters and states the API would show. */
     public UpstreamRegistry registry() {
         return main.registry();
+    }
+
+    public int port() {
+        return main.port();
     }
 
     public String url(String path) {

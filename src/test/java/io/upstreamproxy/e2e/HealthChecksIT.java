@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.testing.AgentServer;
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Active health checks against real backends, through the real proxy. */
-class HealthChecksTest {
+class HealthChecksIT {
     private static final Duration DEADLINE = Duration.ofSeconds(10);
 
     private Backend a;
@@ -83,8 +84,13 @@ class HealthChecksTest {
 
         b.healthStatus = 500;
         awaitState(1, "unhealthy");
-        assertEquals("status 500", server(1).healthChecks().lastFailure());
-        assertEquals(1, server(1).healthChecks().unhealthy());
+        JsonObject shown = new ApiClient(proxy).server("backend", 1);
+        assertEquals("unhealthy", shown.get("state").getAsString());
+        JsonObject hc = shown.getAsJsonObject("health_checks");
+        assertEquals("status 500", hc.get("last_fail_reason").getAsString());
+        assertEquals(1, hc.get("unhealthy").getAsInt());
+        assertTrue(hc.get("checks").getAsLong() > hc.get("fails").getAsLong(), hc.toString());
+        assertTrue(hc.get("last_passed").getAsString().endsWith("Z"), "ISO-8601: " + hc);
         int bHits = b.hits.get();
         assertEquals(Map.of("a", 10), spread(10));
         assertEquals(bHits, b.hits.get(), "no request reached the unhealthy server");
