@@ -92,7 +92,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         return ChangeApplier.restore(registry, config, store);
     }
 
-    /** The management API at {@code api.path}, and the access filter over it and the status page only. */
+    /** The management API at {@code api.path}, the status page at {@code status.path}, and the access filter over both only. */
     private static void registerManagement(ServletContext context, ProxyConfig config, ChangeApplier changes) {
         String api = config.api().path();
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-api",
@@ -102,6 +102,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", new AccessFilter(config.api()));
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*", config.status().path() + "*");
+        ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", new StatusPageServlet(config));
+        status.setAsyncSupported(true);
+        status.addMapping(config.status().path() + "*");
     }
 
     /**
