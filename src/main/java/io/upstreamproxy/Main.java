@@ -3,6 +3,7 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,7 +15,6 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import sun.misc.Signal;
 
 /**
  * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]}: checks the config,
@@ -26,10 +26,12 @@ public final class Main {
     static final int USER_ERROR = 2;
 
     private final Server server;
+    private final ServletContextHandler context;
     private final DemoBackends demo;
 
-    private Main(Server server, DemoBackends demo) {
+    private Main(Server server, ServletContextHandler context, DemoBackends demo) {
         this.server = server;
+        this.context = context;
         this.demo = demo;
     }
 
@@ -94,7 +96,6 @@ public final class Main {
         context.addEventListener(new UpstreamProxyListener());
         server.setHandler(new GracefulHandler(context));
         server.setStopTimeout(GRACE.toMillis());
-        server.setStopAtShutdown(true);
         try {
             server.start();
         } catch (IOException e) {
@@ -107,7 +108,12 @@ public final class Main {
         if (!server.isStarted()) {
             throw new IllegalStateException("the server did not start");
         }
-        return new Main(server, demo);
+        return new Main(server, context, demo);
+    }
+
+    /** The running upstreams (for tests and embedding). */
+    public UpstreamRegistry registry() {
+        return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }
 
     public int port() {
@@ -122,18 +128,24 @@ public final class Main {
         }
     }
 
+    /**
+     * SIGTERM and Ctrl-C run shutdown hooks; ours stops gracefully and then ends the process
+     * with 0, since a stop that drained cleanly is a success (the JVM would report 143).
+     * Only signals get here: the process calls System.exit itself only before this is installed.
+     */
     private void stopOnSignal() {
-        Runnable stopper = () -> {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            int code = 0;
             try {
                 stop();
             } catch (Exception e) {
                 System.err.println("upstream-proxy: error while stopping: " + e);
+                code = 1;
             }
-            System.exit(0);
-        };
-        for (String name : new String[] {"TERM", "INT"}) {
-            Signal.handle(new Signal(name), sig -> new Thread(stopper, "upstream-proxy-stop").start());
-        }
+            System.err.flush();
+            System.out.flush();
+            Runtime.getRuntime().halt(code);
+        }, "upstream-proxy-stop"));
     }
 
     private void printBanner(PrintStream out, ProxyConfig config) {

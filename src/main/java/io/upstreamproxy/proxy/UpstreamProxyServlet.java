@@ -109,9 +109,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
         byte[] body = null;
         boolean streamed = false;
-        if (hasContent(request)) {
-            long length = request.getContentLengthLong();
-            if (length >= 0 && length <= settings.bufferBodyBytes()) {
+        // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
+        long length = request.getHeader("Transfer-Encoding") != null ? -1 : Math.max(0, request.getContentLengthLong());
+        if (length != 0) {
+            if (length > 0 && length <= settings.bufferBodyBytes()) {
                 // Small and of known length: read it now so the request can be retried.
                 body = request.getInputStream().readNBytes((int) length);
                 if (body.length != length) {

@@ -1,6 +1,7 @@
 package io.upstreamproxy.balance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,6 +73,33 @@ class BalancersTest {
         }
         for (long s : sums) {
             assertEquals(45_000, s, 3_000); // mean 4.5 per draw
+        }
+    }
+
+    @Test
+    void everyAlgorithmReturnsNullWhenNothingIsUsableOrTheListIsEmpty() {
+        for (String name : List.of("round-robin", "unweighted-round-robin", "least-conn", "random-two", "ip-hash", "consistent-hash")) {
+            Balancer<FakeEndpoint> empty = Picks.create(name, "path", List.of());
+            assertNull(empty.pick(Picks.path("/x"), FakeEndpoint.USABLE), name);
+            List<FakeEndpoint> list = FakeEndpoint.servers(5);
+            list.forEach(e -> e.usable = false);
+            Balancer<FakeEndpoint> none = Picks.create(name, "path", list);
+            assertNull(none.pick(Picks.client("10.1.2.3"), FakeEndpoint.USABLE), name);
+            assertNull(none.pick(Picks.path("/x"), FakeEndpoint.USABLE), name);
+        }
+    }
+
+    @Test
+    void everyAlgorithmFindsTheOneUsableServerAmongMany() {
+        for (String name : List.of("round-robin", "unweighted-round-robin", "least-conn", "random-two", "ip-hash", "consistent-hash")) {
+            List<FakeEndpoint> list = FakeEndpoint.servers(200);
+            list.forEach(e -> e.usable = false);
+            list.get(137).usable = true;
+            Balancer<FakeEndpoint> b = Picks.create(name, "path", list);
+            for (int i = 0; i < 20; i++) {
+                assertEquals(list.get(137), b.pick(Picks.path("/k" + i), FakeEndpoint.USABLE), name);
+                assertEquals(list.get(137), b.pick(Picks.client("10.9." + i + ".1"), FakeEndpoint.USABLE), name);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ package io.upstreamproxy.testing;
 import io.upstreamproxy.Main;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.upstream.UpstreamRegistry;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -31,6 +32,11 @@ public final class RunningProxy implements AutoCloseable {
 
     public static RunningProxy start(String json) throws Exception {
         return start(json, null);
+    }
+
+    /** The live upstreams, to check counters and states the API would show. */
+    public UpstreamRegistry registry() {
+        return main.registry();
     }
 
     public int port() {

@@ -1,0 +1,187 @@
+package io.upstreamproxy.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Http;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The built jar as a user runs it: {@code java -jar target/upstream-proxy.jar ...}. */
+class MainCliIT {
+    private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)/");
+
+    @TempDir
+    Path dir;
+    private final List<Process> processes = new ArrayList<>();
+    private final List<AutoCloseable> open = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        for (Process p : processes) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+        for (AutoCloseable c : open) {
+            c.close();
+        }
+    }
+
+    /** A started jar with its output collected line by line. */
+    private record Run(Process process, List<String> out, List<String> err) {
+        int port() throws InterruptedException {
+            Http.await("the listening line", Duration.ofSeconds(30), () -> out.stream().anyMatch(l -> LISTENING.matcher(l).find()) || !process.isAlive());
+            for (String l : out) {
+                Matcher m = LISTENING.matcher(l);
+                if (m.find()) {
+                    return Integer.parseInt(m.group(1));
+                }
+            }
+            throw new AssertionError("no listening line; stdout=" + out + " stderr=" + err);
+        }
+    }
+
+    private Run run(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+                System.getProperty("upstream-proxy.jar", "target/upstream-proxy.jar")));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
+        processes.add(p);
+        List<String> out = new CopyOnWriteArrayList<>();
+        List<String> err = new CopyOnWriteArrayList<>();
+        pump(p.getInputStream(), out);
+        pump(p.getErrorStream(), err);
+        return new Run(p, out, err);
+    }
+
+    private static void pump(java.io.InputStream in, List<String> lines) {
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) {
+                    lines.add(l);
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private Path config(String json) throws IOException {
+        Path f = dir.resolve("proxy.json");
+        Files.writeString(f, json.replace('\'', '"'));
+        return f;
+    }
+
+    @Test
+    void badConfigExitsWithCode2AndOneLineNamingFileAndPath() throws Exception {
+        Path f = config("{'upstreams': {'backend': {'servers': [{'server': '127.0.0.1:9001'}, {'server': '127.0.0.1:9002', 'weight': -3}]}}}");
+        Run r = run("--config", f.toString());
+        assertTrue(r.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, r.process.exitValue());
+        Http.await("stderr drained", Duration.ofSeconds(5), () -> !r.err.isEmpty());
+        assertEquals(List.of("upstream-proxy: " + f + ": upstreams.backend.servers[1].weight: -3 (expected: 1..1000)"), r.err);
+    }
+
+    @Test
+    void missingConfigAndBadArgumentsAreUserErrors() throws Exception {
+        Run missing = run("--config", "nope.json");
+        assertTrue(missing.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, missing.process.exitValue());
+        Run bad = run("--port", "http");
+        assertTrue(bad.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, bad.process.exitValue());
+        Http.await("stderr drained", Duration.ofSeconds(5), () -> !missing.err.isEmpty() && !bad.err.isEmpty());
+        assertTrue(missing.err.get(0).contains("cannot read nope.json"), missing.err.toString());
+        assertTrue(bad.err.get(0).contains("--port: http (expected: 0..65535)"), bad.err.toString());
+        assertFalse(String.join("\n", missing.err).contains("\tat "), "no stack trace for user errors");
+    }
+
+    @Test
+    void demoStartsBackendsAndPrintsWhereToCurl() throws Exception {
+        int a = Backend.deadPort();
+        int b = Backend.deadPort();
+        Path f = config("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'backend': {'servers': [{'server': '127.0.0.1:" + a
+                + "'}, {'server': '127.0.0.1:" + b + "'}]}}}");
+        Run r = run("--config", f.toString(), "--demo");
+        int port = r.port();
+        Http.await("two curl lines", Duration.ofSeconds(10), () -> r.out.contains("  curl http://127.0.0.1:" + port + "/api/upstreams"));
+        assertTrue(r.out.contains("  curl http://127.0.0.1:" + port + "/"), r.out.toString());
+        String first = Http.get("http://127.0.0.1:" + port + "/").body();
+        String second = Http.get("http://127.0.0.1:" + port + "/").body();
+        assertTrue(first.startsWith("hello from demo backend 127.0.0.1:"), first);
+        assertFalse(first.equals(second), "round-robin over two demo backends");
+        Http.await("an access log line", Duration.ofSeconds(5), () -> r.err.stream().anyMatch(l -> l.contains("\"GET /\" 200 backend 127.0.0.1:")));
+    }
+
+    @Test
+    void portFlagOverridesTheConfig() throws Exception {
+        Backend backend = Backend.start("b");
+        open.add(backend);
+        int port = Backend.deadPort();
+        Path f = config("{'listen': {'host': '127.0.0.1', 'port': 1}, 'upstreams': {'b': {'servers': [{'server': '" + backend.address() + "'}]}}}");
+        Run r = run("--config", f.toString(), "--port", String.valueOf(port));
+        assertEquals(port, r.port());
+        assertEquals("b", Http.get("http://127.0.0.1:" + port + "/").body());
+    }
+
+    @Test
+    void sigtermLetsTheInFlightRequestFinishThenExitsZero() throws Exception {
+        Backend slow = Backend.start("slow");
+        open.add(slow);
+        Path f = config("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'b': {'servers': [{'server': '" + slow.address() + "'}]}}}");
+        Run r = run("--config", f.toString());
+        int port = r.port();
+        slow.holdRequests(1);
+        CompletableFuture<HttpResponse<String>> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Http.get("http://127.0.0.1:" + port + "/slow");
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(slow.arrived.await(20, TimeUnit.SECONDS), "request reached the backend");
+
+        r.process.destroy(); // SIGTERM
+        Http.await("the listener to close", Duration.ofSeconds(20), () -> !accepts(port));
+        assertTrue(r.process.isAlive(), "still waiting for the in-flight request");
+        slow.release();
+
+        HttpResponse<String> response = inFlight.get(20, TimeUnit.SECONDS);
+        assertEquals(200, response.statusCode());
+        assertEquals("slow", response.body());
+        assertTrue(r.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, r.process.exitValue());
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return true;
+        } catch (ConnectException e) {
+            return false;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
