@@ -20,11 +20,11 @@ public final class Balancers {
 
     private static Map<String, BalancerProvider> load() {
         Map<String, BalancerProvider> map = new TreeMap<>();
-        register(map, provider("round-robin", Balancers::roundRobin));
-        register(map, provider("unweighted-round-robin", Balancers::unweightedRoundRobin));
-        register(map, provider("least-conn", Balancers::leastConn));
-        register(map, provider("random-two", Balancers::randomTwo));
-        register(map, provider("ip-hash", Balancers::ipHash));
+        register(map, provider("round-robin", withoutHashKey(Balancers::roundRobin)));
+        register(map, provider("unweighted-round-robin", withoutHashKey(Balancers::unweightedRoundRobin)));
+        register(map, provider("least-conn", withoutHashKey(Balancers::leastConn)));
+        register(map, provider("random-two", withoutHashKey(Balancers::randomTwo)));
+        register(map, provider("ip-hash", withoutHashKey(Balancers::ipHash)));
         register(map, provider("consistent-hash", Balancers::consistentHash));
         for (BalancerProvider p : ServiceLoader.load(BalancerProvider.class, Balancers.class.getClassLoader())) {
             register(map, p);
@@ -82,6 +82,20 @@ public final class Balancers {
     /** Sticky by the options' {@code hash_key} on a ketama ring; requires a hash key. */
     public static <E extends Endpoint> Balancer<E> consistentHash(BalancerOptions options) {
         return ConsistentHash.byKey(options);
+    }
+
+    /**
+     * A built-in that has no use for {@code hash_key} refuses one: an operator who wrote
+     * {@code "ip-hash"} with {@code "hash_key": "cookie:sid"} expects cookie stickiness and
+     * would silently not get it.
+     */
+    private static Function<BalancerOptions, Balancer<?>> withoutHashKey(Function<BalancerOptions, Balancer<?>> factory) {
+        return options -> {
+            if (options.hashKey() != null) {
+                throw new BalancerOptionException("hash_key", "\"" + options.hashKey() + "\" (expected: no hash_key, or balancer consistent-hash)");
+            }
+            return factory.apply(options);
+        };
     }
 
     /** A provider from a name and a factory taking the options. */

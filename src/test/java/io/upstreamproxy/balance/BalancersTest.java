@@ -28,6 +28,13 @@ class BalancersTest {
     }
 
     @Test
+    void builtInsWithoutAHashKeyRefuseOne() {
+        BalancerOptionException e = assertThrows(BalancerOptionException.class,
+                () -> Balancers.create("round-robin", BalancerOptions.of("path", System::nanoTime)));
+        assertEquals("hash_key", e.option());
+    }
+
+    @Test
     void unknownNameListsTheKnownOnes() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Balancers.create("fastest", BalancerOptions.defaults()));
@@ -79,11 +86,11 @@ class BalancersTest {
     @Test
     void everyAlgorithmReturnsNullWhenNothingIsUsableOrTheListIsEmpty() {
         for (String name : List.of("round-robin", "unweighted-round-robin", "least-conn", "random-two", "ip-hash", "consistent-hash")) {
-            Balancer<FakeEndpoint> empty = Picks.create(name, "path", List.of());
+            Balancer<FakeEndpoint> empty = Picks.create(name, name.equals("consistent-hash") ? "path" : null, List.of());
             assertNull(empty.pick(Picks.path("/x"), FakeEndpoint.USABLE), name);
             List<FakeEndpoint> list = FakeEndpoint.servers(5);
             list.forEach(e -> e.usable = false);
-            Balancer<FakeEndpoint> none = Picks.create(name, "path", list);
+            Balancer<FakeEndpoint> none = Picks.create(name, name.equals("consistent-hash") ? "path" : null, list);
             assertNull(none.pick(Picks.client("10.1.2.3"), FakeEndpoint.USABLE), name);
             assertNull(none.pick(Picks.path("/x"), FakeEndpoint.USABLE), name);
         }
@@ -95,7 +102,7 @@ class BalancersTest {
             List<FakeEndpoint> list = FakeEndpoint.servers(200);
             list.forEach(e -> e.usable = false);
             list.get(137).usable = true;
-            Balancer<FakeEndpoint> b = Picks.create(name, "path", list);
+            Balancer<FakeEndpoint> b = Picks.create(name, name.equals("consistent-hash") ? "path" : null, list);
             for (int i = 0; i < 20; i++) {
                 assertEquals(list.get(137), b.pick(Picks.path("/k" + i), FakeEndpoint.USABLE), name);
                 assertEquals(list.get(137), b.pick(Picks.client("10.9." + i + ".1"), FakeEndpoint.USABLE), name);

@@ -26,6 +26,12 @@ class BalancerConfigTest {
     }
 
     @Test
+    void hashKeyWithABalancerThatIgnoresItIsAnError() {
+        assertEquals("upstreams.b.hash_key: \"cookie:sid\" (expected: no hash_key, or balancer consistent-hash)",
+                error("\"balancer\": \"ip-hash\", \"hash_key\": \"cookie:sid\"").getMessage());
+    }
+
+    @Test
     void unknownBalancerListsTheKnownNames() {
         String m = error("\"balancer\": \"leastconn\"").getMessage();
         assertTrue(m.startsWith("upstreams.b.balancer: \"leastconn\" (expected one of: "), m);
