@@ -83,7 +83,8 @@ public class PickBenchmark {
         for (int i = 0; i < servers; i++) {
             nodes.add(new Node("10.1." + i / 256 + "." + i % 256 + ":8080", 1 + i % 5));
         }
-        balancer = Balancers.create(algorithm, BalancerOptions.of("header:X-User", System::nanoTime));
+        String hashKey = algorithm.equals("consistent-hash") ? "header:X-User" : null;
+        balancer = Balancers.create(algorithm, BalancerOptions.of(hashKey, System::nanoTime));
         balancer.update(nodes);
         requests = new RequestInfo[REQUESTS];
         for (int i = 0; i < REQUESTS; i++) {
