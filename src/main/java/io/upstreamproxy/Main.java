@@ -3,6 +3,7 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
@@ -104,6 +105,17 @@ public final class Main {
                 demo.close();
             }
             throw new UserError("cannot listen on " + config.listen().host() + ":" + config.listen().port() + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            server.stop();
+            if (demo != null) {
+                demo.close();
+            }
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof StateException) {
+                    throw new UserError(c.getMessage()); // a broken state file is the user's to fix
+                }
+            }
+            throw e;
         }
         if (!server.isStarted()) {
             throw new IllegalStateException("the server did not start");

@@ -1,12 +1,19 @@
 package io.upstreamproxy.web;
 
+import io.upstreamproxy.access.AccessFilter;
+import io.upstreamproxy.api.UpstreamApiServlet;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
+import io.upstreamproxy.state.FileStateStore;
+import io.upstreamproxy.state.StateStore;
+import io.upstreamproxy.upstream.ChangeApplier;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.UpstreamRegistry;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
@@ -14,6 +21,7 @@ import jakarta.servlet.ServletRegistration;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +35,8 @@ public class UpstreamProxyListener implements ServletContextListener {
     public static final String CONFIG_ATTRIBUTE = "io.upstreamproxy.config";
     /** Context attribute where the running {@link UpstreamRegistry} is published. */
     public static final String REGISTRY_ATTRIBUTE = "io.upstreamproxy.registry";
+    /** Context attribute where the {@link ChangeApplier} (the one way to change servers) is published. */
+    public static final String CHANGES_ATTRIBUTE = "io.upstreamproxy.changes";
     /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
     public static final String CONFIG_PARAMETER = "upstream-proxy.config";
     public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
@@ -41,6 +51,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         ProxyConfig config = locateConfig(context);
         UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
+        ChangeApplier changes = restoreState(config, registry);
+        context.setAttribute(CHANGES_ATTRIBUTE, changes);
+        registerManagement(context, config, changes);
 
         Router router = new Router(config.routes(), registry);
         boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
@@ -51,6 +64,28 @@ public class UpstreamProxyListener implements ServletContextListener {
         proxy.addMapping("/");
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
                 registry.all().size(), config.routes().size(), config.source());
+    }
+
+    /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
+    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
+        Path file = config.state().file();
+        StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
+        if (file == null) {
+            LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
+        }
+        return ChangeApplier.restore(registry, config, store);
+    }
+
+    /** The management API at {@code api.path}, and the access filter over it and the status page only. */
+    private static void registerManagement(ServletContext context, ProxyConfig config, ChangeApplier changes) {
+        String api = config.api().path();
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-api",
+                new UpstreamApiServlet(changes, config.api().maxBodyBytes()));
+        servlet.setAsyncSupported(true);
+        servlet.addMapping(api + "/*");
+        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", new AccessFilter(config.api()));
+        access.setAsyncSupported(true);
+        access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*", config.status().path() + "*");
     }
 
     /**

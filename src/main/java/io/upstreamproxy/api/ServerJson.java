@@ -1,0 +1,89 @@
+package io.upstreamproxy.api;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import io.upstreamproxy.config.ServerConfigJson;
+import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.ServerStats;
+import io.upstreamproxy.upstream.Upstream;
+import io.upstreamproxy.upstream.UpstreamRegistry;
+import java.time.Instant;
+
+/**
+ * The API's JSON for upstreams and servers, in one place: the status page and scripts read
+ * these keys, so they only ever grow. A server object:
+ *
+ * <pre>
+ * {"id": 0, "server": "127.0.0.1:9001", "weight": 1, "max_conns": 0, "max_fails": 1,
+ *  "fail_timeout": "10s", "slow_start": "0s", "backup": false, "down": false,   (the seed's fields)
+ *  "drain": false, "state": "up", "active": 0, "requests": 12,
+ *  "responses": {"1xx": 0, "2xx": 12, "3xx": 0, "4xx": 0, "5xx": 0, "total": 12},
+ *  "fails": 0, "unavail": 0,
+ *  "health_checks": {"checks": 0, "fails": 0, "unhealthy": 0, "last_passed": null},
+ *  "selected": "2025-01-01T12:00:00.123Z"}                                         (absent until selected)
+ * </pre>
+ */
+public final class ServerJson {
+    private ServerJson() {}
+
+    /** {@code GET /api/upstreams}: {@code {"backend": {"servers": [...]}, ...}}, the seed's shape. */
+    public static JsonObject upstreams(UpstreamRegistry registry) {
+        JsonObject o = new JsonObject();
+        for (Upstream u : registry.all().values()) {
+            JsonObject entry = new JsonObject();
+            entry.add("servers", servers(u));
+            o.add(u.name(), entry);
+        }
+        return o;
+    }
+
+    /** {@code GET /api/upstreams/{name}}: the servers and the balancer. */
+    public static JsonObject upstream(Upstream u) {
+        JsonObject o = new JsonObject();
+        o.add("servers", servers(u));
+        o.addProperty("balancer", u.config().balancer());
+        return o;
+    }
+
+    public static JsonArray servers(Upstream u) {
+        JsonArray a = new JsonArray();
+        for (Server s : u.servers()) {
+            a.add(server(s));
+        }
+        return a;
+    }
+
+    public static JsonObject server(Server s) {
+        JsonObject o = new JsonObject();
+        o.addProperty("id", s.id());
+        ServerConfigJson.write(s.config(), o);
+        o.addProperty("state", s.state());
+        ServerStats st = s.stats();
+        o.addProperty("active", st.active());
+        o.addProperty("requests", st.requests());
+        JsonObject responses = new JsonObject();
+        for (int klass = 1; klass <= 5; klass++) {
+            responses.addProperty(klass + "xx", st.responses(klass));
+        }
+        responses.addProperty("total", st.responsesTotal());
+        o.add("responses", responses);
+        o.addProperty("fails", st.fails());
+        o.addProperty("unavail", st.unavail());
+        o.add("health_checks", healthChecks(s));
+        if (st.selectedMillis() != 0) {
+            o.addProperty("selected", Instant.ofEpochMilli(st.selectedMillis()).toString());
+        }
+        return o;
+    }
+
+    /** Active health-check results; zeros and {@code last_passed: null} until checks report them. */
+    static JsonObject healthChecks(Server s) {
+        JsonObject o = new JsonObject();
+        o.addProperty("checks", 0);
+        o.addProperty("fails", 0);
+        o.addProperty("unhealthy", 0);
+        o.add("last_passed", JsonNull.INSTANCE);
+        return o;
+    }
+}

@@ -1,0 +1,30 @@
+package io.upstreamproxy.state;
+
+/**
+ * Where operator intent is kept between restarts. One small interface so that a shared store
+ * (etcd, for fleet mode) can sit beside the file later; callers never ask which one they have.
+ */
+public interface StateStore {
+    /** Keeps nothing: used when the config names no {@code state.file}. */
+    StateStore NONE = new StateStore() {
+        @Override
+        public RuntimeState load() {
+            return null;
+        }
+
+        @Override
+        public void save(RuntimeState state) {
+        }
+
+        @Override
+        public String toString() {
+            return "no state file";
+        }
+    };
+
+    /** The last saved state, or null when nothing was saved yet; a broken store is a {@link StateException}. */
+    RuntimeState load();
+
+    /** Saves the whole state durably before returning; on {@link StateException} the previous state is intact. */
+    void save(RuntimeState state);
+}

@@ -1,0 +1,22 @@
+package io.upstreamproxy.upstream;
+
+/** A change that was not applied, and why; nothing changed, in memory or in the state store. */
+public final class ChangeRejected extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** Why a change was refused; the API turns each into one status and code. */
+    public enum Reason {
+        UPSTREAM_NOT_FOUND, SERVER_NOT_FOUND, LAST_AVAILABLE_SERVER, SERVER_EXISTS, NOT_SAVED
+    }
+
+    private final Reason reason;
+
+    public ChangeRejected(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}
