@@ -12,6 +12,13 @@ import java.util.function.Predicate;
  * <p>A request without a key (no such header, cookie, query parameter; an empty value) goes
  * to smooth weighted round-robin instead, as nginx's {@code hash} does for an empty key.
  * Weights shape the ring; slow start does not apply (a ramp would move keys), as in nginx.
+ *
+ * <p>The ring is built by the first pick after an {@link #update}, not by the update itself:
+ * an upstream of N servers gets N updates at start-up (one per server added, twice that when
+ * the state file is laid over the config), and N builds of a ring of N servers would take
+ * minutes at N = 1000. That first pick waits for one build (milliseconds at 1000 servers,
+ * done once; concurrent picks wait for the same build); every other pick reads a volatile
+ * field and takes no lock.
  */
 final class ConsistentHash<E extends Endpoint> implements Balancer<E> {
     /** A request's key as a 64-bit hash; {@link #NO_KEY} when the request carries none. */
@@ -24,7 +31,7 @@ final class ConsistentHash<E extends Endpoint> implements Balancer<E> {
 
     private final KeyHash keyHash;
     private final SmoothWeightedRoundRobin<E> fallback;
-    private volatile HashRing<E> ring = HashRing.build(List.of());
+    private volatile Snapshot<E> snapshot = new Snapshot<>(List.of(), null);
 
     ConsistentHash(KeyHash keyHash, BalancerOptions options) {
         this.keyHash = keyHash;
@@ -53,22 +60,56 @@ final class ConsistentHash<E extends Endpoint> implements Balancer<E> {
         return hash == 0 ? 1 : hash;
     }
 
+    /** An endpoint list and its ring, built on first use from the last ring that was built. */
+    private static final class Snapshot<E extends Endpoint> {
+        final List<E> endpoints;
+        private volatile HashRing<E> ring;
+        /** The ring to reuse points from; dropped once this one is built. */
+        private volatile HashRing<E> base;
+
+        Snapshot(List<E> endpoints, HashRing<E> base) {
+            this.endpoints = List.copyOf(endpoints);
+            this.base = base;
+        }
+
+        HashRing<E> ring() {
+            HashRing<E> r = ring;
+            if (r == null) {
+                synchronized (this) {
+                    r = ring;
+                    if (r == null) {
+                        r = HashRing.build(endpoints, base);
+                        ring = r;
+                        base = null;
+                    }
+                }
+            }
+            return r;
+        }
+
+        /** The newest ring built so far: this one's, or the one it would reuse points from. */
+        HashRing<E> newestBuilt() {
+            HashRing<E> r = ring;
+            return r != null ? r : base;
+        }
+    }
+
     @Override
     public void update(List<E> endpoints) {
-        ring = HashRing.build(endpoints);
+        snapshot = new Snapshot<>(endpoints, snapshot.newestBuilt());
         fallback.update(endpoints);
     }
 
     @Override
     public E pick(RequestInfo request, Predicate<? super E> usable) {
-        HashRing<E> r = ring;
-        if (r.isEmpty()) {
+        Snapshot<E> s = snapshot;
+        if (s.endpoints.isEmpty()) {
             return null;
         }
         long hash = keyHash.of(request);
         if (hash == KeyHash.NO_KEY) {
             return fallback.pick(request, usable);
         }
-        return r.pick((int) (hash >>> 32), usable);
+        return s.ring().pick((int) (hash >>> 32), usable);
     }
 }

@@ -3,7 +3,9 @@ package io.upstreamproxy.balance;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -16,10 +18,10 @@ import java.util.function.Predicate;
  * <p>An endpoint that is not usable is passed over by walking on to the next point, so its
  * keys spread over the endpoints that own the following points instead of all moving to one.
  *
- * <p>Cost: building is O(P log P) for P points (on list or weight changes only); a lookup is a
- * binary search, O(log P), flat in practice, with no lock and no allocation. Points are capped
- * at {@value #MAX_POINTS} (2 MB): past that every endpoint gets proportionally fewer, at
- * least one.
+ * <p>Cost: a lookup is a binary search, O(log P) for P points, flat in practice, with no lock
+ * and no allocation. Building sorts all points, O(P log P); the MD5 work (the larger part) is
+ * done once per endpoint and carried from ring to ring. Points are capped at
+ * {@value #MAX_POINTS} (2 MB): past that every endpoint gets proportionally fewer, at least one.
  */
 final class HashRing<E extends Endpoint> {
     static final int POINTS_PER_WEIGHT = 160;
@@ -32,14 +34,22 @@ final class HashRing<E extends Endpoint> {
     private final int[] positions;
     /** For each point, the index of its endpoint in {@link #endpoints}. */
     private final int[] owners;
+    /** Each endpoint's points by key, for the next ring to reuse; never modified. */
+    private final Map<String, int[]> pointsByKey;
 
-    private HashRing(List<E> endpoints, int[] positions, int[] owners) {
+    private HashRing(List<E> endpoints, int[] positions, int[] owners, Map<String, int[]> pointsByKey) {
         this.endpoints = endpoints;
         this.positions = positions;
         this.owners = owners;
+        this.pointsByKey = pointsByKey;
     }
 
     static <E extends Endpoint> HashRing<E> build(List<E> list) {
+        return build(list, null);
+    }
+
+    /** A ring for {@code list}, reusing the points {@code previous} (may be null) computed for the same keys and counts. */
+    static <E extends Endpoint> HashRing<E> build(List<E> list, HashRing<?> previous) {
         // Sorted by key so that the ring (and point ties) never depend on the list order.
         List<E> sorted = new ArrayList<>(list);
         sorted.sort(Comparator.comparing(Endpoint::key));
@@ -56,9 +66,16 @@ final class HashRing<E extends Endpoint> {
         }
         // Position in the high half, owner in the low half: one sort orders both.
         long[] packed = new long[total];
+        Map<String, int[]> pointsByKey = new HashMap<>();
         int k = 0;
         for (int i = 0; i < sorted.size(); i++) {
-            for (int p : Hashing.ketamaPoints(sorted.get(i).key(), counts[i])) {
+            String key = sorted.get(i).key();
+            int[] points = previous == null ? null : previous.pointsByKey.get(key);
+            if (points == null || points.length != counts[i]) {
+                points = Hashing.ketamaPoints(key, counts[i]);
+            }
+            pointsByKey.put(key, points);
+            for (int p : points) {
                 packed[k++] = (long) (p ^ Integer.MIN_VALUE) << 32 | i;
             }
         }
@@ -69,11 +86,7 @@ final class HashRing<E extends Endpoint> {
             positions[i] = (int) (packed[i] >> 32);
             owners[i] = (int) packed[i];
         }
-        return new HashRing<>(List.copyOf(sorted), positions, owners);
-    }
-
-    boolean isEmpty() {
-        return endpoints.isEmpty();
+        return new HashRing<>(List.copyOf(sorted), positions, owners, pointsByKey);
     }
 
     /** How many points the ring has, over all endpoints. */
