@@ -77,9 +77,14 @@ public final class Upstream {
         nextId = Math.max(nextId, atLeast);
     }
 
-    /** Adds a server with the next id; it ramps up over its slow_start. */
+    /** Adds a server with the next id, as the API does; it ramps up over its slow_start. */
     public synchronized Server add(ServerConfig c) {
-        Server s = new Server(nextId, name(), c, clock);
+        return addAtRunTime(nextId, c);
+    }
+
+    /** Adds a server while traffic flows (API): it ramps up over its slow_start, unlike config and restored ones. */
+    public synchronized Server addAtRunTime(int id, ServerConfig c) {
+        Server s = new Server(id, name(), c, clock);
         s.startSlowStart();
         return insert(s);
     }

@@ -9,6 +9,7 @@ import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.state.MemoryStateStore;
 import io.upstreamproxy.testing.ManualClock;
 import java.time.Duration;
 import java.util.HashMap;
@@ -108,6 +109,22 @@ class SlowStartTest {
         clock.advance(Duration.ofSeconds(5));
         assertEquals(Map.of("127.0.0.1:9001", 500, "127.0.0.1:9002", 500), picks(u, 1000));
         assertEquals(FULL / 2, added.effectiveWeight(clock.nanos()));
+    }
+
+    @Test
+    void serverAddedThroughTheApiRampsButRestoredOnesDoNot() {
+        ProxyConfig config = ConfigLoader.parse("{\"upstreams\": {\"backend\": {\"servers\": [{\"server\": \"127.0.0.1:9001\", \"slow_start\": \"10s\"}]}}}", null);
+        MemoryStateStore store = new MemoryStateStore();
+        ChangeApplier changes = ChangeApplier.restore(UpstreamRegistry.create(config, clock), config, store);
+        Server added = changes.apply(new Change.AddServer("backend",
+                ServerConfig.of(HostPort.parse("127.0.0.1:9002")).withSlowStart(Duration.ofSeconds(10))));
+        assertEquals(1, added.effectiveWeight(clock.nanos()));
+        assertEquals(Endpoint.WEIGHT_SCALE, changes.registry().get("backend").server(0).effectiveWeight(clock.nanos()));
+
+        // After a restart the added server comes back from the state file at full weight.
+        UpstreamRegistry restarted = UpstreamRegistry.create(config, clock);
+        ChangeApplier.restore(restarted, config, store);
+        assertEquals(Endpoint.WEIGHT_SCALE, restarted.get("backend").server(added.id()).effectiveWeight(clock.nanos()));
     }
 
     @Test
