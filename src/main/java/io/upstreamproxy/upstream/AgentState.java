@@ -1,7 +1,5 @@
 package io.upstreamproxy.upstream;
 
-import io.upstreamproxy.config.ServerConfig;
-
 /**
  * What a server's agent (HAProxy agent-check) last asked for: drain, a weight relative to the
  * configured one, a connection limit. Kept apart from the operator's settings so an agent never
@@ -14,13 +12,13 @@ import io.upstreamproxy.config.ServerConfig;
 public record AgentState(boolean drain, int weightPercent, int maxConns) {
     public static final AgentState NONE = new AgentState(false, 100, 0);
 
-    /** The configured weight scaled by the agent's percentage: 4 at 50% is 2, never below 1. */
-    public int scale(int weight) {
+    /** {@code weight} scaled by the agent's percentage (400 at 50% is 200), between 1 and {@code max}. */
+    public int scale(int weight, int max) {
         if (weightPercent == 100) {
             return weight;
         }
         long scaled = (long) weight * weightPercent / 100;
-        return (int) Math.max(1, Math.min(ServerConfig.MAX_WEIGHT, scaled));
+        return (int) Math.max(1, Math.min(max, scaled));
     }
 
     /** True when the agent lets a server with {@code active} requests in flight take one more. */

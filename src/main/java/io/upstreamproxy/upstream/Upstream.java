@@ -77,14 +77,26 @@ public final class Upstream {
         nextId = Math.max(nextId, atLeast);
     }
 
-    /** Adds a server with the next id. */
+    /** Adds a server with the next id, as the API does; it ramps up over its slow_start. */
     public synchronized Server add(ServerConfig c) {
-        return addWithId(nextId, c);
+        return addAtRunTime(nextId, c);
+    }
+
+    /** Adds a server while traffic flows (API): it ramps up over its slow_start, unlike config and restored ones. */
+    public synchronized Server addAtRunTime(int id, ServerConfig c) {
+        Server s = new Server(id, name(), c, clock);
+        s.startSlowStart();
+        return insert(s);
     }
 
     /** Adds a server with a given id (config order, restored state); the counter moves past it. */
     public synchronized Server addWithId(int id, ServerConfig c) {
-        Server s = new Server(id, name(), c, clock);
+        return insert(new Server(id, name(), c, clock));
+    }
+
+    private Server insert(Server s) {
+        int id = s.id();
+        s.onWeightChange(this::republish);
         if (config.healthCheck() != null && config.healthCheck().mandatory()) {
             s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
         }
@@ -104,6 +116,11 @@ public final class Upstream {
         }
         publish(next);
         return true;
+    }
+
+    /** Hands the balancers the same list again, e.g. after a weight change their rings depend on. */
+    private synchronized void republish() {
+        publish(servers);
     }
 
     private void publish(List<Server> next) {

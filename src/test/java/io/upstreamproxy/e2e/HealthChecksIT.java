@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
+import io.upstreamproxy.balance.Endpoint;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.testing.AgentServer;
@@ -170,29 +171,32 @@ class HealthChecksIT {
             agent.line = "up, 50%";
             awaitState(0, "up");
             awaitState(1, "up");
-            assertEquals(2, server(0).effectiveWeight(System.nanoTime()), "50% of 4");
-            int toA = spread(30).getOrDefault("a", 0);
-            assertTrue(toA >= 19 && toA <= 21, "weights 2:1 give a about 20 of 30 (4:1 would give 24): " + toA);
+            assertEquals(2 * Endpoint.WEIGHT_SCALE, server(0).effectiveWeight(System.nanoTime()), "50% of 4");
+            assertEquals(Endpoint.WEIGHT_SCALE / 2, server(1).effectiveWeight(System.nanoTime()), "50% of 1");
+            assertEquals(Map.of("a", 4, "b", 1), spread(5), "the same share for both keeps 4:1");
 
             agent.close();
             Http.await("agent unreachable", DEADLINE, () -> "connect refused".equals(server(0).healthChecks().lastFailure()));
             assertEquals("up", server(0).state(), "an agent that cannot be reached does not mark the server down");
-            assertEquals(Map.of("a", 2, "b", 1), spread(3));
+            assertEquals(Map.of("a", 4, "b", 1), spread(5), "still serving, at the last weight the agent gave");
         }
     }
 
     @Test
     void httpAgentReadsEachServersOwnLine() throws Exception {
-        a.healthBody = "up\n";
+        a.healthBody = "up 50%\n";
         b.healthBody = "drain # deploying\n";
-        start(twoServers(), "{\"type\": \"http-agent\", \"uri\": \"/health\", \"interval\": \"50ms\"}");
+        start("{\"server\": \"%s\", \"weight\": 4}, {\"server\": \"%s\"}".formatted(a.address(), b.address()),
+                "{\"type\": \"http-agent\", \"uri\": \"/health\", \"interval\": \"50ms\"}");
         awaitState(1, "draining");
         assertEquals("drain # deploying", server(1).healthChecks().agentReply());
         assertEquals(Map.of("a", 4), spread(4));
 
         b.healthBody = "ready";
         awaitState(1, "up");
-        assertEquals(Map.of("a", 2, "b", 2), spread(4));
+        Http.await("a at 50%", DEADLINE, () -> server(0).agent().weightPercent() == 50);
+        int toA = spread(30).getOrDefault("a", 0);
+        assertTrue(toA >= 19 && toA <= 21, "a at 50% of 4 against b at 1 is 2:1, about 20 of 30 (4:1 would give 24): " + toA);
     }
 
     @Test

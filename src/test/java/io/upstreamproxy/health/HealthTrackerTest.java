@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.upstreamproxy.balance.Endpoint;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.upstream.AgentState;
@@ -174,16 +175,29 @@ class HealthTrackerTest {
     @Test
     void agentWeightScalesTheConfiguredWeight() {
         HealthTracker t = tracker(1, 1);
+        int full = 4 * Endpoint.WEIGHT_SCALE;
         t.record(CheckResult.agent("50%"));
-        assertEquals(2, server.effectiveWeight(clock.nanos()), "50% of 4");
+        assertEquals(full / 2, server.effectiveWeight(clock.nanos()), "50% of 4");
         assertEquals(4, server.weight(), "the configured weight stays");
         t.record(CheckResult.agent("weight:10%"));
-        assertEquals(1, server.effectiveWeight(clock.nanos()), "never below 1 while it takes traffic");
+        assertEquals(full / 10, server.effectiveWeight(clock.nanos()));
         t.record(CheckResult.agent("200%"));
-        assertEquals(8, server.effectiveWeight(clock.nanos()));
+        assertEquals(full * 2, server.effectiveWeight(clock.nanos()));
+        t.record(CheckResult.agent("100000%"));
+        assertEquals(ServerConfig.MAX_WEIGHT * Endpoint.WEIGHT_SCALE, server.effectiveWeight(clock.nanos()),
+                "never above the largest weight one could configure");
         t.record(CheckResult.agent("0%"));
         assertFalse(server.isEligible(clock.nanos()), "0% takes no new requests");
         assertEquals("draining", server.state());
+    }
+
+    @Test
+    void agentWeightAndSlowStartMultiply() {
+        server.update(server.config().withSlowStart(Duration.ofSeconds(10)).withDrain(true));
+        server.update(server.config().withDrain(false)); // back in service: ramps over 10 s
+        tracker(1, 1).record(CheckResult.agent("50%"));
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(4 * Endpoint.WEIGHT_SCALE / 2 / 2, server.effectiveWeight(clock.nanos()), "half of 50% of 4, half way up");
     }
 
     @Test
@@ -214,6 +228,6 @@ class HealthTrackerTest {
         assertEquals(AgentState.NONE, server.agent());
         assertEquals(0, server.healthChecks().checks());
         assertNull(server.healthChecks().lastFailure());
-        assertEquals(4, server.effectiveWeight(clock.nanos()));
+        assertEquals(4 * Endpoint.WEIGHT_SCALE, server.effectiveWeight(clock.nanos()));
     }
 }
