@@ -24,6 +24,8 @@ public final class Server implements Endpoint {
     private final ServerStats stats = new ServerStats();
     private volatile ServerConfig config;
     private volatile HealthStatus health = HealthStatus.UP;
+    private final HealthCheckStats healthChecks = new HealthCheckStats();
+    private volatile AgentState agent = AgentState.NONE;
 
     // Passive failure window: written under 'this' (failures are rare), read without a lock.
     private int failCount;
@@ -107,6 +109,20 @@ public final class Server implements Endpoint {
         health = h;
     }
 
+    /** The active health check's counters and last failure reason. */
+    public HealthCheckStats healthChecks() {
+        return healthChecks;
+    }
+
+    /** What the server's agent asked for; {@link AgentState#NONE} without an agent check. */
+    public AgentState agent() {
+        return agent;
+    }
+
+    public void setAgent(AgentState a) {
+        agent = a;
+    }
+
     @Override
     public String key() {
         return config.address().toString();
@@ -118,13 +134,13 @@ public final class Server implements Endpoint {
     }
 
     /**
-     * The weight scaled by {@link Endpoint#WEIGHT_SCALE}, ramped linearly over slow_start
-     * since the server came back, never below 1.
+     * The weight scaled by {@link Endpoint#WEIGHT_SCALE}, times the agent's {@code N%} when an
+     * agent check says so, ramped linearly over slow_start since the server came back, never below 1.
      */
     @Override
     public int effectiveWeight(long nowNanos) {
         ServerConfig c = config;
-        int full = c.weight() * WEIGHT_SCALE;
+        int full = agent.scale(c.weight() * WEIGHT_SCALE, ServerConfig.MAX_WEIGHT * WEIGHT_SCALE);
         long window = c.slowStart().toNanos();
         long elapsed = nowNanos - rampStartNanos;
         if (window == 0 || elapsed >= window) {
@@ -144,7 +160,8 @@ public final class Server implements Endpoint {
         ServerConfig c = config;
         return !c.down() && !c.drain() && health == HealthStatus.UP
                 && !isUnavailable(nowNanos)
-                && (c.maxConns() == 0 || stats.active() < c.maxConns());
+                && (c.maxConns() == 0 || stats.active() < c.maxConns())
+                && agent.admits(stats.active());
     }
 
     /** Passively failed: tripped by max_fails and still inside fail_timeout. */
@@ -152,7 +169,7 @@ public final class Server implements Endpoint {
         return nowNanos - unavailableUntilNanos < 0;
     }
 
-    /** The state word operators see; operator intent first, then checks, then failures. */
+    /** The state word operators see; operator intent first, then checks (and agent), then failures. */
     public String state() {
         ServerConfig c = config;
         if (c.down()) {
@@ -166,6 +183,9 @@ public final class Server implements Endpoint {
         }
         if (health == HealthStatus.CHECKING) {
             return "checking";
+        }
+        if (agent.draining()) {
+            return "draining";
         }
         if (isUnavailable(clock.nanos())) {
             return "unavail";

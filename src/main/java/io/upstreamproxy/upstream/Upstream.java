@@ -97,6 +97,9 @@ public final class Upstream {
     private Server insert(Server s) {
         int id = s.id();
         s.onWeightChange(this::republish);
+        if (config.healthCheck() != null && config.healthCheck().mandatory()) {
+            s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
+        }
         List<Server> next = new ArrayList<>(servers);
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));
