@@ -140,15 +140,4 @@ public final class Upstream {
         Server s = primary.pick(request, usable);
         return s != null ? s : backup.pick(request, usable);
     }
-
-    /** True when some primary other than {@code except} could take traffic (operator view). */
-    public boolean hasOtherEligiblePrimary(Server except) {
-        long now = clock.nanos();
-        for (Server s : servers) {
-            if (s != except && !s.config().backup() && s.isEligible(now)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }
