@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ServerConfigJson;
+import io.upstreamproxy.upstream.HealthCheckStats;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerStats;
 import io.upstreamproxy.upstream.Upstream;
@@ -20,7 +21,7 @@ import java.time.Instant;
  *  "drain": false, "state": "up", "active": 0, "requests": 12,
  *  "responses": {"1xx": 0, "2xx": 12, "3xx": 0, "4xx": 0, "5xx": 0, "total": 12},
  *  "fails": 0, "unavail": 0,
- *  "health_checks": {"checks": 0, "fails": 0, "unhealthy": 0, "last_passed": null},
+ *  "health_checks": {"checks": 0, "fails": 0, "unhealthy": 0, "last_passed": null},     (see healthChecks)
  *  "selected": "2025-01-01T12:00:00.123Z"}                                         (absent until selected)
  * </pre>
  */
@@ -77,13 +78,30 @@ public final class ServerJson {
         return o;
     }
 
-    /** Active health-check results; zeros and {@code last_passed: null} until checks report them. */
+    /**
+     * Active health-check results: the seed's four keys always ({@code last_passed} null until a
+     * check passed), then, once they have a value, {@code last_failed} (ISO time),
+     * {@code last_fail_reason} ("status 500", "connect refused", "timeout", "body mismatch",
+     * "agent: maint") and {@code agent} (the agent's last reply line).
+     */
     static JsonObject healthChecks(Server s) {
+        HealthCheckStats hc = s.healthChecks();
         JsonObject o = new JsonObject();
-        o.addProperty("checks", 0);
-        o.addProperty("fails", 0);
-        o.addProperty("unhealthy", 0);
-        o.add("last_passed", JsonNull.INSTANCE);
+        o.addProperty("checks", hc.checks());
+        o.addProperty("fails", hc.fails());
+        o.addProperty("unhealthy", hc.unhealthy());
+        if (hc.lastPassedMillis() != 0) {
+            o.addProperty("last_passed", Instant.ofEpochMilli(hc.lastPassedMillis()).toString());
+        } else {
+            o.add("last_passed", JsonNull.INSTANCE);
+        }
+        if (hc.lastFailedMillis() != 0) {
+            o.addProperty("last_failed", Instant.ofEpochMilli(hc.lastFailedMillis()).toString());
+            o.addProperty("last_fail_reason", hc.lastFailure());
+        }
+        if (hc.agentReply() != null) {
+            o.addProperty("agent", hc.agentReply());
+        }
         return o;
     }
 }

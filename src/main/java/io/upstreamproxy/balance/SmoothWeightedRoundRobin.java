@@ -10,33 +10,36 @@ import java.util.function.Predicate;
  * than hit in bursts. An endpoint that is not usable is skipped and its score left alone, as
  * nginx does, so it rejoins the rotation smoothly.
  *
+ * <p>Weights are the endpoints' effective weights, so a server in slow start gets a growing
+ * share. {@code least-conn} and the hashing balancers' fallback reuse this class.
+ *
  * <p>Cost: O(n) per pick under a lock per balancer (not a global one): the scores are one
  * shared sequence, and the lock is held for a loop of simple arithmetic. The list itself is
- * an immutable snapshot swapped whole by {@link #update}.
+ * an immutable snapshot swapped whole by {@link #update}; an update starts all scores at 0.
  */
 final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> {
     private final BalancerOptions options;
-    private volatile Ring<E> ring = new Ring<>(List.of());
+    private volatile Scores<E> scores = new Scores<>(List.of());
 
     SmoothWeightedRoundRobin(BalancerOptions options) {
         this.options = options;
     }
 
     /** The endpoints and their running scores; replaced whole on update. */
-    private record Ring<E>(List<E> endpoints, long[] scores) {
-        Ring(List<E> endpoints) {
+    private record Scores<E>(List<E> endpoints, long[] scores) {
+        Scores(List<E> endpoints) {
             this(List.copyOf(endpoints), new long[endpoints.size()]);
         }
     }
 
     @Override
     public void update(List<E> endpoints) {
-        ring = new Ring<>(endpoints);
+        scores = new Scores<>(endpoints);
     }
 
     @Override
     public E pick(RequestInfo request, Predicate<? super E> usable) {
-        Ring<E> r = ring;
+        Scores<E> r = scores;
         int n = r.endpoints.size();
         if (n == 0) {
             return null;

@@ -5,8 +5,10 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
+import io.upstreamproxy.balance.BalancerOptionException;
 import io.upstreamproxy.balance.BalancerOptions;
 import io.upstreamproxy.balance.Balancers;
+import io.upstreamproxy.balance.HashKey;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
-import java.util.random.RandomGenerator;
 import java.util.regex.Pattern;
 
 /**
@@ -30,7 +31,6 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.~-]{1,64}");
-    private static final Pattern HASH_KEY = Pattern.compile("(header|cookie|query):[!#$%&'*+.^_`|~0-9A-Za-z-]+|path|remote_addr");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,10})([kKmM]?)");
     private static final List<Cidr> LOOPBACK = List.of(Cidr.parse("127.0.0.1"), Cidr.parse("::1"));
     private static final List<Cidr> ALL = List.of(Cidr.parse("all"));
@@ -135,11 +135,13 @@ public final class ConfigLoader {
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
         String balancer = u.string("balancer", "round-robin");
         String hashKey = u.string("hash_key", null);
-        if (hashKey != null && !HASH_KEY.matcher(hashKey).matches()) {
-            throw new ConfigException(u.pathOf("hash_key"), "\"" + hashKey + "\" (expected: header:NAME, cookie:NAME, query:NAME, path or remote_addr)");
-        }
         try {
-            Balancers.create(balancer, new BalancerOptions(hashKey, System::nanoTime, RandomGenerator.getDefault()));
+            if (hashKey != null) {
+                HashKey.parse(hashKey);
+            }
+            Balancers.create(balancer, BalancerOptions.of(hashKey, System::nanoTime));
+        } catch (BalancerOptionException e) {
+            throw new ConfigException(u.pathOf(e.option()), e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(u.pathOf("balancer"), e.getMessage());
         }

@@ -125,7 +125,7 @@ public final class ChangeApplier {
         }
         int id = Math.max(us.nextId(), u.nextId());
         save(state.with(u.name(), us.add(id, c)));
-        return u.addWithId(id, c);
+        return u.addAtRunTime(id, c);
     }
 
     private Server remove(Upstream u, RuntimeState.UpstreamState us, Change.RemoveServer r) {

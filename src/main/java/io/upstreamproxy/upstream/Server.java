@@ -11,6 +11,11 @@ import io.upstreamproxy.config.ServerConfig;
  * <p>Passive failures follow nginx: {@code max_fails} failures within {@code fail_timeout}
  * make the server unavailable for {@code fail_timeout}. When that time is up it gets traffic
  * again, but one more failure trips it at once until a success resets the count.
+ *
+ * <p>Slow start: a server that comes back into service (undrained, set up, healthy again after
+ * failing its check, out of its passive-failure time, or added at run time) ramps its
+ * {@link #effectiveWeight} from almost nothing to full over {@code slow_start}. Servers of the
+ * config at start-up do not ramp (as HAProxy): all would ramp together and gain nothing.
  */
 public final class Server implements Endpoint {
     private final int id;
@@ -19,11 +24,19 @@ public final class Server implements Endpoint {
     private final ServerStats stats = new ServerStats();
     private volatile ServerConfig config;
     private volatile HealthStatus health = HealthStatus.UP;
+    private final HealthCheckStats healthChecks = new HealthCheckStats();
+    private volatile AgentState agent = AgentState.NONE;
 
     // Passive failure window: written under 'this' (failures are rare), read without a lock.
     private int failCount;
     private long windowStartNanos;
     private volatile long unavailableUntilNanos;
+
+    // Slow start: when the server last came (back) into service. Plain volatile writes; the
+    // writers (API, health checker, a request tripping max_fails) are rare and the last one wins.
+    private volatile long rampStartNanos;
+    private volatile boolean upBefore;
+    private volatile Runnable weightListener = () -> {};
 
     public Server(int id, String upstream, ServerConfig config, Clock clock) {
         this.id = id;
@@ -31,6 +44,7 @@ public final class Server implements Endpoint {
         this.config = config;
         this.clock = clock;
         this.unavailableUntilNanos = clock.nanos() - 1; // compared by difference: nanoTime may be negative
+        this.rampStartNanos = clock.nanos() - ServerConfig.MAX_TIMEOUT.toNanos() - 1; // longer ago than any slow_start
     }
 
     public int id() {
@@ -51,7 +65,25 @@ public final class Server implements Endpoint {
 
     /** Replaces the settings; the address and backup flag never change for a server id. */
     public void update(ServerConfig next) {
+        ServerConfig prev = config;
+        if ((prev.down() || prev.drain()) && !next.down() && !next.drain()) {
+            startSlowStart(); // before the new settings show, so no pick sees it back at full weight
+        }
         config = next;
+        if (prev.weight() != next.weight()) {
+            weightListener.run();
+        }
+    }
+
+    /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */
+    void onWeightChange(Runnable listener) {
+        weightListener = listener;
+    }
+
+    /** The server comes (back) into service now: its effective weight ramps over slow_start from here. */
+    public void startSlowStart() {
+        rampStartNanos = clock.nanos();
+        upBefore = true;
     }
 
     public ServerStats stats() {
@@ -62,8 +94,33 @@ public final class Server implements Endpoint {
         return health;
     }
 
+    /**
+     * Records the health check's verdict. Becoming UP after UNHEALTHY starts slow start; so does
+     * CHECKING to UP, except for the first check of a server that has never been up (start-up).
+     */
     public void setHealth(HealthStatus h) {
+        HealthStatus prev = health;
+        if (h == HealthStatus.UP && (prev == HealthStatus.UNHEALTHY || (prev == HealthStatus.CHECKING && upBefore))) {
+            startSlowStart();
+        }
+        if (h == HealthStatus.UP) {
+            upBefore = true;
+        }
         health = h;
+    }
+
+    /** The active health check's counters and last failure reason. */
+    public HealthCheckStats healthChecks() {
+        return healthChecks;
+    }
+
+    /** What the server's agent asked for; {@link AgentState#NONE} without an agent check. */
+    public AgentState agent() {
+        return agent;
+    }
+
+    public void setAgent(AgentState a) {
+        agent = a;
     }
 
     @Override
@@ -76,6 +133,23 @@ public final class Server implements Endpoint {
         return config.weight();
     }
 
+    /**
+     * The weight scaled by {@link Endpoint#WEIGHT_SCALE}, times the agent's {@code N%} when an
+     * agent check says so, ramped linearly over slow_start since the server came back, never below 1.
+     */
+    @Override
+    public int effectiveWeight(long nowNanos) {
+        ServerConfig c = config;
+        int full = agent.scale(c.weight() * WEIGHT_SCALE, ServerConfig.MAX_WEIGHT * WEIGHT_SCALE);
+        long window = c.slowStart().toNanos();
+        long elapsed = nowNanos - rampStartNanos;
+        if (window == 0 || elapsed >= window) {
+            return full;
+        }
+        // double: full (up to 100,000) times a window of up to a day in ns nears Long.MAX_VALUE
+        return elapsed <= 0 ? 1 : Math.max(1, (int) (full * (double) elapsed / window));
+    }
+
     @Override
     public int active() {
         return stats.active();
@@ -86,7 +160,8 @@ public final class Server implements Endpoint {
         ServerConfig c = config;
         return !c.down() && !c.drain() && health == HealthStatus.UP
                 && !isUnavailable(nowNanos)
-                && (c.maxConns() == 0 || stats.active() < c.maxConns());
+                && (c.maxConns() == 0 || stats.active() < c.maxConns())
+                && agent.admits(stats.active());
     }
 
     /** Passively failed: tripped by max_fails and still inside fail_timeout. */
@@ -94,7 +169,7 @@ public final class Server implements Endpoint {
         return nowNanos - unavailableUntilNanos < 0;
     }
 
-    /** The state word operators see; operator intent first, then checks, then failures. */
+    /** The state word operators see; operator intent first, then checks (and agent), then failures. */
     public String state() {
         ServerConfig c = config;
         if (c.down()) {
@@ -108,6 +183,9 @@ public final class Server implements Endpoint {
         }
         if (health == HealthStatus.CHECKING) {
             return "checking";
+        }
+        if (agent.draining()) {
+            return "draining";
         }
         if (isUnavailable(clock.nanos())) {
             return "unavail";
@@ -147,6 +225,7 @@ public final class Server implements Endpoint {
             }
             failCount++;
             if (failCount >= c.maxFails() && !isUnavailable(now)) {
+                rampStartNanos = now + window; // it comes back when the window ends, and ramps from there
                 unavailableUntilNanos = now + window;
                 stats.becameUnavailable();
             }

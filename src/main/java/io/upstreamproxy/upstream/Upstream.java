@@ -77,14 +77,29 @@ public final class Upstream {
         nextId = Math.max(nextId, atLeast);
     }
 
-    /** Adds a server with the next id. */
+    /** Adds a server with the next id, as the API does; it ramps up over its slow_start. */
     public synchronized Server add(ServerConfig c) {
-        return addWithId(nextId, c);
+        return addAtRunTime(nextId, c);
+    }
+
+    /** Adds a server while traffic flows (API): it ramps up over its slow_start, unlike config and restored ones. */
+    public synchronized Server addAtRunTime(int id, ServerConfig c) {
+        Server s = new Server(id, name(), c, clock);
+        s.startSlowStart();
+        return insert(s);
     }
 
     /** Adds a server with a given id (config order, restored state); the counter moves past it. */
     public synchronized Server addWithId(int id, ServerConfig c) {
-        Server s = new Server(id, name(), c, clock);
+        return insert(new Server(id, name(), c, clock));
+    }
+
+    private Server insert(Server s) {
+        int id = s.id();
+        s.onWeightChange(this::republish);
+        if (config.healthCheck() != null && config.healthCheck().mandatory()) {
+            s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
+        }
         List<Server> next = new ArrayList<>(servers);
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));
@@ -103,6 +118,11 @@ public final class Upstream {
         return true;
     }
 
+    /** Hands the balancers the same list again, e.g. after a weight change their rings depend on. */
+    private synchronized void republish() {
+        publish(servers);
+    }
+
     private void publish(List<Server> next) {
         List<Server> all = List.copyOf(next);
         primary.update(all.stream().filter(s -> !s.config().backup()).toList());
@@ -119,16 +139,5 @@ public final class Upstream {
         Predicate<Server> usable = s -> s.isEligible(now) && !exclude.test(s);
         Server s = primary.pick(request, usable);
         return s != null ? s : backup.pick(request, usable);
-    }
-
-    /** True when some primary other than {@code except} could take traffic (operator view). */
-    public boolean hasOtherEligiblePrimary(Server except) {
-        long now = clock.nanos();
-        for (Server s : servers) {
-            if (s != except && !s.config().backup() && s.isEligible(now)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

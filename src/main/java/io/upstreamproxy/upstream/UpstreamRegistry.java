@@ -1,6 +1,7 @@
 package io.upstreamproxy.upstream;
 
 import io.upstreamproxy.balance.Balancer;
+import io.upstreamproxy.balance.BalancerOptionException;
 import io.upstreamproxy.balance.BalancerOptions;
 import io.upstreamproxy.balance.Balancers;
 import io.upstreamproxy.config.ConfigException;
@@ -9,7 +10,6 @@ import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.random.RandomGenerator;
 
 /** Every upstream by name, built once from the config; upstreams themselves change at run time. */
 public final class UpstreamRegistry {
@@ -31,12 +31,14 @@ public final class UpstreamRegistry {
     }
 
     static Upstream create(UpstreamConfig uc, Clock clock) {
-        BalancerOptions options = new BalancerOptions(uc.hashKey(), clock::nanos, RandomGenerator.getDefault());
+        BalancerOptions options = BalancerOptions.of(uc.hashKey(), clock::nanos);
         Balancer<Server> primary;
         Balancer<Server> backup;
         try {
             primary = Balancers.create(uc.balancer(), options);
             backup = Balancers.create(uc.balancer(), options);
+        } catch (BalancerOptionException e) {
+            throw new ConfigException("upstreams." + uc.name() + "." + e.option(), e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new ConfigException("upstreams." + uc.name() + ".balancer", e.getMessage());
         }

@@ -5,6 +5,7 @@ import io.upstreamproxy.api.UpstreamApiServlet;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
@@ -45,6 +46,8 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
+    private HealthChecker healthChecker;
+
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext context = event.getServletContext();
@@ -62,8 +65,21 @@ public class UpstreamProxyListener implements ServletContextListener {
         proxy.setAsyncSupported(true);
         proxy.setLoadOnStartup(1);
         proxy.addMapping("/");
+        try {
+            healthChecker = HealthChecker.start(registry);
+        } catch (Exception e) {
+            throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
+        }
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
                 registry.all().size(), config.routes().size(), config.source());
+    }
+
+    @Override
+    public void contextDestroyed(ServletContextEvent event) {
+        if (healthChecker != null) {
+            healthChecker.close();
+            healthChecker = null;
+        }
     }
 
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
@@ -76,7 +92,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         return ChangeApplier.restore(registry, config, store);
     }
 
-    /** The management API at {@code api.path}, and the access filter over it and the status page only. */
+    /** The management API at {@code api.path}, the status page at {@code status.path}, and the access filter over both only. */
     private static void registerManagement(ServletContext context, ProxyConfig config, ChangeApplier changes) {
         String api = config.api().path();
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-api",
@@ -86,6 +102,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", new AccessFilter(config.api()));
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*", config.status().path() + "*");
+        ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", new StatusPageServlet(config));
+        status.setAsyncSupported(true);
+        status.addMapping(config.status().path() + "*");
     }
 
     /**

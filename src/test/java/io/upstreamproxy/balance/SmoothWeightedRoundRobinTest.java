@@ -74,4 +74,12 @@ class SmoothWeightedRoundRobinTest {
         b.update(List.of(new Fake("z", 1)));
         assertEquals("zz", sequence(b, 2));
     }
+
+    @Test
+    void followsEffectiveWeightWhileAServerRampsUp() {
+        List<FakeEndpoint> list = FakeEndpoint.weighted(1, 1);
+        list.get(1).effective = Endpoint.WEIGHT_SCALE / 4; // b ramping, at a quarter of its weight
+        Balancer<FakeEndpoint> b = Picks.create("round-robin", null, list);
+        assertEquals(Map.of("a", 800, "b", 200), Picks.counts(b, list, 1000, RequestInfo.NONE));
+    }
 }

@@ -10,6 +10,7 @@ import com.google.gson.JsonParser;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,6 +175,22 @@ abstract class DeployedWarContract {
         List<Backend.Seen> seen = seenSince(heavyBefore, lightBefore);
         assertEquals(1, seen.size(), "requests the backends saw");
         assertEquals("a=1&b=%26", seen.get(0).body());
+    }
+
+    @Test
+    void servesTheStatusPageUnderTheContextPathPointingAtItsApi() throws Exception {
+        int proxiedBefore = heavy.hits.get() + light.hits.get();
+        HttpResponse<String> page = Http.get(container.url(CONTEXT + "/status/"));
+        assertEquals(200, page.statusCode(), page::body);
+        assertTrue(page.body().contains("status.js"), page::body);
+        assertEquals(200, Http.get(container.url(CONTEXT + "/status/status.js")).statusCode());
+        HttpResponse<String> settings = Http.get(container.url(CONTEXT + "/status/settings.json"));
+        String api = JsonParser.parseString(settings.body()).getAsJsonObject().get("api").getAsString();
+        // What the browser does with the page's relative URL: resolve it against the page.
+        String resolved = URI.create(container.url(CONTEXT + "/status/")).resolve(api).toString();
+        assertEquals(container.url(CONTEXT + "/api/upstreams"), resolved);
+        assertEquals(200, Http.get(resolved).statusCode());
+        assertEquals(proxiedBefore, heavy.hits.get() + light.hits.get(), "the page is the proxy's own, nothing went to a backend");
     }
 
     @Test

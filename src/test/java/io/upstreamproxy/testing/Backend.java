@@ -95,6 +95,11 @@ public final class Backend implements AutoCloseable {
         return connector.getLocalPort();
     }
 
+    /** How long the backend keeps an idle keep-alive connection open (Jetty's default: 30 s). */
+    public void idleTimeout(java.time.Duration d) {
+        connector.setIdleTimeout(d.toMillis());
+    }
+
     /** {@code 127.0.0.1:port}, as a config's {@code server} value. */
     public String address() {
         return "127.0.0.1:" + port();

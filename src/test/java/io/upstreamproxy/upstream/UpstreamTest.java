@@ -62,12 +62,4 @@ class UpstreamTest {
         assertNull(u.server(1));
         assertSame(added, u.server(new HostPort("127.0.0.1", 3)));
     }
-
-    @Test
-    void noEligiblePrimaryOtherThanTheOneGiven() {
-        Upstream u = upstream("{'server': '127.0.0.1:1'}, {'server': '127.0.0.1:2', 'backup': true}");
-        assertEquals(false, u.hasOtherEligiblePrimary(u.server(0)));
-        u.add(ServerConfig.of(new HostPort("127.0.0.1", 3)));
-        assertEquals(true, u.hasOtherEligiblePrimary(u.server(0)));
-    }
 }
