@@ -18,7 +18,7 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]}: checks the config,
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]}: checks the config,
  * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
  * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
  */
@@ -55,7 +55,7 @@ public final class Main {
             return;
         }
         try {
-            Main main = start(config, parsed.demo, true);
+            Main main = start(config, parsed.demo, parsed.accessLog);
             main.printBanner(System.out, config);
             main.stopOnSignal();
             main.server.join();
@@ -83,14 +83,7 @@ public final class Main {
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
-        threads.setName("upstream-proxy");
-        Server server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
-        connector.setHost(config.listen().host());
-        connector.setPort(config.listen().port());
-        server.addConnector(connector);
-
+        Server server = newServer(config.listen());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
@@ -126,6 +119,18 @@ public final class Main {
     /** The running upstreams (for tests and embedding). */
     public UpstreamRegistry registry() {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+    }
+
+    /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
+    public static Server newServer(ProxyConfig.Listen listen) {
+        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
+        threads.setName("upstream-proxy");
+        Server server = new Server(threads);
+        ServerConnector connector = new ServerConnector(server);
+        connector.setHost(listen.host());
+        connector.setPort(listen.port());
+        server.addConnector(connector);
+        return server;
     }
 
     public int port() {
@@ -185,10 +190,11 @@ public final class Main {
 
     /** The command line. */
     static final class Args {
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo]";
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]";
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
         boolean demo;
+        boolean accessLog = true;
         boolean help;
 
         static Args parse(String[] args) {
@@ -208,6 +214,7 @@ public final class Main {
                         }
                     }
                     case "--demo" -> a.demo = true;
+                    case "--no-access-log" -> a.accessLog = false;
                     case "--help", "-h" -> a.help = true;
                     default -> throw new UserError("unknown argument \"" + args[i] + "\"\n" + USAGE);
                 }

@@ -15,6 +15,7 @@ final class Exchange {
     final long startNanos;
     final List<Server> tried = new ArrayList<>(2);
     Server server;                // the current attempt's server
+    ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
     volatile boolean clientFailed;
 

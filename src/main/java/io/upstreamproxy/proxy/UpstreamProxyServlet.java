@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.AsyncContext;
@@ -26,9 +27,9 @@ import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The proxy: route, pick a server, send, retry on connect failure, report outcomes. It follows
@@ -42,19 +43,25 @@ import org.slf4j.LoggerFactory;
  */
 public class UpstreamProxyServlet extends AsyncProxyServlet {
     private static final long serialVersionUID = 1L;
-    private static final Logger ACCESS = LoggerFactory.getLogger("io.upstreamproxy.access");
     private static final String EXCHANGE = Exchange.class.getName();
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
-    private static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
+    static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
 
     private final transient Router router;
     private final transient ProxyConfig.Proxy settings;
-    private final boolean accessLog;
+    private final transient AccessLog accessLog;
 
+    /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
         this.router = router;
         this.settings = settings;
-        this.accessLog = accessLog;
+        this.accessLog = accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF;
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        accessLog.close();
     }
 
     /**
@@ -66,14 +73,23 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
      */
     @Override
     protected HttpClient createHttpClient() throws ServletException {
+        return newUpstreamClient(settings, getServletContext().getAttribute(SERVER_EXECUTOR));
+    }
+
+    /** The client {@link #createHttpClient} starts; {@code serverExecutor} is Jetty's pool or null. */
+    static HttpClient newUpstreamClient(ProxyConfig.Proxy settings, Object serverExecutor) throws ServletException {
         ClientConnector connector = new ClientConnector();
         connector.setSelectors(1);
-        HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
+        HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
+        // Our response listeners never block (ResponseWriter writes asynchronously, the access
+        // log only queues, counters are atomic), so the selector runs them itself rather than
+        // handing every response to a pool thread.
+        transport.setInvocationType(Invocable.InvocationType.NON_BLOCKING);
+        HttpClient client = new HttpClient(transport);
         client.setFollowRedirects(false);
         client.setHttpCookieStore(new HttpCookieStore.Empty());
         client.setUserAgentField(null);
-        Object executor = getServletContext().getAttribute(SERVER_EXECUTOR);
-        if (executor instanceof Executor e) {
+        if (serverExecutor instanceof Executor e) {
             client.setExecutor(e);
         } else {
             QueuedThreadPool pool = new QueuedThreadPool(200, 8);
@@ -132,6 +148,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         request.setAttribute(EXCHANGE, x);
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream request carries the timeouts
+        // Installed now, while service() runs, so the response is written without a thread hand-off.
+        x.writer = new ResponseWriter(response.getOutputStream());
+        response.getOutputStream().setWriteListener(x.writer);
         send(request, response, x, server);
     }
 
@@ -163,7 +182,11 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         super.copyRequestHeaders(clientRequest, proxyRequest);
-        // We read (or stream) the body ourselves; the upstream must not wait to say 100 Continue.
+        dropExpect(proxyRequest);
+    }
+
+    /** We read (or stream) the body ourselves; the upstream must not wait to say 100 Continue. */
+    static void dropExpect(Request proxyRequest) {
         proxyRequest.headers(h -> h.remove(HttpHeader.EXPECT));
     }
 
@@ -171,6 +194,11 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         super.addProxyHeaders(clientRequest, proxyRequest);
+        addForwardedHeaders(clientRequest, proxyRequest);
+    }
+
+    /** X-Forwarded-For (appended to), -Proto and -Host, as nginx's usual proxy_set_header lines. */
+    static void addForwardedHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         String prior = clientRequest.getHeader("X-Forwarded-For");
         String client = clientRequest.getRemoteAddr();
         String forwardedFor = prior == null || prior.isBlank() ? client : prior + ", " + client;
@@ -184,6 +212,12 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 h.remove(HttpHeader.X_FORWARDED_HOST);
             }
         });
+    }
+
+    @Override
+    protected void onResponseContent(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse,
+                                     byte[] buffer, int offset, int length, Callback callback) {
+        exchange(clientRequest).writer.write(serverResponse, buffer, offset, length, callback);
     }
 
     @Override
@@ -258,11 +292,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     }
 
     private void log(HttpServletRequest request, int status, Exchange x, Server server) {
-        if (accessLog && ACCESS.isInfoEnabled()) {
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
-            ACCESS.info("{} \"{} {}\" {} {} {} {}ms", request.getRemoteAddr(), request.getMethod(), x.target, status,
-                    x.upstream.name(), server == null ? "-" : server.key(), ms);
-        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
+        accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), request.getRemoteAddr(), request.getMethod(),
+                x.target, status, x.upstream.name(), server == null ? null : server.key(), ms));
     }
 
 }

@@ -34,6 +34,8 @@ public final class Backend implements AutoCloseable {
     public volatile int status = 200;
     public volatile int healthStatus = 200;
     public volatile String healthBody = "ok";
+    /** When set, the body of every non-health answer instead of the backend's name. */
+    public volatile byte[] responseBody;
     /** When set, non-health requests wait on it (up to 30 s) before answering. */
     public volatile CountDownLatch hold;
     /** Counted down when a held request has arrived. */
@@ -72,7 +74,8 @@ public final class Backend implements AutoCloseable {
                 }
                 response.setStatus(status);
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
-                response.write(true, ByteBuffer.wrap(name.getBytes(StandardCharsets.UTF_8)), callback);
+                byte[] answer = responseBody != null ? responseBody : name.getBytes(StandardCharsets.UTF_8);
+                response.write(true, ByteBuffer.wrap(answer), callback);
                 return true;
             }
         });

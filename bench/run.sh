@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark on loopback: upstream-proxy (the jar) against nginx as a reverse
+# proxy (and HAProxy when installed), all in front of the same nginx backend.
+#
+# Every server binds 127.0.0.1 on free high ports, everything started here is stopped on exit,
+# and the run is bounded: warm-up + rounds x targets x duration (about 3 minutes by default).
+# See README.md "Benchmark" for what the columns mean.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+usage: bench/run.sh [options]
+  -d SECONDS      length of one wrk round (default 10)
+  -r N            rounds; each round runs every target once, order alternating (default 5)
+  -c N            concurrent connections (default 50)
+  -t N            wrk threads (default 2)
+  -w SECONDS      JVM warm-up before the first round (default 90: on a busy 2-core machine
+                  the JIT compilers keep a core busy for about a minute under load)
+  --c1000         1,000 connections (same as -c 1000)
+  --haproxy       also measure HAProxy (default: when `haproxy` is installed)
+  --no-haproxy    skip HAProxy
+  --bare          also measure the bare servlet (our features off: fixed round-robin, no
+                  routing, balancer, counters or access log); needs `mvn test-compile`
+  --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
+  --jvm-opts STR  JVM options for our jar (default: $BENCH_JVM_OPTS or the recommended ones below)
+  --profile FILE  profile our jar during the measured rounds: JFR (FILE.jfr) by default, or
+                  async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
+                  its libasyncProfiler.so
+  --jar FILE      the jar to measure (default: target/upstream-proxy.jar, built when missing)
+  --keep          keep the temp dir (configs, logs)
+EOF
+}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
+HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar
+# The flags README.md recommends for the jar (see "Benchmark" there for why).
+JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m"}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) DURATION=$2; shift ;;
+    -r) ROUNDS=$2; shift ;;
+    -c) CONNS=$2; shift ;;
+    -t) THREADS=$2; shift ;;
+    -w) WARMUP=$2; shift ;;
+    --c1000) CONNS=1000 ;;
+    --haproxy) HAPROXY=1 ;;
+    --no-haproxy) HAPROXY=0 ;;
+    --bare) BARE=1 ;;
+    --no-access-log) ACCESS_LOG=0 ;;
+    --jvm-opts) JVM_OPTS=$2; shift ;;
+    --profile) PROFILE=$(realpath -m "$2"); shift ;;
+    --jar) JAR=$(realpath "$2"); shift ;;
+    --keep) KEEP=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for tool in wrk nginx java curl ss; do
+  command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install wrk nginx-light curl)" >&2; exit 2; }
+done
+if [ "$HAPROXY" = auto ]; then
+  command -v haproxy >/dev/null && HAPROXY=1 || HAPROXY=0
+fi
+if [ ! -f "$JAR" ] || { [ "$BARE" = 1 ] && [ ! -d "$ROOT/target/test-classes" ]; }; then
+  echo "bench: building the jar"
+  (cd "$ROOT" && mvn -B -q package -DskipTests)
+fi
+
+TMP=$(mktemp -d /tmp/upstream-proxy-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "$KEEP" = 1 ]; then echo "bench: kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Free ports on 127.0.0.1 above 20000; never the 8080/9001-9003 that demos use.
+TAKEN=" "
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    case "$TAKEN" in *" $p "*) continue ;; esac
+    if [ -z "$(ss -Htan "( sport = :$p )")" ]; then TAKEN="$TAKEN$p "; PORT=$p; return; fi
+  done
+}
+free_port; B1=$PORT; free_port; B2=$PORT
+free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT
+
+# --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
+cat >"$TMP/backend.conf" <<EOF
+worker_processes 1;
+pid $TMP/backend.pid;
+error_log $TMP/backend.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/backend-body;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  server {
+    listen 127.0.0.1:$B1;
+    listen 127.0.0.1:$B2;
+    location / { default_type text/plain; return 200 "hello from the bench backend\n"; }
+  }
+}
+EOF
+
+# --- the reference: nginx as reverse proxy, one worker, keep-alive to the same two listeners ----
+if [ "$ACCESS_LOG" = 1 ]; then NGINX_LOG="access_log $TMP/nginx-access.log;"; else NGINX_LOG="access_log off;"; fi
+cat >"$TMP/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  $NGINX_LOG
+  client_body_temp_path $TMP/nginx-body;
+  proxy_temp_path $TMP/nginx-proxy;
+  upstream backend {
+    server 127.0.0.1:$B1;
+    server 127.0.0.1:$B2;
+    keepalive 512;
+  }
+  server {
+    listen 127.0.0.1:$P_NGINX;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+    }
+  }
+}
+EOF
+
+# --- HAProxy, one thread, same backends (it logs nothing without a log target) -----------------
+cat >"$TMP/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option forwardfor
+frontend fe
+  bind 127.0.0.1:$P_HAPROXY
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  default_backend be
+backend be
+  balance roundrobin
+  http-reuse always
+  server s1 127.0.0.1:$B1
+  server s2 127.0.0.1:$B2
+EOF
+
+# --- ours: the same two servers, round-robin, defaults otherwise ---------------------------------
+cat >"$TMP/upstream-proxy.json" <<EOF
+{
+  "listen": { "host": "127.0.0.1", "port": $P_OURS },
+  "upstreams": {
+    "backend": {
+      "balancer": "round-robin",
+      "servers": [ { "server": "127.0.0.1:$B1" }, { "server": "127.0.0.1:$B2" } ]
+    }
+  },
+  "routes": [ { "path": "/", "upstream": "backend" } ],
+  "state": { "file": "$TMP/state.json" }
+}
+EOF
+
+start() { # name, command...: runs it in the background, output to $TMP/name.out
+  local name=$1; shift
+  "$@" >"$TMP/$name.out" 2>&1 &
+  PIDS+=($!)
+  eval "PID_$name=$!"
+}
+ready() { # name, port: waits up to 30 s for a 200
+  local i pid
+  eval "pid=\$PID_$1"
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/" 2>/dev/null)" = 200 ]; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $1 did not answer 200 on 127.0.0.1:$2; its output:" >&2
+  cat "$TMP/$1.out" >&2
+  exit 1
+}
+
+OURS_LOG_OPT=()
+[ "$ACCESS_LOG" = 1 ] || OURS_LOG_OPT=(--no-access-log)
+# shellcheck disable=SC2086 # JVM_OPTS is a list of words
+start backend nginx -p "$TMP" -e "$TMP/backend.err" -c "$TMP/backend.conf" -g 'daemon off;'
+start nginx nginx -p "$TMP" -e "$TMP/nginx.err" -c "$TMP/nginx.conf" -g 'daemon off;'
+start ours java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy.json" "${OURS_LOG_OPT[@]}"
+TARGETS=(ours nginx)
+PORT_ours=$P_OURS PORT_nginx=$P_NGINX
+if [ "$HAPROXY" = 1 ]; then
+  start haproxy haproxy -db -f "$TMP/haproxy.cfg"
+  TARGETS+=(haproxy); PORT_haproxy=$P_HAPROXY
+fi
+if [ "$BARE" = 1 ]; then
+  # shellcheck disable=SC2086
+  start bare java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR" io.upstreamproxy.proxy.BareProxy "$P_BARE" "127.0.0.1:$B1" "127.0.0.1:$B2"
+  TARGETS+=(bare); PORT_bare=$P_BARE
+fi
+ready backend "$B1"; ready backend "$B2"
+for t in "${TARGETS[@]}"; do eval "ready $t \$PORT_$t"; done
+
+# CPU seconds (user+system) used so far by a process and its children threads/processes.
+cpu_ticks() {
+  local pids total=0 p
+  pids="$1 $(pgrep -P "$1" | tr '\n' ' ' || true)"
+  for p in $pids; do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+rss_mib() { # RSS of a process and its children, MiB
+  local pids
+  pids=$(echo "$1" $(pgrep -P "$1") | tr ' ' ',')
+  ps -o rss= -p "$pids" 2>/dev/null | awk '{s += $1} END {printf "%.0f", s / 1024}'
+}
+
+TICKS=$(getconf CLK_TCK)
+WRK_TIMEOUT=2s
+[ "$CONNS" -ge 500 ] && WRK_TIMEOUT=10s
+run_wrk() { # target, seconds -> sets R_* from the RESULT line
+  local port pid before after line
+  eval "port=\$PORT_$1 pid=\$PID_$1"
+  before=$(cpu_ticks "$pid")
+  line=$(wrk -t"$THREADS" -c"$CONNS" -d"$2"s --timeout "$WRK_TIMEOUT" -s "$ROOT/bench/report.lua" \
+    "http://127.0.0.1:$port/" 2>&1 | grep '^RESULT') || { echo "bench: wrk failed against $1" >&2; exit 1; }
+  after=$(cpu_ticks "$pid")
+  eval "$(echo "${line#RESULT }" | tr ' ' '\n' | sed 's/^/R_/')"
+  R_RPS=$(awk -v n="$R_requests" -v us="$R_duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
+  R_SOCK=$((R_connect + R_read + R_write + R_timeout))
+  R_CPU=$(awk -v t=$((after - before)) -v hz="$TICKS" -v s="$2" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
+  R_CPU_US=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$R_requests" 'BEGIN {printf "%.0f", n ? 1e6 * t / hz / n : 0}')
+  R_RSS=$(rss_mib "$pid")
+}
+ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
+
+echo "bench: backend 127.0.0.1:$B1,$B2; ours :$P_OURS; nginx :$P_NGINX$([ "$HAPROXY" = 1 ] && echo "; haproxy :$P_HAPROXY")$([ "$BARE" = 1 ] && echo "; bare :$P_BARE")"
+echo "bench: wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout $WRK_TIMEOUT, $ROUNDS rounds; access log $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); JVM: ${JVM_OPTS:-(defaults)}"
+echo "bench: warming up ${WARMUP}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+run_wrk ours "$WARMUP"
+[ "$BARE" = 1 ] && run_wrk bare "$WARMUP"
+run_wrk nginx 3
+[ "$HAPROXY" = 1 ] && run_wrk haproxy 3
+
+profiler() { # start|stop
+  if [ -z "$PROFILE" ]; then return; fi
+  if [ -n "${ASYNC_PROFILER_LIB:-}" ]; then
+    local opts="start,event=cpu,interval=1ms${ASYNC_PROFILER_OPTS:+,$ASYNC_PROFILER_OPTS}"
+    [ "$1" = stop ] && opts="stop,collapsed,file=$PROFILE"
+    # quoted: jcmd would otherwise split the option string at '='
+    jcmd "$PID_ours" JVMTI.agent_load "$ASYNC_PROFILER_LIB" "\"$opts\"" >/dev/null
+  elif [ "$1" = start ]; then
+    jcmd "$PID_ours" JFR.start name=bench settings=profile filename="$PROFILE" >/dev/null
+  else
+    jcmd "$PID_ours" JFR.stop name=bench >/dev/null
+  fi
+  [ "$1" = stop ] && echo "bench: profile of our jar in $PROFILE"
+  return 0
+}
+profiler start
+
+printf '\n%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' round target 'req/s' 'p50 ms' 'p99 ms' non2xx sockerr 'cpu%' 'cpu us' 'rss MB'
+RATIOS=()
+BARE_RATIOS=()
+BARE_CPU=()
+ERRORS=0
+for r in $(seq 1 "$ROUNDS"); do
+  order=("${TARGETS[@]}")
+  if [ $((r % 2)) = 0 ]; then # reverse every other round, so drift in load hits everyone alike
+    order=(); for ((i = ${#TARGETS[@]} - 1; i >= 0; i--)); do order+=("${TARGETS[$i]}"); done
+  fi
+  declare -A RPS=() CPUUS=()
+  for t in "${order[@]}"; do
+    run_wrk "$t" "$DURATION"
+    RPS[$t]=$R_RPS
+    CPUUS[$t]=$R_CPU_US
+    [ "$t" = ours ] && ERRORS=$((ERRORS + R_status + R_SOCK))
+    printf '%-5s %-8s %9s %8s %8s %7s %7s %5s %7s %6s\n' "$r" "$t" "$R_RPS" "$(ms "$R_p50_us")" "$(ms "$R_p99_us")" \
+      "$R_status" "$R_SOCK" "$R_CPU" "$R_CPU_US" "$R_RSS"
+  done
+  ratio=$(awk -v a="${RPS[ours]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')
+  RATIOS+=("$ratio")
+  extra=""
+  if [ "$BARE" = 1 ]; then
+    bare=$(awk -v a="${RPS[ours]}" -v b="${RPS[bare]}" 'BEGIN {printf "%.3f", a / b}')
+    BARE_RATIOS+=("$bare")
+    cpu=$(awk -v a="${CPUUS[ours]}" -v b="${CPUUS[bare]}" 'BEGIN {printf "%.3f", a / b}')
+    BARE_CPU+=("$cpu")
+    extra="  ours/bare $bare (cpu per request $cpu)"
+  fi
+  [ "$HAPROXY" = 1 ] && extra="$extra  ours/haproxy $(awk -v a="${RPS[ours]}" -v b="${RPS[haproxy]}" 'BEGIN {printf "%.3f", a / b}')"
+  echo "      ratio ours/nginx $ratio$extra"
+done
+
+profiler stop
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+MEDIAN=$(median "${RATIOS[@]}")
+echo
+echo "median ratio ours/nginx: $MEDIAN (rounds: ${RATIOS[*]}); our errors: $ERRORS"
+if [ "$BARE" = 1 ]; then
+  echo "median ratio ours/bare req/s: $(median "${BARE_RATIOS[@]}") (rounds: ${BARE_RATIOS[*]})"
+  echo "median ratio ours/bare CPU per request (cost of our features): $(median "${BARE_CPU[@]}") (rounds: ${BARE_CPU[*]})"
+fi
+if awk -v m="$MEDIAN" 'BEGIN {exit !(m >= 0.5)}' && [ "$ERRORS" = 0 ]; then
+  echo "rung (median >= 0.5, zero errors): PASS"
+else
+  echo "rung (median >= 0.5, zero errors): FAIL"
+fi
