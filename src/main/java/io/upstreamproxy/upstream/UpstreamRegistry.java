@@ -1,10 +1,8 @@
 package io.upstreamproxy.upstream;
 
 import io.upstreamproxy.balance.Balancer;
-import io.upstreamproxy.balance.BalancerOptionException;
 import io.upstreamproxy.balance.BalancerOptions;
 import io.upstreamproxy.balance.Balancers;
-import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import java.util.Collections;
@@ -21,7 +19,7 @@ public final class UpstreamRegistry {
         this.clock = clock;
     }
 
-    /** Builds every upstream with its servers (ids in config order); unknown balancers are config errors. */
+    /** Builds every upstream with its servers (ids in config order) from a config ConfigLoader checked. */
     public static UpstreamRegistry create(ProxyConfig config, Clock clock) {
         Map<String, Upstream> map = new LinkedHashMap<>();
         for (UpstreamConfig uc : config.upstreams().values()) {
@@ -32,16 +30,9 @@ public final class UpstreamRegistry {
 
     static Upstream create(UpstreamConfig uc, Clock clock) {
         BalancerOptions options = BalancerOptions.of(uc.hashKey(), clock::nanos);
-        Balancer<Server> primary;
-        Balancer<Server> backup;
-        try {
-            primary = Balancers.create(uc.balancer(), options);
-            backup = Balancers.create(uc.balancer(), options);
-        } catch (BalancerOptionException e) {
-            throw new ConfigException("upstreams." + uc.name() + "." + e.option(), e.getMessage());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("upstreams." + uc.name() + ".balancer", e.getMessage());
-        }
+        // The name and options were checked by ConfigLoader, where the config entered.
+        Balancer<Server> primary = Balancers.create(uc.balancer(), options);
+        Balancer<Server> backup = Balancers.create(uc.balancer(), options);
         Upstream u = new Upstream(uc, clock, primary, backup);
         for (int i = 0; i < uc.servers().size(); i++) {
             u.addWithId(i, uc.servers().get(i));
