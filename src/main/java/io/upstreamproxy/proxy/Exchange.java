@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.util.ArrayList;
@@ -8,6 +9,7 @@ import java.util.List;
 /** One client request on its way through the proxy: the upstream, the attempts so far, the body if buffered. */
 final class Exchange {
     final Upstream upstream;
+    final RequestInfo request;    // the balancer's view of the request, for the first pick and every retry
     final String target;          // path and query to send, without scheme and host
     final byte[] body;            // buffered body, or null (no body, or streamed)
     final boolean replayable;     // body can be sent again
@@ -19,8 +21,9 @@ final class Exchange {
     volatile boolean headersReceived;
     volatile boolean clientFailed;
 
-    Exchange(Upstream upstream, String target, byte[] body, boolean replayable, boolean idempotent, long startNanos) {
+    Exchange(Upstream upstream, RequestInfo request, String target, byte[] body, boolean replayable, boolean idempotent, long startNanos) {
         this.upstream = upstream;
+        this.request = request;
         this.target = target;
         this.body = body;
         this.replayable = replayable;

@@ -138,8 +138,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 streamed = true;
             }
         }
-        Exchange x = new Exchange(upstream, target, body, !streamed, IDEMPOTENT.contains(request.getMethod()), start);
-        Server server = upstream.pick(new ServletRequestInfo(request, path), s -> false);
+        Exchange x = new Exchange(upstream, new ServletRequestInfo(request, path), target, body, !streamed,
+                IDEMPOTENT.contains(request.getMethod()), start);
+        Server server = upstream.pick(x.request, s -> false);
         if (server == null) {
             ErrorBody.send(response, 503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
             log(request, 503, x, null);
@@ -255,7 +256,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         if (serverFault) {
             failed.onFailure();
             if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
-                Server next = x.upstream.pick(new ServletRequestInfo(clientRequest, pathInContext(clientRequest)), x::wasTried);
+                Server next = x.upstream.pick(x.request, x::wasTried);
                 if (next != null) {
                     _log.debug("{} failed ({}), retrying on {}", failed, failure.toString(), next);
                     proxyResponse.reset();
