@@ -153,21 +153,16 @@ public final class ChangeApplier {
      */
     private static void checkNotLastAvailable(Upstream u, Server s, String what) {
         long now = u.clock().nanos();
-        if (s.config().backup() || !isAvailable(s, now)) {
+        if (s.config().backup() || !s.isInRotation(now)) {
             return;
         }
         for (Server other : u.servers()) {
-            if (other != s && !other.config().backup() && isAvailable(other, now)) {
+            if (other != s && !other.config().backup() && other.isInRotation(now)) {
                 return;
             }
         }
         throw new ChangeRejected(Reason.LAST_AVAILABLE_SERVER, what + " server " + s.id() + " (" + s.key()
                 + ") would leave upstream \"" + u.name() + "\" without an available primary server; add ?force=true to do it anyway");
-    }
-
-    private static boolean isAvailable(Server s, long now) {
-        ServerConfig c = s.config();
-        return !c.down() && !c.drain() && s.health() == HealthStatus.UP && !s.isUnavailable(now);
     }
 
     private void save(RuntimeState next) {

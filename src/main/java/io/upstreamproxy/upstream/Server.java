@@ -158,10 +158,22 @@ public final class Server implements Endpoint {
     /** True when the balancer may send this server a new request now. */
     public boolean isEligible(long nowNanos) {
         ServerConfig c = config;
-        return !c.down() && !c.drain() && health == HealthStatus.UP
-                && !isUnavailable(nowNanos)
+        return inRotation(c, nowNanos)
                 && (c.maxConns() == 0 || stats.active() < c.maxConns())
                 && agent.admits(stats.active());
+    }
+
+    /**
+     * In rotation as an operator sees it: not down, not draining, passing its checks, not
+     * passively failed. Unlike {@link #isEligible} it ignores momentary capacity (max_conns,
+     * the agent's maxconn).
+     */
+    public boolean isInRotation(long nowNanos) {
+        return inRotation(config, nowNanos);
+    }
+
+    private boolean inRotation(ServerConfig c, long nowNanos) {
+        return !c.down() && !c.drain() && health == HealthStatus.UP && !isUnavailable(nowNanos);
     }
 
     /** Passively failed: tripped by max_fails and still inside fail_timeout. */
