@@ -71,7 +71,8 @@ class DistributionIT {
     @Test
     void archiveHoldsLauncherConfigUnitJarAndDocsInOneVersionedDirectory() throws Exception {
         for (String f : List.of("bin/upstream-proxy", "lib/upstream-proxy.jar", "conf/upstream-proxy.json",
-                "conf/jvm.options", "systemd/upstream-proxy.service", "README.md", "LICENSE", "NOTICE")) {
+                "conf/jvm.options", "systemd/upstream-proxy.service", "README.md", "LICENSE", "NOTICE",
+                "docs/configuration.md", "docs/operations.md")) {
             assertTrue(Files.isRegularFile(home.resolve(f)), f + " in the archive");
         }
         assertTrue(Files.isDirectory(home.resolve("state")) && Files.isDirectory(home.resolve("logs")),
