@@ -137,6 +137,24 @@ class DistributionIT {
     }
 
     @Test
+    void jvmOptionsFileSkipsCommentsAndBlankLinesKeepsSpacesAndDropsWindowsLineEnds() throws Exception {
+        Path copy = work.resolve("copy");
+        Process cp = new ProcessBuilder("cp", "-a", home.toString(), copy.toString()).inheritIO().start();
+        assertTrue(cp.waitFor(60, TimeUnit.SECONDS) && cp.exitValue() == 0, "cp -a");
+        // -version makes java print the settings and stop before the jar: the options are all we see.
+        Files.writeString(copy.resolve("conf/jvm.options"), "# a comment\r\n\r\n   \t\r\n  -Dgreeting=hello world  \r\n"
+                + "  # indented comment\n-XshowSettings:properties\n-version");
+        List<String> command = List.of(copy.resolve("bin/upstream-proxy").toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        started.add(p);
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.lines().anyMatch(l -> l.equals("    greeting = hello world")), out);
+        assertFalse(out.contains("a comment"), out);
+    }
+
+    @Test
     void argumentsPassThroughIntactAndTheProxysExitCodeIsKept() throws Exception {
         Path missing = work.resolve("a dir with spaces/proxy.json");
         Launched bad = launch(Map.of("JAVA_HOME", JAVA_HOME.toString()), "--config", missing.toString());
