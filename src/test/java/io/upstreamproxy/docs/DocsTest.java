@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.upstreamproxy.config.ConfigException;
+import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.JsonFields;
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -25,8 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The README and docs/ stand alone and stay true to the code: every relative link (and its
- * anchor) resolves inside the repository, and every config key the loader reads is in
- * docs/configuration.md.
+ * anchor) resolves inside the repository, every config key the loader reads is in
+ * docs/configuration.md, and every complete example config loads.
  */
 class DocsTest {
     private static final Path ROOT = Path.of("").toAbsolutePath();
@@ -34,6 +36,7 @@ class DocsTest {
     private static final Pattern LINK = Pattern.compile("!?\\[[^\\]]*\\]\\(\\s*<?([^)\\s>]+)>?(?:\\s+\"[^\"]*\")?\\s*\\)");
     private static final Pattern FENCE = Pattern.compile("(?ms)^\\s*```.*?^\\s*```[^\\n]*$");
     private static final Pattern CODE_SPAN = Pattern.compile("`[^`\\n]*`");
+    private static final Pattern JSON_BLOCK = Pattern.compile("(?ms)^```json\\s*\\n(.*?)^```");
     private static final Pattern HEADING = Pattern.compile("(?m)^#{1,6}\\s+(.+?)\\s*#*\\s*$");
 
     /**
@@ -86,6 +89,33 @@ class DocsTest {
                 .forEach(k -> missing.merge(k, file, (a, b) -> a + ", " + b)));
         assertEquals(Map.of(), missing, "config keys (and the source that reads them) missing from docs/configuration.md,"
                 + " which must name each as `key`");
+    }
+
+    @Test
+    void everyCompleteConfigInTheDocsAndTheShippedConfigsLoad() throws IOException {
+        List<String> checked = new ArrayList<>();
+        for (Path doc : docs()) {
+            Matcher m = JSON_BLOCK.matcher(Files.readString(doc));
+            while (m.find()) {
+                String json = m.group(1).strip();
+                if (json.startsWith("{") && json.contains("\"upstreams\"") && !json.contains("...")) {
+                    load(json, ROOT.relativize(doc) + ", the block at offset " + m.start());
+                    checked.add(ROOT.relativize(doc).toString());
+                }
+            }
+        }
+        assertTrue(checked.contains("README.md") && checked.contains("docs/configuration.md"), "examples found: " + checked);
+        for (String shipped : List.of("conf/upstream-proxy.json", "src/dist/conf/upstream-proxy.json")) {
+            load(Files.readString(ROOT.resolve(shipped)), shipped);
+        }
+    }
+
+    private static void load(String json, String where) {
+        try {
+            ConfigLoader.parse(json, null);
+        } catch (ConfigException e) {
+            throw new AssertionError(where + ": " + e.getMessage(), e);
+        }
     }
 
     @Test
