@@ -126,6 +126,10 @@ class DistributionIT {
         Launched help = launch(pathOnly, "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().contains("--config"), help.out());
+        // Through a link elsewhere (/usr/local/bin/upstream-proxy), the installation is still found.
+        Path link = Files.createSymbolicLink(work.resolve("upstream-proxy"), home.resolve("bin/upstream-proxy"));
+        Launched linked = launch(link, pathOnly, "--help");
+        assertEquals(0, linked.exit(), linked.err());
 
         Launched version = launch(pathOnly, "--version");
         if (version.exit() == 2 && version.err().contains("unknown argument \"--version\"")) {
@@ -241,7 +245,11 @@ class DistributionIT {
 
     /** Runs bin/upstream-proxy from the test's own directory, with {@code env} over ours ("" unsets). */
     private Launched launch(Map<String, String> env, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(home.resolve("bin/upstream-proxy").toString()));
+        return launch(home.resolve("bin/upstream-proxy"), env, args);
+    }
+
+    private Launched launch(Path launcher, Map<String, String> env, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(launcher.toString()));
         command.addAll(List.of(args));
         Path stdout = Files.createTempFile(work, "out", ".txt");
         Path stderr = Files.createTempFile(work, "err", ".txt");
