@@ -1,16 +1,11 @@
 package io.upstreamproxy.config;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.Strictness;
-import com.google.gson.stream.JsonReader;
 import io.upstreamproxy.balance.BalancerOptionException;
 import io.upstreamproxy.balance.BalancerOptions;
 import io.upstreamproxy.balance.Balancers;
 import io.upstreamproxy.balance.HashKey;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +21,8 @@ import java.util.regex.Pattern;
 
 /**
  * Turns the config file into a checked {@link ProxyConfig} or one {@link ConfigException} naming
- * the JSON path and what was expected. Comments ({@code //}, {@code #}, {@code /* *\/}) are
- * allowed; unknown keys are not.
+ * the JSON path and what was expected. The text is strict JSON plus comments ({@link ConfigJson});
+ * unknown keys are errors.
  */
 public final class ConfigLoader {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.~-]{1,64}");
@@ -44,14 +39,7 @@ public final class ConfigLoader {
     }
 
     public static ProxyConfig parse(String text, Path source) {
-        JsonElement root;
-        try {
-            JsonReader reader = new JsonReader(new StringReader(text));
-            reader.setStrictness(Strictness.LENIENT);
-            root = JsonParser.parseReader(reader);
-        } catch (JsonParseException e) {
-            throw new ConfigException("", "not valid JSON: " + cause(e));
-        }
+        JsonElement root = ConfigJson.parse(text);
         JsonFields f = new JsonFields("", root);
 
         ProxyConfig.Listen listen = new ProxyConfig.Listen("0.0.0.0", 8080);
@@ -235,15 +223,5 @@ public final class ConfigLoader {
             throw new ConfigException(f.pathOf(key), JsonFields.show(e) + " (expected: a size " + min + ".." + max + " bytes, such as \"16k\" or \"1m\")");
         }
         return (int) bytes;
-    }
-
-    private static String cause(Throwable e) {
-        Throwable c = e.getCause() != null ? e.getCause() : e;
-        String m = c.getMessage();
-        if (m == null) {
-            return c.getClass().getSimpleName();
-        }
-        int see = m.indexOf("\nSee ");
-        return see > 0 ? m.substring(0, see) : m;
     }
 }
