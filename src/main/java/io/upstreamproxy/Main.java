@@ -8,6 +8,7 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
+import io.upstreamproxy.web.Reloader;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -66,10 +68,17 @@ public final class Main {
             System.exit(USER_ERROR);
             return;
         }
+        Path file = parsed.config;
+        Integer port = parsed.port;
+        Supplier<ProxyConfig> source = () -> {
+            ProxyConfig c = loadConfig(file);
+            return port == null ? c : c.withPort(port);
+        };
         try {
-            Main main = start(config, parsed.demo, parsed.accessLog);
+            Main main = start(config, parsed.demo, parsed.accessLog, source);
             main.printBanner(System.out, config);
             main.stopOnSignal();
+            main.reloadOnHangup();
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
@@ -115,11 +124,19 @@ public final class Main {
 
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
+        return start(config, withDemo, accessLog, null);
+    }
+
+    /** {@code source} reads the config again for a reload (null: the file {@code config} came from). */
+    public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
         Server server = newServer(config.listen());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
+        if (source != null) {
+            context.setAttribute(UpstreamProxyListener.CONFIG_SOURCE_ATTRIBUTE, source);
+        }
         context.addEventListener(new UpstreamProxyListener());
         server.setHandler(new GracefulHandler(context));
         server.setStopTimeout(GRACE.toMillis());
@@ -152,6 +169,31 @@ public final class Main {
     /** The running upstreams (for tests and embedding). */
     public UpstreamRegistry registry() {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+    }
+
+    /** Re-reads the config and applies it (as SIGHUP and POST /api/reload do). */
+    public Reloader.Outcome reload() {
+        return ((Reloader) context.getServletContext().getAttribute(UpstreamProxyListener.RELOADER_ATTRIBUTE)).reload();
+    }
+
+    /**
+     * SIGHUP reloads, as for nginx. Without a handler the JVM treats HUP like TERM and exits,
+     * an outage for an operator who meant to reload; with one, HUP never ends the process.
+     * The reload runs on a thread of its own so the JVM's signal thread returns at once; the
+     * Reloader logs the outcome and serializes overlapping signals.
+     */
+    private void reloadOnHangup() {
+        Hangup.handle(() -> {
+            Thread t = new Thread(() -> {
+                try {
+                    reload();
+                } catch (RuntimeException e) {
+                    System.err.println("upstream-proxy: reload failed: " + e);
+                }
+            }, "upstream-proxy-reload");
+            t.setDaemon(true);
+            t.start();
+        });
     }
 
     /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
