@@ -4,6 +4,7 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
@@ -91,7 +92,9 @@ public final class Main {
 
     static ProxyConfig loadConfig(Path file) {
         try {
-            return ConfigLoader.load(file);
+            ProxyConfig c = ConfigLoader.load(file);
+            DnsServers.checkNames(c);
+            return c;
         } catch (NoSuchFileException e) {
             throw new UserError("cannot read " + file + ": no such file (use --config FILE)");
         } catch (IOException e) {

@@ -115,9 +115,10 @@ public final class ConfigLoader {
             }
         }
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
+        HostPort resolver = readResolver(f);
         f.finish();
         return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy);
+                List.copyOf(routes), api, status, state, proxy, resolver);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
@@ -142,8 +143,25 @@ public final class ConfigLoader {
             }
         }
         HealthCheckConfig hc = u.has("health_check") ? HealthCheckConfig.read(u.object("health_check")) : null;
+        Duration resolve = u.duration("resolve", null, Duration.ofSeconds(1), Duration.ofDays(1));
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve);
+    }
+
+    /** {@code "resolver": "127.0.0.1:53"} (port 53 when left out): the nameserver for host names; null: the system's. */
+    private static HostPort readResolver(JsonFields f) {
+        String text = f.string("resolver", null);
+        if (text == null) {
+            return null;
+        }
+        HostPort hp = HostPort.parse(text);
+        if (hp == null && Cidr.parse(text.trim()) != null && !text.contains("/")) {
+            hp = HostPort.parse(text.contains(":") ? "[" + text.trim() + "]:53" : text.trim() + ":53");
+        }
+        if (hp == null || !HostPort.isIpLiteral(hp.host())) {
+            throw new ConfigException(f.pathOf("resolver"), "\"" + text + "\" (expected: a nameserver's IP address, optionally with a port, such as \"127.0.0.1:53\")");
+        }
+        return hp;
     }
 
     private static ProxyConfig.Api readApi(JsonFields a) {

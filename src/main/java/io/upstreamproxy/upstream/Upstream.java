@@ -32,6 +32,7 @@ public final class Upstream {
     private final Clock clock;
     private volatile Picking picking;
     private volatile List<Server> servers = List.of();
+    private volatile List<NameStatus> names = List.of();
 
     Upstream(UpstreamConfig config, Clock clock, Balancer<Server> primary, Balancer<Server> backup) {
         this.name = config.name();
@@ -49,6 +50,15 @@ public final class Upstream {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** Its host names re-resolved at run time ({@code resolve}) and how that went; empty without. */
+    public List<NameStatus> names() {
+        return names;
+    }
+
+    public void setNames(List<NameStatus> next) {
+        names = List.copyOf(next);
     }
 
     /** Every server, in id order. */
@@ -117,11 +127,15 @@ public final class Upstream {
      * A reload: new settings and the complete new server list at once. {@code kept} are servers
      * of this upstream that stay (their settings already replaced, counters and health kept),
      * {@code fresh} the new ones. Balancers are rebuilt when the algorithm or hash key changed,
-     * else handed the new list; either way once.
+     * else handed the new list; either way once, and not at all when nothing changed
+     * ({@code settingsChanged}: some kept server got other settings).
      */
     synchronized void reconfigure(UpstreamConfig next, Function<UpstreamConfig, Balancer<Server>> newBalancer,
-                                  List<Server> kept, List<Server> fresh) {
+                                  List<Server> kept, List<Server> fresh, boolean settingsChanged) {
         Picking p = picking;
+        if (!settingsChanged && fresh.isEmpty() && next.equals(p.config()) && kept.equals(servers)) {
+            return; // e.g. a reload that did not touch this upstream, or a DNS answer that did not change
+        }
         if (!Objects.equals(p.config().balancer(), next.balancer()) || !Objects.equals(p.config().hashKey(), next.hashKey())) {
             p = new Picking(next, newBalancer.apply(next), newBalancer.apply(next));
         } else {

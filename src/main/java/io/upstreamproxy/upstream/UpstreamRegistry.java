@@ -56,9 +56,11 @@ public final class UpstreamRegistry {
             HealthCheckConfig checksBefore = u.config().healthCheck();
             List<Server> kept = new ArrayList<>();
             List<Server> fresh = new ArrayList<>();
+            boolean settingsChanged = false;
             for (StateMerge.Placed p : placed.getOrDefault(uc.name(), List.of())) {
                 Server s = u.server(p.id());
                 if (s != null && s.address().equals(p.settings().address())) {
+                    settingsChanged |= !s.config().equals(p.settings());
                     s.reconfigure(p.settings());
                     if (checksBefore != null && uc.healthCheck() == null) {
                         s.setHealth(HealthStatus.UP); // nothing checks it any more: the last verdict would stick
@@ -73,7 +75,7 @@ public final class UpstreamRegistry {
                     fresh.add(s);
                 }
             }
-            u.reconfigure(uc, this::newBalancer, kept, fresh);
+            u.reconfigure(uc, this::newBalancer, kept, fresh, settingsChanged);
             next.put(uc.name(), u);
         }
         upstreams = Collections.unmodifiableMap(next);

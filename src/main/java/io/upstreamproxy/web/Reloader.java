@@ -3,7 +3,6 @@ package io.upstreamproxy.web;
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.state.StateException;
-import io.upstreamproxy.upstream.ChangeApplier;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -16,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * Re-reads the configuration and applies it while traffic flows (SIGHUP, {@code POST /api/reload}).
  *
  * <p>Order: read and check the file; merge the run-time state into it and save that
- * ({@link ChangeApplier#reload}, the same path as start-up), which publishes the upstreams;
+ * ({@code ChangeApplier.reload}, the same path as start-up), which publishes the upstreams;
  * then hand routes, access rules, status page and proxy settings to the running servlets. An
  * invalid file, or a state that cannot be saved, stops before anything changed. What only a
  * restart can change (the listener, the API and status page mount paths, the state file) keeps
@@ -31,18 +30,21 @@ public final class Reloader {
     public record Outcome(boolean applied, String message, List<String> restartNeeded) {}
 
     private final Supplier<ProxyConfig> source;
-    private final ChangeApplier changes;
+    private final Consumer<ProxyConfig> applyUpstreams;
     private final Consumer<ProxyConfig> publish;
     private ProxyConfig running; // guarded by this
 
     /**
      * @param source  reads and checks the config file; throws a RuntimeException whose message is
      *                the one-line error (file, JSON path, what is wrong)
+     * @param applyUpstreams merges the run-time state, saves it and publishes the upstreams
+     *                ({@code ChangeApplier.reload}, after the DNS names are expanded); throws
+     *                {@link StateException} when the state cannot be saved, having changed nothing
      * @param publish hands a checked config to the servlets, health checks and the rest
      */
-    Reloader(Supplier<ProxyConfig> source, ChangeApplier changes, ProxyConfig running, Consumer<ProxyConfig> publish) {
+    Reloader(Supplier<ProxyConfig> source, Consumer<ProxyConfig> applyUpstreams, ProxyConfig running, Consumer<ProxyConfig> publish) {
         this.source = source;
-        this.changes = changes;
+        this.applyUpstreams = applyUpstreams;
         this.running = running;
         this.publish = publish;
     }
@@ -57,7 +59,7 @@ public final class Reloader {
         List<String> restart = new ArrayList<>();
         ProxyConfig next = keepRestartOnly(running, loaded, restart);
         try {
-            changes.reload(next);
+            applyUpstreams.accept(next);
         } catch (StateException e) {
             return failed(e.getMessage());
         }
@@ -85,27 +87,25 @@ public final class Reloader {
      * each such difference is added to {@code restart} as {@code "listen (running: 0.0.0.0:8080)"}.
      */
     static ProxyConfig keepRestartOnly(ProxyConfig running, ProxyConfig loaded, List<String> restart) {
-        ProxyConfig.Listen listen = loaded.listen();
-        if (!listen.equals(running.listen())) {
+        ProxyConfig next = loaded;
+        if (!loaded.listen().equals(running.listen())) {
             restart.add("listen (running: " + running.listen().host() + ":" + running.listen().port() + ")");
-            listen = running.listen();
+            next = next.withListen(running.listen());
         }
         ProxyConfig.Api api = loaded.api();
         if (!api.path().equals(running.api().path())) {
             restart.add("api.path (running: " + running.api().path() + ")");
-            api = new ProxyConfig.Api(running.api().path(), api.allow(), api.deny(), api.token(), api.readOnly(),
-                    api.maxBodyBytes(), api.trustedProxies());
+            next = next.withApi(new ProxyConfig.Api(running.api().path(), api.allow(), api.deny(), api.token(), api.readOnly(),
+                    api.maxBodyBytes(), api.trustedProxies()));
         }
-        ProxyConfig.Status status = loaded.status();
-        if (!status.equals(running.status())) {
+        if (!loaded.status().equals(running.status())) {
             restart.add("status.path (running: " + running.status().path() + ")");
-            status = running.status();
+            next = next.withStatus(running.status());
         }
-        ProxyConfig.State state = loaded.state();
-        if (!Objects.equals(state, running.state())) {
+        if (!Objects.equals(loaded.state(), running.state())) {
             restart.add("state.file (running: " + running.state().file() + ")");
-            state = running.state();
+            next = next.withState(running.state());
         }
-        return new ProxyConfig(loaded.source(), listen, loaded.upstreams(), loaded.routes(), api, status, state, loaded.proxy());
+        return next;
     }
 }

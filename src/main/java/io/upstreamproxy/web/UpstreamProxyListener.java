@@ -6,6 +6,7 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.HealthCheckConfig;
+import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.proxy.Router;
@@ -62,6 +63,7 @@ public class UpstreamProxyListener implements ServletContextListener {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
     private HealthChecker healthChecker; // guarded by this
+    private DnsServers dns;
     private Map<String, HealthCheckConfig> checked = Map.of(); // guarded by this
 
     @Override
@@ -70,7 +72,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         ProxyConfig config = locateConfig(context);
         ConfigWarnings.of(config).forEach(w -> LOG.warn("{}: {}", config.source(), w));
         UpstreamRegistry registry = UpstreamRegistry.empty(Clock.SYSTEM);
-        ChangeApplier changes = restoreState(config, registry);
+        dns = DnsServers.system();
+        ChangeApplier changes = restoreState(dns.start(config), registry);
+        dns.publishTo(registry, changes::reload);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         Management management = registerManagement(context, config, changes);
@@ -83,7 +87,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         proxy.addMapping("/");
         followHealthChecks(registry, config);
 
-        Reloader reloader = new Reloader(configSource(context, config), changes, config, next -> {
+        Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
             proxyServlet.reconfigure(new Router(next.routes(), registry), next.proxy());
             followHealthChecks(registry, next);
@@ -97,6 +101,9 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     @Override
     public synchronized void contextDestroyed(ServletContextEvent event) {
+        if (dns != null) {
+            dns.close();
+        }
         if (healthChecker != null) {
             healthChecker.close();
             healthChecker = null;
@@ -220,7 +227,9 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Reads and checks a config file; a problem is one line naming the file ({@code IllegalArgumentException}). */
     static ProxyConfig load(Path path) {
         try {
-            return ConfigLoader.load(path);
+            ProxyConfig c = ConfigLoader.load(path);
+            DnsServers.checkNames(c);
+            return c;
         } catch (ConfigException e) {
             throw new IllegalArgumentException(path + ": " + e.getMessage());
         } catch (IOException e) {
