@@ -11,10 +11,15 @@ import io.upstreamproxy.testing.Dnsmasq;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -97,8 +102,21 @@ class DnsIT {
         await("127.0.0.3 joins", () -> serversAre("0=127.0.0.2:" + port, "1=127.0.0.3:" + port));
         await("both answer", () -> bodies(10).containsAll(List.of("two", "three")));
 
+        // a request in flight to 127.0.0.2 when it leaves the answer finishes there
+        two.holdRequests(1);
+        CompletableFuture<HttpResponse<String>> inFlight = new CompletableFuture<>();
+        while (!two.arrived.await(0, TimeUnit.MILLISECONDS)) { // round robin: the next request or the one after goes to two
+            Http.sendAsync(HttpRequest.newBuilder(URI.create(proxy.url("/held")))).whenComplete((r, e) -> {
+                if (r != null && r.body().equals("two")) {
+                    inFlight.complete(r);
+                }
+            });
+            two.arrived.await(2, TimeUnit.SECONDS);
+        }
         dns.hosts("127.0.0.3 web.test");
         await("127.0.0.2 leaves", () -> serversAre("1=127.0.0.3:" + port));
+        two.release();
+        assertEquals(200, inFlight.get(20, TimeUnit.SECONDS).statusCode());
         assertEquals(List.of("three"), bodies(5).stream().distinct().toList());
 
         dns.stop();
