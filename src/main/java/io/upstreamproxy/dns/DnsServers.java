@@ -304,6 +304,11 @@ public final class DnsServers implements AutoCloseable {
         }, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Stops re-resolving, and stops dnsjava's selector thread, which a container would
+     * otherwise report as left behind by the undeployed webapp (dnsjava starts it again on its
+     * next lookup, should another proxy in the same class loader need one).
+     */
     @Override
     public synchronized void close() {
         closed = true;
@@ -311,6 +316,7 @@ public final class DnsServers implements AutoCloseable {
             timer.shutdownNow();
             timer = null;
         }
+        org.xbill.DNS.NioClient.close();
     }
 
     /**

@@ -207,6 +207,27 @@ class ReloadIT {
     }
 
     @Test
+    void healthVerdictsSurviveAReloadThatChangesTheCheck() throws Exception {
+        b.healthStatus = 503;
+        String check = "\"health_check\": {\"uri\": \"/health\", \"interval\": \"%s\", \"fails\": 3, \"passes\": 3}";
+        write("\"one\": {" + servers(a, b) + ", " + check.formatted("100ms") + "}", "{\"path\": \"/\", \"upstream\": \"one\"}");
+        startProxy();
+        ApiClient api = new ApiClient(proxy);
+        Http.await("b unhealthy", DEADLINE, () -> {
+            try {
+                return api.server("one", 1).get("state").getAsString().equals("unhealthy");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        // a new interval restarts the checks; b's verdict stays (a fresh one would say "up" for three failed checks)
+        write("\"one\": {" + servers(a, b) + ", " + check.formatted("2s") + "}", "{\"path\": \"/\", \"upstream\": \"one\"}");
+        assertEquals(200, reload().statusCode());
+        assertEquals("unhealthy", api.server("one", 1).get("state").getAsString());
+        assertEquals(Map.of("a", 4), api.spread(4));
+    }
+
+    @Test
     void listenerChangeIsReportedAsNeedingARestartAndTheRestIsApplied() throws Exception {
         write("\"one\": {" + servers(a) + "}", "{\"path\": \"/\", \"upstream\": \"one\"}");
         startProxy();
