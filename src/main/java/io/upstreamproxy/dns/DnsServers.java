@@ -5,6 +5,7 @@ import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.NameStatus;
 import io.upstreamproxy.upstream.Upstream;
@@ -95,13 +96,46 @@ public final class DnsServers implements AutoCloseable {
      * with the addresses in place of the names, for {@code ChangeApplier.restore}.
      */
     public ProxyConfig start(ProxyConfig c) {
+        return start(c, null);
+    }
+
+    /**
+     * Start-up with the saved run-time state: a name that cannot be resolved now keeps the
+     * addresses it had before the restart (the upstream's saved servers on the name's port that
+     * the config does not list by address), as a failed lookup keeps the last answer while
+     * running. Without this their ids and run-time settings would be dropped as "no longer in
+     * the config".
+     */
+    public ProxyConfig start(ProxyConfig c, RuntimeState saved) {
         synchronized (this) {
             follow(c);
         }
         resolveDue();
         synchronized (this) {
+            if (saved != null) {
+                entries.forEach((k, e) -> {
+                    if (e.addresses.isEmpty() && e.lastError != null) {
+                        e.addresses = savedAddresses(c.upstreams().get(k.upstream()), saved.upstream(k.upstream()), k.name().port());
+                        if (!e.addresses.isEmpty()) {
+                            LOG.warn("upstream \"{}\": {} does not resolve now; keeping its addresses from before the restart: {}",
+                                    k.upstream(), k.name(), e.addresses);
+                        }
+                    }
+                });
+            }
             return expand(config);
         }
+    }
+
+    private static List<String> savedAddresses(UpstreamConfig uc, RuntimeState.UpstreamState saved, int port) {
+        if (saved == null) {
+            return List.of();
+        }
+        Set<HostPort> listed = new HashSet<>();
+        uc.servers().forEach(s -> listed.add(s.address()));
+        return saved.servers().stream()
+                .filter(s -> !s.isAdded() && s.address().port() == port && !s.address().isName() && !listed.contains(s.address()))
+                .map(s -> s.address().host()).sorted().toList();
     }
 
     /**

@@ -73,7 +73,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         ConfigWarnings.of(config).forEach(w -> LOG.warn("{}: {}", config.source(), w));
         UpstreamRegistry registry = UpstreamRegistry.empty(Clock.SYSTEM);
         dns = DnsServers.system();
-        ChangeApplier changes = restoreState(dns.start(config), registry);
+        ChangeApplier changes = restoreState(config, registry, dns);
         dns.publishTo(registry, changes::reload);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
@@ -153,13 +153,14 @@ public class UpstreamProxyListener implements ServletContextListener {
     }
 
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
-    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
+    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry, DnsServers dns) {
         Path file = config.state().file();
         StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
         if (file == null) {
             LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
         }
-        return ChangeApplier.restore(registry, config, store);
+        // The saved state also stands in for the first DNS answer of a name that cannot be resolved now.
+        return ChangeApplier.restore(registry, dns.start(config, store.load()), store);
     }
 
     /** The parts of the management side a reload reconfigures. */

@@ -140,6 +140,18 @@ class DnsServersTest {
     }
 
     @Test
+    void aNameThatDoesNotResolveAtARestartKeepsItsAddressesAndIdsFromTheStateFile() {
+        answer(Duration.ofSeconds(60), "10.0.0.1", "10.0.0.2");
+        start(config("\"resolve\": \"30s\", "));
+        answers.clear(); // the resolver is down when the proxy restarts
+        UpstreamRegistry again = UpstreamRegistry.empty(clock);
+        DnsServers restarted = new DnsServers(ns -> fake, clock, false);
+        ChangeApplier.restore(again, restarted.start(config("\"resolve\": \"30s\", "), store.last()), new MemoryStateStore(store.last()));
+        assertEquals(List.of("0=127.0.0.1:9000", "1=10.0.0.1:8080", "2=10.0.0.2:8080"),
+                again.get("web").servers().stream().map(s -> s.id() + "=" + s.key()).toList());
+    }
+
+    @Test
     void aReloadThatAddsAResolvedNameResolvesItAtOnce() {
         ChangeApplier changes = start(ConfigLoader.parse("{\"upstreams\": {\"web\": {\"servers\": [{\"server\": \"127.0.0.1:9000\"}]}}}", null));
         answer(Duration.ofSeconds(60), "10.0.0.1");
