@@ -6,6 +6,7 @@ import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.state.FileStateStore;
+import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
@@ -114,8 +115,10 @@ public final class Main {
         ConfigWarnings.of(config).forEach(w -> out.println("upstream-proxy: warning: " + source + ": " + w));
         Path file = config.state().file();
         if (file != null) {
-            try {
-                StateMerge.merge(config, new FileStateStore(file).load()).notes()
+            try (DnsServers dns = DnsServers.system()) {
+                RuntimeState saved = new FileStateStore(file).load();
+                // names of "resolve" upstreams become their addresses, as the saved state knows them
+                StateMerge.merge(dns.start(config, saved), saved).notes()
                         .forEach(n -> out.println("upstream-proxy: note: " + n));
             } catch (StateException e) {
                 throw new UserError(e.getMessage());

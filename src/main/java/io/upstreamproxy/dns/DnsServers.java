@@ -73,6 +73,7 @@ public final class DnsServers implements AutoCloseable {
     private UpstreamRegistry registry; // guarded by this
     private ScheduledExecutorService timer; // guarded by this
     private volatile boolean closed;
+    private volatile boolean lookedUp;
     private final boolean tick;
 
     public DnsServers(Function<HostPort, NameResolver> resolvers, Clock clock) {
@@ -244,6 +245,9 @@ public final class DnsServers implements AutoCloseable {
             });
         }
         boolean changed = false;
+        if (!due.isEmpty()) {
+            lookedUp = true;
+        }
         for (Map.Entry<Key, NameResolver> d : due.entrySet()) {
             Key k = d.getKey();
             NameResolver.Answer answer = null;
@@ -350,7 +354,20 @@ public final class DnsServers implements AutoCloseable {
             timer.shutdownNow();
             timer = null;
         }
-        org.xbill.DNS.NioClient.close();
+        if (lookedUp && !shuttingDown()) { // at JVM exit the thread goes anyway, and dnsjava would warn
+            org.xbill.DNS.NioClient.close();
+        }
+    }
+
+    private static boolean shuttingDown() {
+        Thread probe = new Thread(() -> { });
+        try {
+            Runtime.getRuntime().addShutdownHook(probe);
+            Runtime.getRuntime().removeShutdownHook(probe);
+            return false;
+        } catch (IllegalStateException e) {
+            return true;
+        }
     }
 
     /**
