@@ -176,7 +176,11 @@
         }
       }
       const up = servers.filter((x) => x.state === 'up').length;
-      s.summary.textContent = `${up} of ${servers.length} up`;
+      // Host names re-resolved at run time ("resolve"): a failing lookup shows beside the count.
+      const dns = ((data[name] && data[name].resolve) || [])
+        .filter((n) => n.last_error)
+        .map((n) => ` · DNS ${n.name}: ${n.last_error} (keeping ${n.addresses.length ? n.addresses.join(', ') : 'no address'})`);
+      s.summary.textContent = `${up} of ${servers.length} up${dns.join('')}`;
     }
     if (sections.size === 0) main.textContent = 'No upstreams configured.';
   }

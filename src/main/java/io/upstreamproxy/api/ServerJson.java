@@ -5,6 +5,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ServerConfigJson;
 import io.upstreamproxy.upstream.HealthCheckStats;
+import io.upstreamproxy.upstream.NameStatus;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerStats;
 import io.upstreamproxy.upstream.Upstream;
@@ -34,6 +35,7 @@ public final class ServerJson {
         for (Upstream u : registry.all().values()) {
             JsonObject entry = new JsonObject();
             entry.add("servers", servers(u));
+            addNames(u, entry);
             o.add(u.name(), entry);
         }
         return o;
@@ -44,7 +46,31 @@ public final class ServerJson {
         JsonObject o = new JsonObject();
         o.add("servers", servers(u));
         o.addProperty("balancer", u.config().balancer());
+        addNames(u, o);
         return o;
+    }
+
+    /**
+     * {@code "resolve": [{"name": "web.internal:8080", "addresses": ["10.0.0.5"], "last_error": null,
+     * "at": "...", "last_ok": "..."}]} for an upstream whose host names are re-resolved; absent otherwise.
+     */
+    private static void addNames(Upstream u, JsonObject into) {
+        if (u.names().isEmpty()) {
+            return;
+        }
+        JsonArray names = new JsonArray();
+        for (NameStatus n : u.names()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", n.name());
+            JsonArray addresses = new JsonArray();
+            n.addresses().forEach(addresses::add);
+            o.add("addresses", addresses);
+            o.addProperty("last_error", n.lastError());
+            o.addProperty("at", n.attemptMillis() == 0 ? null : Instant.ofEpochMilli(n.attemptMillis()).toString());
+            o.addProperty("last_ok", n.okMillis() == 0 ? null : Instant.ofEpochMilli(n.okMillis()).toString());
+            names.add(o);
+        }
+        into.add("resolve", names);
     }
 
     public static JsonArray servers(Upstream u) {

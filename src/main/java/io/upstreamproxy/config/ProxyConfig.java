@@ -10,7 +10,8 @@ import java.util.Map;
  * afterwards (run-time changes live in the upstream registry and the state file).
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
-                          List<Route> routes, Api api, Status status, State state, Proxy proxy) {
+                          List<Route> routes, Api api, Status status, State state, Proxy proxy,
+                          HostPort resolver) {
 
     /** Where the embedded server listens. */
     public record Listen(String host, int port) {}
@@ -32,12 +33,44 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     public record Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                         int maxConnectionsPerServer, int maxQueuedPerServer) {}
 
-    /** One named group of servers. {@code retries} -1 means: until each server was tried once. */
+    /**
+     * One named group of servers. {@code retries} -1 means: until each server was tried once.
+     * {@code resolve}: how often host names among the servers are resolved again (null: once,
+     * at start and reload, and left to the HTTP client).
+     */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
-                                 List<ServerConfig> servers, HealthCheckConfig healthCheck) {}
+                                 List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve) {
+
+        /** The same upstream with another server list (host names replaced by their addresses). */
+        public UpstreamConfig withServers(List<ServerConfig> next) {
+            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve);
+        }
+    }
 
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
-        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy);
+        return withListen(new Listen(listen.host(), port));
+    }
+
+    // Withers, so code that changes one part never spells out every component.
+
+    public ProxyConfig withListen(Listen next) {
+        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver);
+    }
+
+    public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
+        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver);
+    }
+
+    public ProxyConfig withApi(Api next) {
+        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver);
+    }
+
+    public ProxyConfig withStatus(Status next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver);
+    }
+
+    public ProxyConfig withState(State next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver);
     }
 }

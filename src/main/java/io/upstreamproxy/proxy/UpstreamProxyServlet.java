@@ -47,8 +47,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
     static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
 
-    private final transient Router router;
-    private final transient ProxyConfig.Proxy settings;
+    // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
+    private transient volatile Router router;
+    private transient volatile ProxyConfig.Proxy settings;
     private final transient AccessLog accessLog;
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
@@ -56,6 +57,22 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         this.router = router;
         this.settings = settings;
         this.accessLog = accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF;
+    }
+
+    /**
+     * A reload: new routes and proxy settings from the next request on. The upstream client
+     * takes the new connect timeout at once; pool and queue sizes apply to servers whose
+     * connection pool is created afterwards (new servers, or idle ones Jetty let go).
+     */
+    public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
+        router = nextRouter;
+        settings = next;
+        HttpClient client = getHttpClient();
+        if (client != null) {
+            client.setConnectTimeout(next.connectTimeout().toMillis());
+            client.setMaxConnectionsPerDestination(next.maxConnectionsPerServer());
+            client.setMaxRequestsQueuedPerDestination(next.maxQueuedPerServer());
+        }
     }
 
     @Override

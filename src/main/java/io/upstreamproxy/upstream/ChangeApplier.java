@@ -2,12 +2,12 @@ package io.upstreamproxy.upstream;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.config.ServerPatch;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,44 +28,55 @@ public final class ChangeApplier {
     private final StateStore store;
     private final Object lock = new Object();
     private RuntimeState state; // guarded by lock
+    private ProxyConfig config; // guarded by lock
 
-    private ChangeApplier(UpstreamRegistry registry, StateStore store, RuntimeState state) {
+    private ChangeApplier(UpstreamRegistry registry, StateStore store) {
         this.registry = registry;
         this.store = store;
-        this.state = state;
     }
 
     /**
-     * Start-up: loads the saved state, lays it over the config (see {@link StateMerge}), gives
-     * the registry's upstreams the resulting servers and ids, and saves the merged state when it
-     * differs (so ids given to servers new in the config are never given again).
+     * Start-up: loads the saved state, lays it over the config (see {@link StateMerge}), saves
+     * the merged state when it differs (so ids given to servers new in the config are never
+     * given again), then publishes every upstream once with its servers and ids.
      *
      * @throws StateException when the store cannot be read or written; start-up must stop
      */
     public static ChangeApplier restore(UpstreamRegistry registry, ProxyConfig config, StateStore store) {
         RuntimeState saved = store.load();
-        StateMerge.Result merged = StateMerge.merge(config, saved);
-        merged.servers().forEach((name, servers) -> layOut(registry.get(name), servers,
-                merged.state().upstream(name).nextId()));
-        merged.notes().forEach(note -> LOG.warn("{}: {}", store, note));
-        if (!merged.state().equals(saved)) {
-            store.save(merged.state());
+        ChangeApplier c = new ChangeApplier(registry, store);
+        synchronized (c.lock) {
+            c.layOut(config, saved, true);
         }
         if (saved != null) {
             LOG.info("restored run-time changes from {}", store);
         }
-        return new ChangeApplier(registry, store, merged.state());
+        return c;
     }
 
-    /** Replaces the config-order servers of a freshly built upstream by the merged ones. */
-    private static void layOut(Upstream u, List<StateMerge.Placed> servers, int nextId) {
-        for (Server s : u.servers()) {
-            u.remove(s.id());
+    /**
+     * A reload: the new config merged with the run-time state exactly as at start-up, saved,
+     * then published (upstreams that stay keep their objects, servers that stay keep theirs).
+     * Runs under the change lock, so no API change interleaves.
+     *
+     * @throws StateException when the merged state cannot be saved; then nothing changed
+     */
+    public void reload(ProxyConfig next) {
+        synchronized (lock) {
+            layOut(next, state, false);
         }
-        for (StateMerge.Placed p : servers) {
-            u.addWithId(p.id(), p.settings());
+    }
+
+    /** The one path from a config and a saved state to published upstreams; caller holds the lock. */
+    private void layOut(ProxyConfig next, RuntimeState saved, boolean startup) {
+        StateMerge.Result merged = StateMerge.merge(next, saved);
+        if (!merged.state().equals(saved)) {
+            store.save(merged.state()); // first: a state that cannot be saved must not run
         }
-        u.advanceNextId(nextId);
+        registry.layOut(next.upstreams().values(), merged.servers(), startup);
+        merged.notes().forEach(note -> LOG.warn("{}: {}", store, note));
+        state = merged.state();
+        config = next;
     }
 
     public UpstreamRegistry registry() {
@@ -97,6 +108,8 @@ public final class ChangeApplier {
                 s = patch(u, us, p);
             } else if (change instanceof Change.AddServer a) {
                 s = add(u, us, a);
+            } else if (change instanceof Change.ResetServer r) {
+                s = reset(u, us, r);
             } else {
                 s = remove(u, us, (Change.RemoveServer) change);
             }
@@ -123,9 +136,31 @@ public final class ChangeApplier {
             throw new ChangeRejected(Reason.SERVER_EXISTS, "server " + c.address() + " already in upstream \""
                     + u.name() + "\" (id " + existing.id() + ")");
         }
-        int id = Math.max(us.nextId(), u.nextId());
+        int id = us.nextId();
         save(state.with(u.name(), us.add(id, c)));
         return u.addAtRunTime(id, c);
+    }
+
+    /**
+     * Drops the run-time values of a server so the config's apply again. A server the API added
+     * becomes a configured one when the config lists its address; otherwise it has no config
+     * values to return to, and the reset is refused.
+     */
+    private Server reset(Upstream u, RuntimeState.UpstreamState us, Change.ResetServer r) {
+        Server s = server(u, r.id());
+        ServerConfig configured = null;
+        for (ServerConfig c : config.upstreams().get(u.name()).servers()) {
+            if (c.address().equals(s.address())) {
+                configured = c;
+            }
+        }
+        if (configured == null) {
+            throw new ChangeRejected(Reason.NOTHING_TO_RESET, "server " + s.id() + " (" + s.key() + ") was added at run time"
+                    + " and is not in the config: it has no config values to return to");
+        }
+        save(state.with(u.name(), us.replace(RuntimeState.ServerState.configured(s.id(), s.address(), ServerPatch.EMPTY))));
+        s.update(configured);
+        return s;
     }
 
     private Server remove(Upstream u, RuntimeState.UpstreamState us, Change.RemoveServer r) {

@@ -63,16 +63,25 @@ public final class Server implements Endpoint {
         return config;
     }
 
-    /** Replaces the settings; the address and backup flag never change for a server id. */
+    /** Replaces the settings; the address never changes for a server id. */
     public void update(ServerConfig next) {
+        int before = config.weight();
+        reconfigure(next);
+        if (before != next.weight()) {
+            weightListener.run();
+        }
+    }
+
+    /**
+     * Replaces the settings without telling the upstream: a reload republishes every server's
+     * upstream once afterwards, rather than once per changed weight.
+     */
+    void reconfigure(ServerConfig next) {
         ServerConfig prev = config;
         if ((prev.down() || prev.drain()) && !next.down() && !next.drain()) {
             startSlowStart(); // before the new settings show, so no pick sees it back at full weight
         }
         config = next;
-        if (prev.weight() != next.weight()) {
-            weightListener.run();
-        }
     }
 
     /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */

@@ -4,7 +4,10 @@ import io.upstreamproxy.access.AccessFilter;
 import io.upstreamproxy.api.UpstreamApiServlet;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ConfigWarnings;
+import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
@@ -23,13 +26,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one wiring path for both ways of running: the WAR declares this listener in web.xml,
  * {@code Main} adds it to embedded Jetty. It loads the config (or takes the one {@code Main}
- * already loaded), builds the upstreams and registers the servlets and filters.
+ * already loaded), builds the upstreams and registers the servlets and filters, and publishes
+ * the {@link Reloader} that applies a changed config to all of them.
  */
 public class UpstreamProxyListener implements ServletContextListener {
     /** Context attribute holding an already loaded {@link ProxyConfig} (embedded mode). */
@@ -44,67 +51,147 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Context attribute: "true" turns on the access log (embedded mode). */
     public static final String ACCESS_LOG_ATTRIBUTE = "io.upstreamproxy.accessLog";
 
+    /** Context attribute where the {@link Reloader} (SIGHUP, POST /api/reload) is published. */
+    public static final String RELOADER_ATTRIBUTE = "io.upstreamproxy.reloader";
+    /**
+     * Context attribute (embedded mode): a {@code Supplier<ProxyConfig>} that reads the config
+     * again for a reload, with the command line's overrides; without it the file the config
+     * came from is read.
+     */
+    public static final String CONFIG_SOURCE_ATTRIBUTE = "io.upstreamproxy.configSource";
+
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
-    private HealthChecker healthChecker;
+    private HealthChecker healthChecker; // guarded by this
+    private DnsServers dns;
+    private Map<String, HealthCheckConfig> checked = Map.of(); // guarded by this
 
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext context = event.getServletContext();
         ProxyConfig config = locateConfig(context);
-        UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
+        ConfigWarnings.of(config).forEach(w -> LOG.warn("{}: {}", config.source(), w));
+        UpstreamRegistry registry = UpstreamRegistry.empty(Clock.SYSTEM);
+        dns = DnsServers.system();
+        ChangeApplier changes = restoreState(config, registry, dns);
+        dns.publishTo(registry, changes::reload);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
-        ChangeApplier changes = restoreState(config, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
-        registerManagement(context, config, changes);
+        Management management = registerManagement(context, config, changes);
 
-        Router router = new Router(config.routes(), registry);
         boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
-        ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy",
-                new UpstreamProxyServlet(router, config.proxy(), accessLog));
+        UpstreamProxyServlet proxyServlet = new UpstreamProxyServlet(new Router(config.routes(), registry), config.proxy(), accessLog);
+        ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         proxy.setLoadOnStartup(1);
         proxy.addMapping("/");
-        try {
-            healthChecker = HealthChecker.start(registry);
-        } catch (Exception e) {
-            throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
-        }
+        followHealthChecks(registry, config);
+
+        Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
+            management.reconfigure(next);
+            proxyServlet.reconfigure(new Router(next.routes(), registry), next.proxy());
+            followHealthChecks(registry, next);
+        });
+        context.setAttribute(RELOADER_ATTRIBUTE, reloader);
+        ServletRegistration.Dynamic reload = context.addServlet("upstream-proxy-reload", new ReloadServlet(reloader));
+        reload.addMapping(ReloadServlet.pathFor(config.api().path()));
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
                 registry.all().size(), config.routes().size(), config.source());
     }
 
     @Override
-    public void contextDestroyed(ServletContextEvent event) {
+    public synchronized void contextDestroyed(ServletContextEvent event) {
+        if (dns != null) {
+            dns.close();
+        }
         if (healthChecker != null) {
             healthChecker.close();
             healthChecker = null;
         }
     }
 
+    /**
+     * Starts the health checks, or after a reload restarts them when some upstream's check
+     * changed (verdicts live on the servers and are kept; the checker only re-plans). Unchanged
+     * checks keep running: the checker follows each upstream's server list by itself.
+     */
+    private synchronized void followHealthChecks(UpstreamRegistry registry, ProxyConfig config) {
+        Map<String, HealthCheckConfig> next = new LinkedHashMap<>();
+        config.upstreams().values().forEach(u -> {
+            if (u.healthCheck() != null) {
+                next.put(u.name(), u.healthCheck());
+            }
+        });
+        if (healthChecker != null && next.equals(checked)) {
+            return;
+        }
+        if (healthChecker != null) {
+            healthChecker.close();
+        }
+        try {
+            healthChecker = HealthChecker.start(registry);
+        } catch (Exception e) {
+            throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
+        }
+        checked = next;
+    }
+
+    /** How a reload reads the config: the command line's supplier, else the file it came from. */
+    @SuppressWarnings("unchecked")
+    private static Supplier<ProxyConfig> configSource(ServletContext context, ProxyConfig config) {
+        Object given = context.getAttribute(CONFIG_SOURCE_ATTRIBUTE);
+        if (given instanceof Supplier<?> s) {
+            return (Supplier<ProxyConfig>) s;
+        }
+        Path file = config.source();
+        return () -> {
+            if (file == null) {
+                throw new IllegalStateException("no config file to reload: the configuration was not read from a file");
+            }
+            return load(file);
+        };
+    }
+
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
-    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
+    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry, DnsServers dns) {
         Path file = config.state().file();
         StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
         if (file == null) {
             LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
         }
-        return ChangeApplier.restore(registry, config, store);
+        // The saved state also stands in for the first DNS answer of a name that cannot be resolved now.
+        return ChangeApplier.restore(registry, dns.start(config, store.load()), store);
     }
 
-    /** The management API at {@code api.path}, the status page at {@code status.path}, and the access filter over both only. */
-    private static void registerManagement(ServletContext context, ProxyConfig config, ChangeApplier changes) {
+    /** The parts of the management side a reload reconfigures. */
+    private record Management(AccessFilter access, UpstreamApiServlet api, StatusPageServlet status) {
+        void reconfigure(ProxyConfig next) {
+            access.reconfigure(next.api());
+            api.reconfigure(next.api().maxBodyBytes());
+            status.reconfigure(next);
+        }
+    }
+
+    /**
+     * The management API at {@code api.path}, the reload at its parent's {@code /reload}, the
+     * status page at {@code status.path}, and the access filter over these only.
+     */
+    private static Management registerManagement(ServletContext context, ProxyConfig config, ChangeApplier changes) {
         String api = config.api().path();
-        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-api",
-                new UpstreamApiServlet(changes, config.api().maxBodyBytes()));
+        UpstreamApiServlet apiServlet = new UpstreamApiServlet(changes, config.api().maxBodyBytes());
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-api", apiServlet);
         servlet.setAsyncSupported(true);
         servlet.addMapping(api + "/*");
-        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", new AccessFilter(config.api()));
+        AccessFilter accessFilter = new AccessFilter(config.api());
+        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", accessFilter);
         access.setAsyncSupported(true);
-        access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*", config.status().path() + "*");
-        ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", new StatusPageServlet(config));
+        access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*",
+                ReloadServlet.pathFor(api), config.status().path() + "*");
+        StatusPageServlet statusServlet = new StatusPageServlet(config);
+        ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", statusServlet);
         status.setAsyncSupported(true);
         status.addMapping(config.status().path() + "*");
+        return new Management(accessFilter, apiServlet, statusServlet);
     }
 
     /**
@@ -132,11 +219,22 @@ public class UpstreamProxyListener implements ServletContextListener {
             throw new IllegalStateException("upstream-proxy: cannot read the configuration " + path.toAbsolutePath());
         }
         try {
-            return ConfigLoader.load(path);
+            return load(path);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException("upstream-proxy: " + e.getMessage());
+        }
+    }
+
+    /** Reads and checks a config file; a problem is one line naming the file ({@code IllegalArgumentException}). */
+    static ProxyConfig load(Path path) {
+        try {
+            ProxyConfig c = ConfigLoader.load(path);
+            DnsServers.checkNames(c);
+            return c;
         } catch (ConfigException e) {
-            throw new IllegalStateException("upstream-proxy: " + path + ": " + e.getMessage());
+            throw new IllegalArgumentException(path + ": " + e.getMessage());
         } catch (IOException e) {
-            throw new IllegalStateException("upstream-proxy: cannot read " + path + ": " + e.getMessage());
+            throw new IllegalArgumentException("cannot read " + path + ": " + e.getMessage());
         }
     }
 }

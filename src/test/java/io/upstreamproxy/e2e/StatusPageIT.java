@@ -202,6 +202,28 @@ class StatusPageIT {
         });
     }
 
+    @Test
+    void aNameThatCannotBeResolvedShowsBesideItsUpstream() throws Exception {
+        proxy.close();
+        proxy = RunningProxy.start("""
+                { "resolver": "127.0.0.1:%d",
+                  "upstreams": { "backend": { "servers": [ {"server": "%s"} ] },
+                                 "named": { "resolve": "1s", "servers": [ {"server": "web.test:80"} ] } },
+                  "routes": [ {"path": "/", "upstream": "backend"} ] }
+                """.formatted(Backend.deadPort(), a.address()));
+        browser.get(proxy.url("/status/"));
+        By summary = By.cssSelector("section[data-upstream='named'] .summary");
+        new WebDriverWait(browser, WAIT).withMessage(() -> "the DNS failure beside upstream named; the page shows: "
+                + browser.findElement(By.tagName("body")).getText()).until(d -> {
+            try {
+                return d.findElement(summary).getText().contains("DNS web.test:80: ");
+            } catch (org.openqa.selenium.NoSuchElementException e) {
+                return false;
+            }
+        });
+        assertTrue(browser.findElement(summary).getText().contains("(keeping no address)"), browser.findElement(summary).getText());
+    }
+
     private boolean field(int id, String name) {
         try {
             return apiServer(id).get(name).getAsBoolean();

@@ -45,10 +45,14 @@ public final class Backend implements AutoCloseable {
     public record Seen(String method, String pathQuery, Map<String, String> headers, String body) {}
 
     private Backend(String name, int port) throws Exception {
+        this(name, "127.0.0.1", port);
+    }
+
+    private Backend(String name, String host, int port) throws Exception {
         this.name = name;
         server = new Server();
         connector = new ServerConnector(server);
-        connector.setHost("127.0.0.1");
+        connector.setHost(host);
         connector.setPort(port);
         server.addConnector(connector);
         server.setHandler(new Handler.Abstract() {
@@ -89,6 +93,11 @@ public final class Backend implements AutoCloseable {
     /** A backend on a chosen port (e.g. to bring one back where a dead one was). */
     public static Backend start(String name, int port) throws Exception {
         return new Backend(name, port);
+    }
+
+    /** A backend on another loopback address (Linux routes all of 127.0.0.0/8 to lo), e.g. one of a DNS name's. */
+    public static Backend startOn(String name, String host, int port) throws Exception {
+        return new Backend(name, host, port);
     }
 
     public int port() {
