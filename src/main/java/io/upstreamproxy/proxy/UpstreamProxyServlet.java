@@ -157,9 +157,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** Sends the request to {@code server}: one attempt. */
     private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
-        x.server = server;
-        x.tried.add(server);
-        x.headersReceived = false;
+        x.startAttempt(server);
         Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
@@ -169,6 +167,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             proxyRequest.body(new BytesRequestContent(request.getContentType(), x.body));
         } else if (!x.replayable) {
             proxyRequest.body(proxyRequestContent(request, response, proxyRequest));
+            proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
         }
         server.onRequestStart();
         sendProxyRequest(request, response, proxyRequest);
@@ -218,19 +217,23 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void onResponseContent(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse,
                                      byte[] buffer, int offset, int length, Callback callback) {
-        exchange(clientRequest).writer.write(serverResponse, buffer, offset, length, callback);
+        Exchange x = exchange(clientRequest);
+        x.received += length;
+        x.writer.write(serverResponse, buffer, offset, length, callback);
     }
 
     @Override
     protected void onServerResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
-        exchange(clientRequest).headersReceived = true;
+        Exchange x = exchange(clientRequest);
+        x.headersReceived = true;
+        x.headerNanos = System.nanoTime() - x.attemptNanos;
         super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
     }
 
     @Override
     protected void onProxyResponseSuccess(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
         Exchange x = exchange(clientRequest);
-        x.server.onResponse(serverResponse.getStatus());
+        x.responded(serverResponse.getStatus());
         log(clientRequest, serverResponse.getStatus(), x, x.server);
         super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
     }
@@ -254,11 +257,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         boolean serverFault = !x.headersReceived && !x.clientFailed;
         if (serverFault) {
-            failed.onFailure();
+            String reason = FailureReason.of(failure);
+            failed.onFailure(reason);
             if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
                 Server next = x.upstream.pick(x.request, x::wasTried);
                 if (next != null) {
-                    _log.debug("{} failed ({}), retrying on {}", failed, failure.toString(), next);
+                    x.attemptFailed(proxyResponseStatus(failure), reason);
+                    Events.retry(clientRequest.getMethod(), x.target, failed, next, reason);
                     proxyResponse.reset();
                     try {
                         send(clientRequest, proxyResponse, x, next);
@@ -269,7 +274,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 }
             }
         } else {
-            failed.onResponse(x.headersReceived ? serverResponse.getStatus() : 0);
+            x.responded(x.headersReceived ? serverResponse.getStatus() : 0);
         }
         int status = proxyResponseStatus(failure);
         log(clientRequest, x.headersReceived ? serverResponse.getStatus() : status, x, failed);

@@ -24,6 +24,7 @@ public final class Upstream {
     private final Balancer<Server> backup;
     private volatile List<Server> servers = List.of();
     private int nextId;
+    private ServerObserver observer = ServerObserver.NONE; // guarded by this
 
     Upstream(UpstreamConfig config, Clock clock, Balancer<Server> primary, Balancer<Server> backup) {
         this.config = config;
@@ -67,6 +68,18 @@ public final class Upstream {
         return null;
     }
 
+    /**
+     * Adds a watcher of this upstream's servers: it hears {@code added} for every server there
+     * now and every server added later, and everything those servers report.
+     */
+    public synchronized void observe(ServerObserver o) {
+        observer = ServerObserver.both(observer, o);
+        for (Server s : servers) {
+            s.observe(observer);
+            o.added(s);
+        }
+    }
+
     /** The id the next added server gets; ids are never reused. */
     public synchronized int nextId() {
         return nextId;
@@ -104,17 +117,22 @@ public final class Upstream {
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));
         nextId = Math.max(nextId, id + 1);
+        s.observe(observer);
         publish(next);
+        observer.added(s);
         return s;
     }
 
     /** Removes a server; requests in flight to it finish. Returns false when the id is unknown. */
     public synchronized boolean remove(int id) {
         List<Server> next = new ArrayList<>(servers);
-        if (!next.removeIf(s -> s.id() == id)) {
+        Server gone = server(id);
+        if (gone == null) {
             return false;
         }
+        next.remove(gone);
         publish(next);
+        observer.removed(gone);
         return true;
     }
 

@@ -48,6 +48,13 @@ public final class UpstreamRegistry {
         return upstreams;
     }
 
+    /** Adds a watcher of every upstream's servers (see {@link Upstream#observe}). */
+    public void observe(ServerObserver o) {
+        for (Upstream u : upstreams.values()) {
+            u.observe(o);
+        }
+    }
+
     public Clock clock() {
         return clock;
     }

@@ -12,6 +12,7 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.upstream.ChangeApplier;
 import io.upstreamproxy.upstream.Clock;
+import io.upstreamproxy.upstream.ServerEventLog;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterRegistration;
@@ -54,6 +55,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         ProxyConfig config = locateConfig(context);
         UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
+        registry.observe(new ServerEventLog());
         ChangeApplier changes = restoreState(config, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         registerManagement(context, config, changes);
