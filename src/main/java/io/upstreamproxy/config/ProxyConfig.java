@@ -10,7 +10,30 @@ import java.util.Map;
  * afterwards (run-time changes live in the upstream registry and the state file).
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
-                          List<Route> routes, Api api, Status status, State state, Proxy proxy) {
+                          List<Route> routes, Api api, Status status, State state, Proxy proxy, Observe observe) {
+
+    /** A config with the default {@link Observe} settings (metrics on loopback, default access log, level info). */
+    public ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
+                       List<Route> routes, Api api, Status status, State state, Proxy proxy) {
+        this(source, listen, upstreams, routes, api, status, state, proxy, Observe.DEFAULT);
+    }
+
+    /** What the proxy tells operators: {@code metrics}, {@code access_log}, {@code log}. */
+    public record Observe(Metrics metrics, AccessLog accessLog, String logLevel) {
+        public static final Observe DEFAULT = new Observe(Metrics.DEFAULT, AccessLog.DEFAULT, null);
+    }
+
+    /** Where {@code GET /metrics} answers and who may scrape it (the API token applies too). */
+    public record Metrics(String path, List<Cidr> allow, List<Cidr> deny) {
+        public static final Metrics DEFAULT = new Metrics("/metrics",
+                List.of(Cidr.parse("127.0.0.1"), Cidr.parse("::1")), List.of(Cidr.parse("all")));
+    }
+
+    /** The access log: {@code format} default, combined or json; {@code file} null for stderr. */
+    public record AccessLog(String format, Path file) {
+        public static final List<String> FORMATS = List.of("default", "combined", "json");
+        public static final AccessLog DEFAULT = new AccessLog("default", null);
+    }
 
     /** Where the embedded server listens. */
     public record Listen(String host, int port) {}
@@ -38,6 +61,6 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
 
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
-        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy);
+        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy, observe);
     }
 }

@@ -142,6 +142,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 IDEMPOTENT.contains(request.getMethod()), start);
         Server server = upstream.pick(x.request, s -> false);
         if (server == null) {
+            upstream.stats().noEligible();
             ErrorBody.send(response, 503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
             log(request, 503, x, null);
             return;
@@ -263,6 +264,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 Server next = x.upstream.pick(x.request, x::wasTried);
                 if (next != null) {
                     x.attemptFailed(proxyResponseStatus(failure), reason);
+                    x.upstream.stats().retried();
                     Events.retry(clientRequest.getMethod(), x.target, failed, next, reason);
                     proxyResponse.reset();
                     try {

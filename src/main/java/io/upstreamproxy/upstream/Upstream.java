@@ -22,6 +22,7 @@ public final class Upstream {
     private final Clock clock;
     private final Balancer<Server> primary;
     private final Balancer<Server> backup;
+    private final UpstreamStats stats = new UpstreamStats();
     private volatile List<Server> servers = List.of();
     private int nextId;
     private ServerObserver observer = ServerObserver.NONE; // guarded by this
@@ -43,6 +44,11 @@ public final class Upstream {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** Retries and requests without an eligible server. */
+    public UpstreamStats stats() {
+        return stats;
     }
 
     /** Every server, in id order. */

@@ -6,6 +6,7 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.health.HealthChecker;
+import io.upstreamproxy.metrics.ProxyMetrics;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
@@ -59,6 +60,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         ChangeApplier changes = restoreState(config, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         registerManagement(context, config, changes);
+        registerMetrics(context, config, registry);
 
         Router router = new Router(config.routes(), registry);
         boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
@@ -107,6 +109,20 @@ public class UpstreamProxyListener implements ServletContextListener {
         ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", new StatusPageServlet(config));
         status.setAsyncSupported(true);
         status.addMapping(config.status().path() + "*");
+    }
+
+    /** {@code GET /metrics} behind its own allow/deny rules and the API token (read-only: anything but GET/HEAD is 405). */
+    private static void registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry) {
+        ProxyConfig.Metrics m = config.observe().metrics();
+        ProxyConfig.Api rules = new ProxyConfig.Api(m.path(), m.allow(), m.deny(), config.api().token(), true, 0,
+                config.api().trustedProxies());
+        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-metrics-access", new AccessFilter(rules));
+        access.setAsyncSupported(true);
+        access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",
+                new MetricsServlet(ProxyMetrics.start(registry)));
+        servlet.setAsyncSupported(true);
+        servlet.addMapping(m.path());
     }
 
     /**
