@@ -2,7 +2,12 @@ package io.upstreamproxy;
 
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.logging.LogSetup;
+import io.upstreamproxy.logging.Signals;
+import io.upstreamproxy.proxy.AccessLog;
+import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
@@ -11,20 +16,24 @@ import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]}: checks the config,
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level L]}: checks the config,
  * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
  * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
  */
 public final class Main {
     static final Duration GRACE = Duration.ofSeconds(30);
     static final int USER_ERROR = 2;
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private final Server server;
     private final ServletContextHandler context;
@@ -49,6 +58,11 @@ public final class Main {
             if (parsed.port != null) {
                 config = config.withPort(parsed.port);
             }
+            if (parsed.logLevel != null) {
+                ProxyConfig.Observe o = config.observe();
+                config = config.withObserve(new ProxyConfig.Observe(o.metrics(), o.accessLog(), parsed.logLevel));
+            }
+            LogSetup.apply(config.observe().logLevel()); // before anything logs
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
             System.exit(USER_ERROR);
@@ -57,7 +71,9 @@ public final class Main {
         try {
             Main main = start(config, parsed.demo, parsed.accessLog);
             main.printBanner(System.out, config);
+            main.logStart(config);
             main.stopOnSignal();
+            main.reopenAccessLogOnSignal();
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
@@ -137,11 +153,52 @@ public final class Main {
         return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }
 
-    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything. */
+    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything; logs both ends. */
     public void stop() throws Exception {
+        UpstreamRegistry registry = registry();
+        int inFlight = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopping: {} request(s) in flight, waiting up to {} s for them", inFlight, GRACE.toSeconds());
+        long start = System.nanoTime();
         server.stop();
         if (demo != null) {
             demo.close();
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        int left = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopped: drained in {} ms, {} request(s) cut off", ms, left);
+    }
+
+    private static int inFlight(UpstreamRegistry registry) {
+        int n = 0;
+        for (Upstream u : registry.all().values()) {
+            for (io.upstreamproxy.upstream.Server s : u.servers()) {
+                n += s.active();
+            }
+        }
+        return n;
+    }
+
+    /** The start line: where it listens, what it balances, where state, status page and metrics are. */
+    void logStart(ProxyConfig config) {
+        String base = baseUrl(config);
+        StringBuilder ups = new StringBuilder();
+        for (Upstream u : registry().all().values()) {
+            ups.append(ups.length() == 0 ? "" : ", ").append(u.name()).append(" (").append(u.servers().size())
+                    .append(" server(s), ").append(u.config().balancer()).append(')');
+        }
+        LOG.info("upstream-proxy started: listening on {}:{}; upstreams {}; state {}; status {}{}; metrics {}{}; api {}{}",
+                config.listen().host(), port(), ups, config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path());
+    }
+
+    /** SIGUSR1 reopens the access-log file, as nginx does, after logrotate moved it. */
+    private void reopenAccessLogOnSignal() {
+        Object log = context.getServletContext().getAttribute(UpstreamProxyListener.ACCESS_LOG_HANDLE_ATTRIBUTE);
+        if (log instanceof AccessLog a) {
+            Signals.on("USR1", () -> {
+                a.reopen();
+                LOG.info("SIGUSR1: reopening the access log");
+            });
         }
     }
 
@@ -165,10 +222,15 @@ public final class Main {
         }, "upstream-proxy-stop"));
     }
 
-    private void printBanner(PrintStream out, ProxyConfig config) {
+    /** The URL a local user reaches the proxy at: the listen host, or loopback when it listens on every address. */
+    private String baseUrl(ProxyConfig config) {
         String host = config.listen().host();
         String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        String base = "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+        return "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+    }
+
+    private void printBanner(PrintStream out, ProxyConfig config) {
+        String base = baseUrl(config);
         out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
         if (demo != null) {
             out.println("demo backends on " + String.join(", ", demo.addresses()));
@@ -190,11 +252,13 @@ public final class Main {
 
     /** The command line. */
     static final class Args {
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]";
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]"
+                + " [--log-level trace|debug|info|warn|error|off]";
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
         boolean demo;
         boolean accessLog = true;
+        String logLevel;
         boolean help;
 
         static Args parse(String[] args) {
@@ -215,6 +279,14 @@ public final class Main {
                     }
                     case "--demo" -> a.demo = true;
                     case "--no-access-log" -> a.accessLog = false;
+                    case "--log-level" -> {
+                        String v = value(args, ++i, "--log-level");
+                        try {
+                            a.logLevel = ObserveConfig.level("--log-level", v);
+                        } catch (ConfigException e) {
+                            throw new UserError(e.getMessage() + "\n" + USAGE);
+                        }
+                    }
                     case "--help", "-h" -> a.help = true;
                     default -> throw new UserError("unknown argument \"" + args[i] + "\"\n" + USAGE);
                 }

@@ -59,6 +59,11 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
                                  List<ServerConfig> servers, HealthCheckConfig healthCheck) {}
 
+    /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
+    public ProxyConfig withObserve(Observe o) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, o);
+    }
+
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
         return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy, observe);

@@ -53,9 +53,14 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
+        this(router, settings, accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF);
+    }
+
+    /** With the access log to use ({@link AccessLog#OFF} for none); the servlet closes it when destroyed. */
+    public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, AccessLog accessLog) {
         this.router = router;
         this.settings = settings;
-        this.accessLog = accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF;
+        this.accessLog = accessLog;
     }
 
     @Override
@@ -302,7 +307,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private void log(HttpServletRequest request, int status, Exchange x, Server server) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
         accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), request.getRemoteAddr(), request.getMethod(),
-                x.target, status, x.upstream.name(), server == null ? null : server.key(), ms));
+                x.target, request.getProtocol(), status, x.upstream.name(), server == null ? null : server.key(), ms,
+                x.received, request.getHeader("Referer"), request.getHeader("User-Agent"), x.retried));
     }
 
 }

@@ -6,7 +6,9 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.health.HealthChecker;
+import io.upstreamproxy.logging.LogSetup;
 import io.upstreamproxy.metrics.ProxyMetrics;
+import io.upstreamproxy.proxy.AccessLog;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
@@ -43,8 +45,10 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
     public static final String CONFIG_PARAMETER = "upstream-proxy.config";
     public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
-    /** Context attribute: "true" turns on the access log (embedded mode). */
+    /** Context attribute: "false" turns off the access log (embedded mode, {@code --no-access-log}); the WAR logs. */
     public static final String ACCESS_LOG_ATTRIBUTE = "io.upstreamproxy.accessLog";
+    /** Context attribute where the running {@link AccessLog} is published (the jar reopens its file on SIGUSR1). */
+    public static final String ACCESS_LOG_HANDLE_ATTRIBUTE = "io.upstreamproxy.accessLogHandle";
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
@@ -53,7 +57,9 @@ public class UpstreamProxyListener implements ServletContextListener {
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext context = event.getServletContext();
+        boolean embedded = context.getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig;
         ProxyConfig config = locateConfig(context);
+        LogSetup.apply(config.observe().logLevel());
         UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
         registry.observe(new ServerEventLog());
@@ -63,7 +69,8 @@ public class UpstreamProxyListener implements ServletContextListener {
         registerMetrics(context, config, registry);
 
         Router router = new Router(config.routes(), registry);
-        boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
+        AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
+        context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
         ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy",
                 new UpstreamProxyServlet(router, config.proxy(), accessLog));
         proxy.setAsyncSupported(true);
@@ -74,15 +81,36 @@ public class UpstreamProxyListener implements ServletContextListener {
         } catch (Exception e) {
             throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
         }
-        LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
-                registry.all().size(), config.routes().size(), config.source());
+        if (!embedded) { // the jar's Main logs its own start line, with the listener
+            String base = context.getContextPath();
+            LOG.info("upstream-proxy started in {} (context {}): upstreams {}; state {}; status {}{}; metrics {}{}; api {}{}; config {}",
+                    context.getServerInfo(), base.isEmpty() ? "/" : base, registry.all().keySet(),
+                    config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                    base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path(), config.source());
+        }
     }
 
     @Override
     public void contextDestroyed(ServletContextEvent event) {
+        if (!(event.getServletContext().getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig)) {
+            LOG.info("upstream-proxy stopping in {}", event.getServletContext().getContextPath());
+        }
         if (healthChecker != null) {
             healthChecker.close();
             healthChecker = null;
+        }
+    }
+
+    /** The access log as {@code access_log} says, unless the embedding turned it off; a file that cannot be opened stops start-up. */
+    private static AccessLog openAccessLog(ProxyConfig config, Object switchAttribute) {
+        if ("false".equals(String.valueOf(switchAttribute))) {
+            return AccessLog.OFF;
+        }
+        try {
+            return AccessLog.open(config.observe().accessLog(), Clock.SYSTEM);
+        } catch (IOException e) {
+            throw new IllegalStateException("upstream-proxy: access_log.file: cannot open " + config.observe().accessLog().file()
+                    + ": " + e.getMessage(), e);
         }
     }
 
