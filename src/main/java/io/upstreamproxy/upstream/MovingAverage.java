@@ -11,7 +11,9 @@ package io.upstreamproxy.upstream;
  */
 public final class MovingAverage {
     private static final int SHIFT = 3; // weight 1/8
+    private static final long HALF_LIFE_NANOS = 10_000_000_000L;
     private volatile long nanos = -1;   // -1: no sample yet
+    private volatile long lastSampleNanos;
 
     /** Adds one sample (negative samples are ignored). */
     public void add(long sampleNanos) {
@@ -20,6 +22,25 @@ public final class MovingAverage {
         }
         long prev = nanos;
         nanos = prev < 0 ? sampleNanos : prev + ((sampleNanos - prev) >> SHIFT);
+    }
+
+    /** Adds one sample taken at monotonic time {@code nowNanos} (see {@link #decayed}). */
+    public void add(long sampleNanos, long nowNanos) {
+        lastSampleNanos = nowNanos;
+        add(sampleNanos);
+    }
+
+    /**
+     * The average halved for every 10 s since the last sample (a balancer's view: an old
+     * number should not keep a server out of traffic for good); 0 before the first sample.
+     */
+    public long decayed(long nowNanos) {
+        long n = nanos;
+        if (n <= 0) {
+            return 0;
+        }
+        long halvings = (nowNanos - lastSampleNanos) / HALF_LIFE_NANOS;
+        return halvings <= 0 ? n : halvings >= 63 ? 0 : n >> halvings;
     }
 
     /** The average in nanoseconds, 0 before the first sample. */

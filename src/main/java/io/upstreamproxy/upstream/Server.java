@@ -184,9 +184,10 @@ public final class Server implements Endpoint {
         return stats.active();
     }
 
+    /** The recent header time as balancers see it: the moving average, halved for every 10 s without a response. */
     @Override
     public long headerNanos() {
-        return stats.headerTime().nanos();
+        return stats.headerTime().decayed(clock.nanos());
     }
 
     /** True when the balancer may send this server a new request now. */
@@ -262,7 +263,7 @@ public final class Server implements Endpoint {
      * its times, to the headers and to the last byte, and the body bytes sent and received.
      */
     public void onResponse(int status, long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
-        stats.timed(headerNanos, responseNanos, sentBytes, receivedBytes);
+        stats.timed(clock.nanos(), headerNanos, responseNanos, sentBytes, receivedBytes);
         onResponse(status);
         observer.responded(this, status, headerNanos, responseNanos);
     }

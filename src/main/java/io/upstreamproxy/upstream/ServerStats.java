@@ -37,8 +37,8 @@ public final class ServerStats {
     }
 
     /** A response ended: its times (to the headers, to the last byte) and the body bytes each way. */
-    void timed(long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
-        headerTime.add(headerNanos);
+    void timed(long nowNanos, long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
+        headerTime.add(headerNanos, nowNanos);
         responseTime.add(responseNanos);
         if (sentBytes > 0) {
             sent.add(sentBytes);

@@ -75,6 +75,19 @@ class ServerObservationTest {
     }
 
     @Test
+    void balancersSeeAnOldHeaderTimeHalvedEveryTenSeconds() {
+        Server s = server(config());
+        s.onRequestStart();
+        s.onResponse(200, 80 * MS, 90 * MS, 0, 0);
+        assertEquals(80 * MS, s.headerNanos());
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(40 * MS, s.headerNanos());
+        clock.advance(Duration.ofSeconds(25));
+        assertEquals(10 * MS, s.headerNanos());
+        assertEquals(80 * MS, s.stats().headerTime().nanos(), "the API shows the average itself");
+    }
+
+    @Test
     void countsBodyBytesBothWays() {
         Server s = server(config());
         s.onRequestStart();
