@@ -1,6 +1,7 @@
 package io.upstreamproxy.metrics;
 
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -10,6 +11,7 @@ import io.upstreamproxy.upstream.ServerObserver;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 
 /**
  * The proxy's Prometheus series (SPEC §9), the JVM's and the process's, in a registry of its
@@ -38,7 +40,15 @@ public final class ProxyMetrics implements ServerObserver {
 
     /** Builds the series for {@code upstreams} and starts observing their servers. */
     public static ProxyMetrics start(UpstreamRegistry upstreams) {
+        return start(upstreams, () -> 0);
+    }
+
+    /** As {@link #start(UpstreamRegistry)}, with the access log's count of lines it had to drop. */
+    public static ProxyMetrics start(UpstreamRegistry upstreams, LongSupplier accessLogDropped) {
         ProxyMetrics m = new ProxyMetrics();
+        CounterWithCallback.builder().name("upstream_proxy_access_log_dropped")
+                .help("Access-log lines dropped because the output could not keep up")
+                .callback(c -> c.call(accessLogDropped.getAsLong())).register(m.registry);
         m.registry.register(m.requestDuration);
         m.registry.register(m.headerDuration);
         m.registry.register(new ServerSeries(upstreams));

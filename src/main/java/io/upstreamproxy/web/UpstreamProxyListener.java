@@ -66,11 +66,11 @@ public class UpstreamProxyListener implements ServletContextListener {
         ChangeApplier changes = restoreState(config, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         registerManagement(context, config, changes);
-        registerMetrics(context, config, registry);
 
         Router router = new Router(config.routes(), registry);
         AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
         context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
+        registerMetrics(context, config, registry, accessLog);
         ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy",
                 new UpstreamProxyServlet(router, config.proxy(), accessLog));
         proxy.setAsyncSupported(true);
@@ -140,7 +140,7 @@ public class UpstreamProxyListener implements ServletContextListener {
     }
 
     /** {@code GET /metrics} behind its own allow/deny rules and the API token (read-only: anything but GET/HEAD is 405). */
-    private static void registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry) {
+    private static void registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry, AccessLog accessLog) {
         ProxyConfig.Metrics m = config.observe().metrics();
         ProxyConfig.Api rules = new ProxyConfig.Api(m.path(), m.allow(), m.deny(), config.api().token(), true, 0,
                 config.api().trustedProxies());
@@ -148,7 +148,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",
-                new MetricsServlet(ProxyMetrics.start(registry)));
+                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped)));
         servlet.setAsyncSupported(true);
         servlet.addMapping(m.path());
     }

@@ -102,6 +102,7 @@ class MetricsEndpointTest {
         assertEquals(0, sample(text, "upstream_proxy_health_checks_total", up, "web", sv, sd, "result", "fail"));
         assertEquals(0, sample(text, "upstream_proxy_no_eligible_total", up, "web"));
         assertTrue(sample(text, "upstream_proxy_retries_total", up, "web") >= 1, text);
+        assertEquals(0, sample(text, "upstream_proxy_access_log_dropped_total"));
         assertTrue(text.contains("\njvm_memory_used_bytes{"), "JVM series");
         assertTrue(text.contains("\nprocess_cpu_seconds_total "), "process series");
     }
