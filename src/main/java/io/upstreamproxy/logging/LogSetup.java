@@ -31,6 +31,14 @@ public final class LogSetup {
      * makes the log's timestamps ISO-8601 UTC. Returns false when the binding is not ours.
      */
     public static boolean apply(String level) {
+        return apply(level, false);
+    }
+
+    /**
+     * As {@link #apply(String)}; {@code toJul}: hand the lines to java.util.logging instead of
+     * stderr (the WAR in Tomcat, whose convention is JULI).
+     */
+    public static boolean apply(String level, boolean toJul) {
         ILoggerFactory factory = LoggerFactory.getILoggerFactory();
         if (!(factory instanceof JettyLoggerFactory jetty) || JettyLoggerFactory.class.getClassLoader() != LogSetup.class.getClassLoader()) {
             return false; // another binding, or the container's own Jetty logging: the container's to configure
@@ -44,7 +52,9 @@ public final class LogSetup {
             if (stream == null) {
                 stream = System.err;
             }
-            if (!(stream instanceof IsoUtcLines)) {
+            if (toJul && !(stream instanceof JulLines)) {
+                appender.setStream(new JulLines());
+            } else if (!toJul && !(stream instanceof IsoUtcLines)) {
                 appender.setStream(new IsoUtcLines(stream));
             }
         }

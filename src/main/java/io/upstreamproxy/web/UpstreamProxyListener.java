@@ -59,7 +59,8 @@ public class UpstreamProxyListener implements ServletContextListener {
         ServletContext context = event.getServletContext();
         boolean embedded = context.getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig;
         ProxyConfig config = locateConfig(context);
-        LogSetup.apply(config.observe().logLevel());
+        // Tomcat's convention is JULI: the WAR's lines go to Tomcat's log there, in its format.
+        LogSetup.apply(config.observe().logLevel(), !embedded && String.valueOf(context.getServerInfo()).contains("Tomcat"));
         UpstreamRegistry registry = UpstreamRegistry.create(config, Clock.SYSTEM);
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
         registry.observe(new ServerEventLog());
@@ -81,13 +82,14 @@ public class UpstreamProxyListener implements ServletContextListener {
         } catch (Exception e) {
             throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
         }
-        if (!embedded) { // the jar's Main logs its own start line, with the listener
-            String base = context.getContextPath();
-            LOG.info("upstream-proxy started in {} (context {}): upstreams {}; state {}; status {}{}; metrics {}{}; api {}{}; config {}",
-                    context.getServerInfo(), base.isEmpty() ? "/" : base, registry.all().keySet(),
-                    config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
-                    base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path(), config.source());
-        }
+        // The jar's Main adds its own start line, with the listener; this one is the webapp's.
+        String base = context.getContextPath();
+        LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}; in {} (context {}): upstreams {}; state {};"
+                        + " status {}{}; metrics {}{}; api {}{}",
+                registry.all().size(), config.routes().size(), config.source(), context.getServerInfo(),
+                base.isEmpty() ? "/" : base, registry.all().keySet(),
+                config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path());
     }
 
     @Override
