@@ -430,7 +430,7 @@
     cell('fivexx').textContent = fivexx;
     cell('fivexx').title = `${rate(errs)} 5xx/s`;
     cell('fivexx').classList.toggle('nonzero', errs > 0);
-    cell('health').textContent = errs > 0 ? `${rate(errs)} 5xx/s` : '';
+    cell('health').textContent = `${rate(errs)} 5xx/s`;
     cell('latency').textContent = latency === undefined ? '—' : ms(latency);
     cell('bytes').textContent = size(sum(bytesOf));
     cell('graph').replaceChildren(graph(h));

@@ -246,6 +246,8 @@ class StatusPageIT {
         assertEquals("total", totals.findElement(By.cssSelector("[data-col='server']")).getText());
         awaitWithTraffic("the upstream's graph", () -> !graphPoints("tr[data-totals='backend']").isEmpty());
         assertEquals(cell(0, "active"), totals.findElement(By.cssSelector("[data-col='active']")).getText());
+        assertTrue(totals.findElement(By.cssSelector("[data-col='health']")).getText().matches("\\d+\\.\\d+ 5xx/s"),
+                totals.getText());
 
         browser.findElement(By.cssSelector("section[data-upstream='backend'] th[data-col='id']")).click(); // ascending
         browser.findElement(By.cssSelector("section[data-upstream='backend'] th[data-col='id']")).click(); // descending
