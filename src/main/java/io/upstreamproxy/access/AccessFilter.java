@@ -33,8 +33,15 @@ public final class AccessFilter implements Filter {
     private final BearerToken token;
     private final boolean readOnly;
     private final int maxBodyBytes;
+    private final String rulesName;
 
     public AccessFilter(ProxyConfig.Api api) {
+        this(api, "api");
+    }
+
+    /** With {@code api}'s rules under another config name ({@code metrics}), which a refusal names. */
+    public AccessFilter(ProxyConfig.Api api, String rulesName) {
+        this.rulesName = rulesName;
         this.rules = new AccessRules(api.allow(), api.deny());
         this.trustedProxies = api.trustedProxies();
         this.token = api.token() == null ? null : new BearerToken(api.token());
@@ -49,7 +56,7 @@ public final class AccessFilter implements Filter {
         String client = ClientAddress.of(request.getRemoteAddr(), request.getHeaders("X-Forwarded-For"), trustedProxies);
         if (!rules.allows(client)) {
             LOG.info("refused {} {} from {}", request.getMethod(), request.getRequestURI(), client);
-            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (api.allow / api.deny)");
+            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (" + rulesName + ".allow / " + rulesName + ".deny)");
             return;
         }
         if (token != null) {

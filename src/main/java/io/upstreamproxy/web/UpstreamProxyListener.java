@@ -146,7 +146,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         ProxyConfig.Metrics m = config.observe().metrics();
         ProxyConfig.Api rules = new ProxyConfig.Api(m.path(), m.allow(), m.deny(), config.api().token(), true, 0,
                 config.api().trustedProxies());
-        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-metrics-access", new AccessFilter(rules));
+        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-metrics-access", new AccessFilter(rules, "metrics"));
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",

@@ -143,7 +143,9 @@ class MetricsEndpointTest {
     void followsItsOwnAllowDenyAndTheApiToken() throws Exception {
         Backend a = backend("a");
         RunningProxy closed = proxy("{'metrics': {'path': '/prom', 'deny': ['all']}, 'upstreams': {'web': {'servers': [{'server': '" + a.address() + "'}]}}}");
-        assertEquals(403, closed.get("/prom").statusCode());
+        HttpResponse<String> refused = closed.get("/prom");
+        assertEquals(403, refused.statusCode());
+        assertTrue(refused.body().contains("(metrics.allow / metrics.deny)"), refused.body());
         assertEquals(200, closed.get("/metrics").statusCode(), "/metrics is then a proxied path like any other");
         RunningProxy token = proxy("{'api': {'token': 'sesame-open'}, 'upstreams': {'web': {'servers': [{'server': '" + a.address() + "'}]}}}");
         assertEquals(401, token.get("/metrics").statusCode());
