@@ -388,7 +388,8 @@
     const line = (values, cls, area) => {
       if (values.length < 2) return;
       const max = Math.max(...values) || 1;
-      const step = w / (HISTORY - 1);
+      // A young history is drawn over at least a fifth of the width rather than as a sliver at the right.
+      const step = w / (Math.min(HISTORY, Math.max(values.length, HISTORY / 5)) - 1);
       const x0 = w - (values.length - 1) * step;
       const pts = values.map((v, i) => `${(x0 + i * step).toFixed(1)},${(height - 1 - (v / max) * (height - 3)).toFixed(1)}`);
       const p = document.createElementNS(SVG, area ? 'polygon' : 'polyline');
