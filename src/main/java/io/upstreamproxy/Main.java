@@ -3,10 +3,15 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ConfigWarnings;
+import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.dns.DnsServers;
+import io.upstreamproxy.logging.LogSetup;
+import io.upstreamproxy.logging.Signals;
+import io.upstreamproxy.proxy.AccessLog;
 import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
@@ -18,21 +23,25 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--check]}: checks the config,
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level L] [--check]}: checks the config,
  * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
  * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
  */
 public final class Main {
     static final Duration GRACE = Duration.ofSeconds(30);
     static final int USER_ERROR = 2;
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private final Server server;
     private final ServletContextHandler context;
@@ -62,25 +71,22 @@ public final class Main {
                 check(config, System.out);
                 return;
             }
-            if (parsed.port != null) {
-                config = config.withPort(parsed.port);
-            }
+            config = parsed.overrides(config);
+            LogSetup.apply(config.observe().logLevel()); // before anything logs
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
             System.exit(USER_ERROR);
             return;
         }
-        Path file = parsed.config;
-        Integer port = parsed.port;
-        Supplier<ProxyConfig> source = () -> {
-            ProxyConfig c = loadConfig(file);
-            return port == null ? c : c.withPort(port);
-        };
+        Args given = parsed;
+        Supplier<ProxyConfig> source = () -> given.overrides(loadConfig(given.config));
         try {
             Main main = start(config, parsed.demo, parsed.accessLog, source);
             main.printBanner(System.out, config);
+            main.logStart(config);
             main.stopOnSignal();
             main.reloadOnHangup();
+            main.reopenAccessLogOnSignal();
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
@@ -218,11 +224,52 @@ public final class Main {
         return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }
 
-    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything. */
+    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything; logs both ends. */
     public void stop() throws Exception {
+        UpstreamRegistry registry = registry();
+        int inFlight = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopping: {} request(s) in flight, waiting up to {} s for them", inFlight, GRACE.toSeconds());
+        long start = System.nanoTime();
         server.stop();
         if (demo != null) {
             demo.close();
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        int left = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopped: drained in {} ms, {} request(s) cut off", ms, left);
+    }
+
+    private static int inFlight(UpstreamRegistry registry) {
+        int n = 0;
+        for (Upstream u : registry.all().values()) {
+            for (io.upstreamproxy.upstream.Server s : u.servers()) {
+                n += s.active();
+            }
+        }
+        return n;
+    }
+
+    /** The start line: where it listens, what it balances, where state, status page and metrics are. */
+    void logStart(ProxyConfig config) {
+        String base = baseUrl(config);
+        StringBuilder ups = new StringBuilder();
+        for (Upstream u : registry().all().values()) {
+            ups.append(ups.length() == 0 ? "" : ", ").append(u.name()).append(" (").append(u.servers().size())
+                    .append(" server(s), ").append(u.config().balancer()).append(')');
+        }
+        LOG.info("upstream-proxy started: listening on {}:{}; upstreams {}; state {}; status {}{}; metrics {}{}; api {}{}",
+                config.listen().host(), port(), ups, config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path());
+    }
+
+    /** SIGUSR1 reopens the access-log file, as nginx does, after logrotate moved it. */
+    private void reopenAccessLogOnSignal() {
+        Object log = context.getServletContext().getAttribute(UpstreamProxyListener.ACCESS_LOG_HANDLE_ATTRIBUTE);
+        if (log instanceof AccessLog a) {
+            Signals.on("USR1", () -> {
+                a.reopen();
+                LOG.info("SIGUSR1: reopening the access log");
+            });
         }
     }
 
@@ -246,10 +293,15 @@ public final class Main {
         }, "upstream-proxy-stop"));
     }
 
-    private void printBanner(PrintStream out, ProxyConfig config) {
+    /** The URL a local user reaches the proxy at: the listen host, or loopback when it listens on every address. */
+    private String baseUrl(ProxyConfig config) {
         String host = config.listen().host();
         String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        String base = "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+        return "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+    }
+
+    private void printBanner(PrintStream out, ProxyConfig config) {
+        String base = baseUrl(config);
         out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
         if (demo != null) {
             out.println("demo backends on " + String.join(", ", demo.addresses()));
@@ -282,10 +334,11 @@ public final class Main {
                 new Option("--port", "N", "listen.port of the config", "listen on this port instead (0: any free port)"),
                 new Option("--demo", null, "off", "also start in-process demo backends the default config points at"),
                 new Option("--no-access-log", null, "access log on", "do not write one line per request to stderr"),
+                new Option("--log-level", "LEVEL", "log.level of the config, else info", "trace, debug, info, warn, error or off"),
                 new Option("--check", null, "off", "check the config and the state file, print the verdict, exit 0 (ok) or 2"),
                 new Option("--version", null, "", "print the version and exit"),
                 new Option("--help", null, "", "print this help and exit (also -h)"));
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--check] [--version] [--help]";
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level LEVEL] [--check] [--version] [--help]";
 
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
@@ -293,7 +346,20 @@ public final class Main {
         boolean accessLog = true;
         boolean check;
         boolean version;
+        String logLevel;
         boolean help;
+
+        /** The config with what the command line overrides ({@code --port}, {@code --log-level}). */
+        ProxyConfig overrides(ProxyConfig c) {
+            if (port != null) {
+                c = c.withPort(port);
+            }
+            if (logLevel != null) {
+                ProxyConfig.Observe o = c.observe();
+                c = c.withObserve(new ProxyConfig.Observe(o.metrics(), o.accessLog(), logLevel));
+            }
+            return c;
+        }
 
         static Args parse(String[] args) {
             Args a = new Args();
@@ -320,6 +386,13 @@ public final class Main {
                     case "--port" -> a.port = port(v);
                     case "--demo" -> a.demo = true;
                     case "--no-access-log" -> a.accessLog = false;
+                    case "--log-level" -> {
+                        try {
+                            a.logLevel = ObserveConfig.level("--log-level", v);
+                        } catch (ConfigException e) {
+                            throw new UserError(e.getMessage() + "\n" + USAGE);
+                        }
+                    }
                     case "--check" -> a.check = true;
                     case "--version" -> a.version = true;
                     default -> a.help = true;

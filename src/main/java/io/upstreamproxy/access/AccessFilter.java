@@ -37,8 +37,15 @@ public final class AccessFilter implements Filter {
     }
 
     private volatile Rules current;
+    private final String rulesName;
 
     public AccessFilter(ProxyConfig.Api api) {
+        this(api, "api");
+    }
+
+    /** With {@code api}'s rules under another config name ({@code metrics}), which a refusal names. */
+    public AccessFilter(ProxyConfig.Api api, String rulesName) {
+        this.rulesName = rulesName;
         this.current = Rules.of(api);
     }
 
@@ -60,7 +67,7 @@ public final class AccessFilter implements Filter {
         String client = ClientAddress.of(request.getRemoteAddr(), request.getHeaders("X-Forwarded-For"), trustedProxies);
         if (!rules.allows(client)) {
             LOG.info("refused {} {} from {}", request.getMethod(), request.getRequestURI(), client);
-            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (api.allow / api.deny)");
+            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (" + rulesName + ".allow / " + rulesName + ".deny)");
             return;
         }
         if (token != null) {

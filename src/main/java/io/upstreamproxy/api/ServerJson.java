@@ -23,7 +23,10 @@ import java.time.Instant;
  *  "responses": {"1xx": 0, "2xx": 12, "3xx": 0, "4xx": 0, "5xx": 0, "total": 12},
  *  "fails": 0, "unavail": 0,
  *  "health_checks": {"checks": 0, "fails": 0, "unhealthy": 0, "last_passed": null},     (see healthChecks)
- *  "selected": "2025-01-01T12:00:00.123Z"}                                         (absent until selected)
+ *  "selected": "2025-01-01T12:00:00.123Z",                                         (absent until selected)
+ *  "response_time": 1.25, "header_time": 0.8,       (ms, moving average of recent responses; absent before one)
+ *  "sent": 0, "received": 5120,                     (body bytes to and from the server)
+ *  "downtime": 0, "downstart": "2025-01-01T12:00:00Z"}  (ms out of rotation for failures or health; downstart while out)
  * </pre>
  */
 public final class ServerJson {
@@ -101,7 +104,23 @@ public final class ServerJson {
         if (st.selectedMillis() != 0) {
             o.addProperty("selected", Instant.ofEpochMilli(st.selectedMillis()).toString());
         }
+        if (st.responseTime().hasSamples()) {
+            o.addProperty("response_time", millis(st.responseTime().nanos()));
+            o.addProperty("header_time", millis(st.headerTime().nanos()));
+        }
+        o.addProperty("sent", st.sent());
+        o.addProperty("received", st.received());
+        o.addProperty("downtime", s.downtimeMillis());
+        long downstart = s.downstartMillis();
+        if (downstart != 0) {
+            o.addProperty("downstart", Instant.ofEpochMilli(downstart).toString());
+        }
         return o;
+    }
+
+    /** Nanoseconds as milliseconds with three decimals (loopback backends answer in well under 1 ms). */
+    static double millis(long nanos) {
+        return Math.round(nanos / 1000.0) / 1000.0;
     }
 
     /**

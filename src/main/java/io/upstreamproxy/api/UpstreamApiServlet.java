@@ -99,7 +99,7 @@ public final class UpstreamApiServlet extends HttpServlet {
             send(request, response, 200, ServerJson.upstream(u));
         } else if (t.id == null && method.equals("POST")) {
             ServerConfig settings = readServer(request);
-            Server s = apply(new Change.AddServer(u.name(), settings));
+            Server s = apply(new Change.AddServer(u.name(), settings), request);
             response.setHeader("Location", request.getContextPath() + request.getServletPath()
                     + "/" + u.name() + "/servers/" + s.id());
             send(request, response, 201, ServerJson.server(s));
@@ -111,13 +111,13 @@ public final class UpstreamApiServlet extends HttpServlet {
                 case "PATCH" -> {
                     JsonElement body = JsonBody.read(request, maxBodyBytes);
                     Server s = apply(isReset(body) ? new Change.ResetServer(u.name(), id)
-                            : new Change.PatchServer(u.name(), id, readPatch(body), force(request)));
+                            : new Change.PatchServer(u.name(), id, readPatch(body), force(request)), request);
                     JsonObject o = success();
                     o.add("server", ServerJson.server(s));
                     send(request, response, 200, o);
                 }
                 case "DELETE" -> {
-                    apply(new Change.RemoveServer(u.name(), id, force(request)));
+                    apply(new Change.RemoveServer(u.name(), id, force(request)), request);
                     send(request, response, 200, success());
                 }
                 default -> send(request, response, 200, ServerJson.server(server(u, id)));
@@ -208,9 +208,9 @@ public final class UpstreamApiServlet extends HttpServlet {
         }
     }
 
-    private Server apply(Change change) {
+    private Server apply(Change change, HttpServletRequest request) {
         try {
-            return changes.apply(change);
+            return changes.apply(change, request.getRemoteAddr());
         } catch (ChangeRejected e) {
             throw ApiError.of(e);
         }

@@ -107,18 +107,15 @@ public final class ConfigLoader {
                 if (file.isBlank()) {
                     throw new ConfigException(s.pathOf("file"), "\"\" (expected: a file path)");
                 }
-                Path p = Path.of(file);
-                if (!p.isAbsolute() && source != null && source.toAbsolutePath().getParent() != null) {
-                    p = source.toAbsolutePath().getParent().resolve(p);
-                }
-                state = new ProxyConfig.State(p.normalize());
+                state = new ProxyConfig.State(besideConfig(source, file));
             }
         }
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
         HostPort resolver = readResolver(f);
+        ProxyConfig.Observe observe = ObserveConfig.read(f, source);
         f.finish();
         return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy, resolver);
+                List.copyOf(routes), api, status, state, proxy, resolver, observe);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
@@ -199,8 +196,17 @@ public final class ConfigLoader {
         return c;
     }
 
+    /** A file named in the config: relative paths are relative to the config file's directory. */
+    static Path besideConfig(Path source, String file) {
+        Path p = Path.of(file);
+        if (!p.isAbsolute() && source != null && source.toAbsolutePath().getParent() != null) {
+            p = source.toAbsolutePath().getParent().resolve(p);
+        }
+        return p.normalize();
+    }
+
     /** Rule lists: every entry an address, a CIDR block or {@code all}. */
-    private static List<Cidr> cidrs(JsonFields f, String key, List<Cidr> fallback) {
+    static List<Cidr> cidrs(JsonFields f, String key, List<Cidr> fallback) {
         if (!f.has(key)) {
             return fallback;
         }

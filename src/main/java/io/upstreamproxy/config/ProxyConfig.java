@@ -11,7 +11,24 @@ import java.util.Map;
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
                           List<Route> routes, Api api, Status status, State state, Proxy proxy,
-                          HostPort resolver) {
+                          HostPort resolver, Observe observe) {
+
+    /** What the proxy tells operators: {@code metrics}, {@code access_log}, {@code log}. */
+    public record Observe(Metrics metrics, AccessLog accessLog, String logLevel) {
+        public static final Observe DEFAULT = new Observe(Metrics.DEFAULT, AccessLog.DEFAULT, null);
+    }
+
+    /** Where {@code GET /metrics} answers and who may scrape it (the API token applies too). */
+    public record Metrics(String path, List<Cidr> allow, List<Cidr> deny) {
+        public static final Metrics DEFAULT = new Metrics("/metrics",
+                List.of(Cidr.parse("127.0.0.1"), Cidr.parse("::1")), List.of(Cidr.parse("all")));
+    }
+
+    /** The access log: {@code format} default, combined or json; {@code file} null for stderr. */
+    public record AccessLog(String format, Path file) {
+        public static final List<String> FORMATS = List.of("default", "combined", "json");
+        public static final AccessLog DEFAULT = new AccessLog("default", null);
+    }
 
     /** Where the embedded server listens. */
     public record Listen(String host, int port) {}
@@ -47,6 +64,11 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
         }
     }
 
+    /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
+    public ProxyConfig withObserve(Observe o) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, o);
+    }
+
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
         return withListen(new Listen(listen.host(), port));
@@ -55,22 +77,22 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     // Withers, so code that changes one part never spells out every component.
 
     public ProxyConfig withListen(Listen next) {
-        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver);
+        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver, observe);
     }
 
     public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
-        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver);
+        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver, observe);
     }
 
     public ProxyConfig withApi(Api next) {
-        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver);
+        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver, observe);
     }
 
     public ProxyConfig withStatus(Status next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver);
+        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver, observe);
     }
 
     public ProxyConfig withState(State next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver);
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver, observe);
     }
 }

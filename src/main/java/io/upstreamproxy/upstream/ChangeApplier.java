@@ -96,6 +96,11 @@ public final class ChangeApplier {
      * @throws ChangeRejected when the change is refused or cannot be saved; then nothing changed
      */
     public Server apply(Change change) {
+        return apply(change, null);
+    }
+
+    /** As {@link #apply(Change)}; {@code by} (the client's address, or null) goes into the log line. */
+    public Server apply(Change change, String by) {
         synchronized (lock) {
             Upstream u = registry.get(change.upstream());
             if (u == null) {
@@ -113,7 +118,7 @@ public final class ChangeApplier {
             } else {
                 s = remove(u, us, (Change.RemoveServer) change);
             }
-            LOG.info("applied {} to {}", change, s);
+            LOG.info("{}", ChangeText.of(change, s, by));
             return s;
         }
     }

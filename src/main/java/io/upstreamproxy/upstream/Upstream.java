@@ -33,6 +33,8 @@ public final class Upstream {
     private volatile Picking picking;
     private volatile List<Server> servers = List.of();
     private volatile List<NameStatus> names = List.of();
+    private final UpstreamStats stats = new UpstreamStats();
+    private ServerObserver observer = ServerObserver.NONE; // guarded by this
 
     Upstream(UpstreamConfig config, Clock clock, Balancer<Server> primary, Balancer<Server> backup) {
         this.name = config.name();
@@ -61,6 +63,11 @@ public final class Upstream {
         names = List.copyOf(next);
     }
 
+    /** Retries and requests without an eligible server. */
+    public UpstreamStats stats() {
+        return stats;
+    }
+
     /** Every server, in id order. */
     public List<Server> servers() {
         return servers;
@@ -84,6 +91,18 @@ public final class Upstream {
         return null;
     }
 
+    /**
+     * Adds a watcher of this upstream's servers: it hears {@code added} for every server there
+     * now and every server added later, and everything those servers report.
+     */
+    public synchronized void observe(ServerObserver o) {
+        observer = ServerObserver.both(observer, o);
+        for (Server s : servers) {
+            s.observe(observer);
+            o.added(s);
+        }
+    }
+
     /** Adds a server while traffic flows (API): it ramps up over its slow_start, unlike config and restored ones. */
     public synchronized Server addAtRunTime(int id, ServerConfig c) {
         Server s = new Server(id, name, c, clock);
@@ -102,12 +121,14 @@ public final class Upstream {
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));
         publish(picking, next);
+        observer.added(s);
         return s;
     }
 
     /** Makes a server this upstream's: weight changes republish here; a new one waits for its first check when checks are mandatory. */
     private void adopt(Server s, UpstreamConfig config, boolean isNew) {
         s.onWeightChange(this::republish);
+        s.observe(observer);
         if (isNew && config.healthCheck() != null && config.healthCheck().mandatory()) {
             s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
         }
@@ -115,11 +136,14 @@ public final class Upstream {
 
     /** Removes a server; requests in flight to it finish. Returns false when the id is unknown. */
     public synchronized boolean remove(int id) {
-        List<Server> next = new ArrayList<>(servers);
-        if (!next.removeIf(s -> s.id() == id)) {
+        Server gone = server(id);
+        if (gone == null) {
             return false;
         }
+        List<Server> next = new ArrayList<>(servers);
+        next.remove(gone);
         publish(picking, next);
+        observer.removed(gone);
         return true;
     }
 
@@ -150,7 +174,15 @@ public final class Upstream {
         }
         all.addAll(fresh);
         all.sort((a, b) -> Integer.compare(a.id(), b.id()));
+        List<Server> gone = servers.stream().filter(s -> !kept.contains(s)).toList();
         publish(p, all);
+        gone.forEach(observer::removed);
+        fresh.forEach(observer::added);
+    }
+
+    /** This upstream left the config: its watchers hear every server go. */
+    synchronized void retire() {
+        servers.forEach(observer::removed);
     }
 
     /** Hands the balancers the same list again, e.g. after a weight change their rings depend on. */

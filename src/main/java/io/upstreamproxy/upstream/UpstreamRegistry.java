@@ -22,6 +22,7 @@ import java.util.Map;
 public final class UpstreamRegistry {
     private final Clock clock;
     private volatile Map<String, Upstream> upstreams = Map.of();
+    private ServerObserver observer = ServerObserver.NONE; // guarded by this
 
     private UpstreamRegistry(Clock clock) {
         this.clock = clock;
@@ -52,6 +53,7 @@ public final class UpstreamRegistry {
             Upstream u = upstreams.get(uc.name());
             if (u == null) {
                 u = new Upstream(uc, clock, newBalancer(uc), newBalancer(uc));
+                u.observe(observer);
             }
             HealthCheckConfig checksBefore = u.config().healthCheck();
             List<Server> kept = new ArrayList<>();
@@ -78,7 +80,13 @@ public final class UpstreamRegistry {
             u.reconfigure(uc, this::newBalancer, kept, fresh, settingsChanged);
             next.put(uc.name(), u);
         }
+        Map<String, Upstream> before = upstreams;
         upstreams = Collections.unmodifiableMap(next);
+        before.forEach((name, u) -> {
+            if (!next.containsKey(name)) {
+                u.retire();
+            }
+        });
     }
 
     private Balancer<Server> newBalancer(UpstreamConfig uc) {
@@ -92,6 +100,14 @@ public final class UpstreamRegistry {
 
     public Map<String, Upstream> all() {
         return upstreams;
+    }
+
+    /** Adds a watcher of every upstream's servers, now and after a reload (see {@link Upstream#observe}). */
+    public synchronized void observe(ServerObserver o) {
+        observer = ServerObserver.both(observer, o);
+        for (Upstream u : upstreams.values()) {
+            u.observe(o);
+        }
     }
 
     public Clock clock() {

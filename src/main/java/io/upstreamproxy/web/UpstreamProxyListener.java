@@ -9,12 +9,16 @@ import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.health.HealthChecker;
+import io.upstreamproxy.logging.LogSetup;
+import io.upstreamproxy.metrics.ProxyMetrics;
+import io.upstreamproxy.proxy.AccessLog;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.upstream.ChangeApplier;
 import io.upstreamproxy.upstream.Clock;
+import io.upstreamproxy.upstream.ServerEventLog;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterRegistration;
@@ -48,8 +52,10 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
     public static final String CONFIG_PARAMETER = "upstream-proxy.config";
     public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
-    /** Context attribute: "true" turns on the access log (embedded mode). */
+    /** Context attribute: "false" turns off the access log (embedded mode, {@code --no-access-log}); the WAR logs. */
     public static final String ACCESS_LOG_ATTRIBUTE = "io.upstreamproxy.accessLog";
+    /** Context attribute where the running {@link AccessLog} is published (the jar reopens its file on SIGUSR1). */
+    public static final String ACCESS_LOG_HANDLE_ATTRIBUTE = "io.upstreamproxy.accessLogHandle";
 
     /** Context attribute where the {@link Reloader} (SIGHUP, POST /api/reload) is published. */
     public static final String RELOADER_ATTRIBUTE = "io.upstreamproxy.reloader";
@@ -69,9 +75,13 @@ public class UpstreamProxyListener implements ServletContextListener {
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext context = event.getServletContext();
+        boolean embedded = context.getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig;
         ProxyConfig config = locateConfig(context);
+        // Tomcat's convention is JULI: the WAR's lines go to Tomcat's log there, in its format.
+        LogSetup.apply(config.observe().logLevel(), !embedded && String.valueOf(context.getServerInfo()).contains("Tomcat"));
         ConfigWarnings.of(config).forEach(w -> LOG.warn("{}: {}", config.source(), w));
         UpstreamRegistry registry = UpstreamRegistry.empty(Clock.SYSTEM);
+        registry.observe(new ServerEventLog());
         dns = DnsServers.system();
         ChangeApplier changes = restoreState(config, registry, dns);
         dns.publishTo(registry, changes::reload);
@@ -79,7 +89,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         Management management = registerManagement(context, config, changes);
 
-        boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
+        AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
+        context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
+        AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog);
         UpstreamProxyServlet proxyServlet = new UpstreamProxyServlet(new Router(config.routes(), registry), config.proxy(), accessLog);
         ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy", proxyServlet);
         proxy.setAsyncSupported(true);
@@ -89,18 +101,28 @@ public class UpstreamProxyListener implements ServletContextListener {
 
         Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
+            metricsAccess.reconfigure(metricsRules(next));
             proxyServlet.reconfigure(new Router(next.routes(), registry), next.proxy());
             followHealthChecks(registry, next);
         });
         context.setAttribute(RELOADER_ATTRIBUTE, reloader);
         ServletRegistration.Dynamic reload = context.addServlet("upstream-proxy-reload", new ReloadServlet(reloader));
         reload.addMapping(ReloadServlet.pathFor(config.api().path()));
-        LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}",
-                registry.all().size(), config.routes().size(), config.source());
+        // The jar's Main adds its own start line, with the listener; this one is the webapp's.
+        String base = context.getContextPath();
+        LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}; in {} (context {}): upstreams {}; state {};"
+                        + " status {}{}; metrics {}{}; api {}{}",
+                registry.all().size(), config.routes().size(), config.source(), context.getServerInfo(),
+                base.isEmpty() ? "/" : base, registry.all().keySet(),
+                config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path());
     }
 
     @Override
     public synchronized void contextDestroyed(ServletContextEvent event) {
+        if (!(event.getServletContext().getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig)) {
+            LOG.info("upstream-proxy stopping in {}", event.getServletContext().getContextPath());
+        }
         if (dns != null) {
             dns.close();
         }
@@ -152,6 +174,19 @@ public class UpstreamProxyListener implements ServletContextListener {
         };
     }
 
+    /** The access log as {@code access_log} says, unless the embedding turned it off; a file that cannot be opened stops start-up. */
+    private static AccessLog openAccessLog(ProxyConfig config, Object switchAttribute) {
+        if ("false".equals(String.valueOf(switchAttribute))) {
+            return AccessLog.OFF;
+        }
+        try {
+            return AccessLog.open(config.observe().accessLog(), Clock.SYSTEM);
+        } catch (IOException e) {
+            throw new IllegalStateException("upstream-proxy: access_log.file: cannot open " + config.observe().accessLog().file()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
     private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry, DnsServers dns) {
         Path file = config.state().file();
@@ -192,6 +227,26 @@ public class UpstreamProxyListener implements ServletContextListener {
         status.setAsyncSupported(true);
         status.addMapping(config.status().path() + "*");
         return new Management(accessFilter, apiServlet, statusServlet);
+    }
+
+    /** {@code GET /metrics} behind its own allow/deny rules and the API token (read-only: anything but GET/HEAD is 405). */
+    private static AccessFilter registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry, AccessLog accessLog) {
+        ProxyConfig.Metrics m = config.observe().metrics();
+        AccessFilter filter = new AccessFilter(metricsRules(config), "metrics");
+        FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-metrics-access", filter);
+        access.setAsyncSupported(true);
+        access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",
+                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped)));
+        servlet.setAsyncSupported(true);
+        servlet.addMapping(m.path());
+        return filter;
+    }
+
+    /** The metrics path's access rules: its own allow/deny, the API's token and trusted proxies, read-only. */
+    private static ProxyConfig.Api metricsRules(ProxyConfig config) {
+        ProxyConfig.Metrics m = config.observe().metrics();
+        return new ProxyConfig.Api(m.path(), m.allow(), m.deny(), config.api().token(), true, 0, config.api().trustedProxies());
     }
 
     /**

@@ -194,6 +194,16 @@ abstract class DeployedWarContract {
     }
 
     @Test
+    void exposesPrometheusMetricsUnderTheContextPath() throws Exception {
+        Http.get(container.url(CONTEXT + "/m?n=1"));
+        HttpResponse<String> r = Http.get(container.url(CONTEXT + "/metrics"));
+        assertEquals(200, r.statusCode(), r::body);
+        assertTrue(r.body().contains("# TYPE upstream_proxy_requests_total counter"), r::body);
+        assertTrue(r.body().contains("upstream_proxy_request_duration_seconds_bucket{"), r::body);
+        assertTrue(r.body().contains("\njvm_threads_current "), r::body);
+    }
+
+    @Test
     void answersTheApiUnderTheContextPath() throws Exception {
         int proxiedBefore = heavy.hits.get() + light.hits.get();
         HttpResponse<String> r = Http.get(container.url(CONTEXT + "/api/upstreams"));

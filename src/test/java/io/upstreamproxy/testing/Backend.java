@@ -38,6 +38,8 @@ public final class Backend implements AutoCloseable {
     public volatile byte[] responseBody;
     /** When set, non-health requests wait on it (up to 30 s) before answering. */
     public volatile CountDownLatch hold;
+    /** Time this backend takes before it answers (a slow server); 0 answers at once. */
+    public volatile long delayMillis;
     /** Counted down when a held request has arrived. */
     public volatile CountDownLatch arrived = new CountDownLatch(0);
 
@@ -75,6 +77,9 @@ public final class Backend implements AutoCloseable {
                 if (h != null) {
                     arrived.countDown();
                     h.await(30, TimeUnit.SECONDS);
+                }
+                if (delayMillis > 0) {
+                    Thread.sleep(delayMillis); // the server's own slowness, not a test waiting for something
                 }
                 response.setStatus(status);
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
