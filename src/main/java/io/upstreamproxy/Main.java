@@ -195,7 +195,7 @@ public final class Main {
      * Reloader logs the outcome and serializes overlapping signals.
      */
     private void reloadOnHangup() {
-        Hangup.handle(() -> {
+        Signals.on("HUP", () -> {
             Thread t = new Thread(() -> {
                 try {
                     reload();
@@ -205,7 +205,7 @@ public final class Main {
             }, "upstream-proxy-reload");
             t.setDaemon(true);
             t.start();
-        });
+        }, "reload with POST /api/reload instead");
     }
 
     /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
@@ -269,7 +269,7 @@ public final class Main {
             Signals.on("USR1", () -> {
                 a.reopen();
                 LOG.info("SIGUSR1: reopening the access log");
-            });
+            }, "rotate the access log with copytruncate instead (docs/logging.md)");
         }
     }
 

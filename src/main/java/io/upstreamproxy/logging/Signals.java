@@ -16,8 +16,12 @@ public final class Signals {
 
     private Signals() {}
 
-    /** Installs {@code action} for signal {@code name} ({@code "USR1"}); false when it cannot be. */
-    public static boolean on(String name, Runnable action) {
+    /**
+     * Installs {@code action} for signal {@code name} ({@code "USR1"}, {@code "HUP"}); false when
+     * it cannot be (e.g. {@code -Xrs}), and then the log says so with {@code otherwise}, what the
+     * operator can do instead.
+     */
+    public static boolean on(String name, Runnable action, String otherwise) {
         try {
             Class<?> signal = Class.forName("sun.misc.Signal");
             Class<?> handler = Class.forName("sun.misc.SignalHandler");
@@ -37,7 +41,7 @@ public final class Signals {
             handle.invoke(null, instance, proxy);
             return true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            LOG.warn("cannot handle SIG{} here ({}); see docs/logging.md for rotating without it", name, e.toString());
+            LOG.warn("cannot handle SIG{} here ({}); {}", name, e.toString(), otherwise);
             return false;
         }
     }
