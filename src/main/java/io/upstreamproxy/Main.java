@@ -117,6 +117,11 @@ public final class Main {
     }
 
     /** The running upstreams (for tests and embedding). */
+    /** A context attribute the listener published (tests reach the fleet node this way). */
+    public Object attribute(String name) {
+        return context.getServletContext().getAttribute(name);
+    }
+
     public UpstreamRegistry registry() {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }

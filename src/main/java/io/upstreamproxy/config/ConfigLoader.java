@@ -127,9 +127,11 @@ public final class ConfigLoader {
             }
         }
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
+        FleetConfig fleet = f.has("fleet") ? FleetConfig.read(f.object("fleet"),
+                source == null ? null : source.toAbsolutePath().getParent()) : null;
         f.finish();
         return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy);
+                List.copyOf(routes), api, status, state, proxy, fleet);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {

@@ -10,7 +10,14 @@ import java.util.Map;
  * afterwards (run-time changes live in the upstream registry and the state file).
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
-                          List<Route> routes, Api api, Status status, State state, Proxy proxy) {
+                          List<Route> routes, Api api, Status status, State state, Proxy proxy,
+                          FleetConfig fleet) {
+
+    /** Without fleet mode ({@code fleet} null: a single instance, docs/fleet.md). */
+    public ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
+                       List<Route> routes, Api api, Status status, State state, Proxy proxy) {
+        this(source, listen, upstreams, routes, api, status, state, proxy, null);
+    }
 
     /** Where the embedded server listens. */
     public record Listen(String host, int port) {}
@@ -38,6 +45,6 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
 
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
-        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy);
+        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy, fleet);
     }
 }

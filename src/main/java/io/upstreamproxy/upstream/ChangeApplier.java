@@ -3,9 +3,11 @@ package io.upstreamproxy.upstream;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.state.StateConflictException;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.state.StateStore;
+import io.upstreamproxy.state.StoreUnavailableException;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
 import java.util.List;
 import org.slf4j.Logger;
@@ -23,6 +25,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChangeApplier {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeApplier.class);
+
+    /** Saves refused for conflicts before giving up; each retry follows a catch-up, so more than a few means a storm. */
+    private static final int MAX_ATTEMPTS = 20;
 
     private final UpstreamRegistry registry;
     private final StateStore store;
@@ -80,11 +85,34 @@ public final class ChangeApplier {
     }
 
     /**
-     * Applies a change and returns the server it concerned (for a removal, the removed one).
+     * Applies a change and returns the server it concerned (for a removal, the removed one; for a
+     * {@link Change.SyncUpstream}, null).
+     *
+     * <p>A shared store (fleet mode) may refuse a save because another instance changed the same
+     * server first; then this instance catches up outside the lock and computes the change again
+     * from the new state, so no update is lost and the checks see what is current.
      *
      * @throws ChangeRejected when the change is refused or cannot be saved; then nothing changed
      */
     public Server apply(Change change) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return applyOnce(change);
+            } catch (StateConflictException e) {
+                if (attempt == MAX_ATTEMPTS) {
+                    throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: still conflicting after "
+                            + attempt + " attempts: " + e.getMessage());
+                }
+                try {
+                    store.catchUp();
+                } catch (StoreUnavailableException u) {
+                    throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: " + u.getMessage());
+                }
+            }
+        }
+    }
+
+    private Server applyOnce(Change change) {
         synchronized (lock) {
             Upstream u = registry.get(change.upstream());
             if (u == null) {
@@ -97,6 +125,13 @@ public final class ChangeApplier {
                 s = patch(u, us, p);
             } else if (change instanceof Change.AddServer a) {
                 s = add(u, us, a);
+            } else if (change instanceof Change.SyncUpstream) {
+                // read under the lock: an intent read earlier could predate this instance's own last write
+                RuntimeState.UpstreamState intent = store.sharedIntent(u.name());
+                if (intent != null && !intent.equals(us)) {
+                    IntentSync.apply(u, intent, () -> save(state.with(u.name(), intent)));
+                }
+                return null;
             } else {
                 s = remove(u, us, (Change.RemoveServer) change);
             }
@@ -122,6 +157,13 @@ public final class ChangeApplier {
         if (existing != null) {
             throw new ChangeRejected(Reason.SERVER_EXISTS, "server " + c.address() + " already in upstream \""
                     + u.name() + "\" (id " + existing.id() + ")");
+        }
+        for (RuntimeState.ServerState kept : us.servers()) {
+            // fleet mode: a server another instance's config has, not running here
+            if (kept.address().equals(c.address())) {
+                throw new ChangeRejected(Reason.SERVER_EXISTS, "server " + c.address() + " already in upstream \""
+                        + u.name() + "\" (id " + kept.id() + ", not in this instance's config)");
+            }
         }
         int id = Math.max(us.nextId(), u.nextId());
         save(state.with(u.name(), us.add(id, c)));
@@ -168,6 +210,11 @@ public final class ChangeApplier {
     private void save(RuntimeState next) {
         try {
             store.save(next);
+        } catch (StateConflictException e) {
+            throw e; // apply() catches up and tries again
+        } catch (StoreUnavailableException e) {
+            LOG.warn("change not applied: {}", e.getMessage());
+            throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: " + e.getMessage());
         } catch (StateException e) {
             LOG.error("change not applied: {}", e.getMessage());
             throw new ChangeRejected(Reason.NOT_SAVED, "change not applied: " + e.getMessage());

@@ -5,6 +5,8 @@ import io.upstreamproxy.api.UpstreamApiServlet;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.fleet.FleetApiServlet;
+import io.upstreamproxy.fleet.FleetNode;
 import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
@@ -38,6 +40,8 @@ public class UpstreamProxyListener implements ServletContextListener {
     public static final String REGISTRY_ATTRIBUTE = "io.upstreamproxy.registry";
     /** Context attribute where the {@link ChangeApplier} (the one way to change servers) is published. */
     public static final String CHANGES_ATTRIBUTE = "io.upstreamproxy.changes";
+    /** Context attribute where the {@link FleetNode} is published in fleet mode. */
+    public static final String FLEET_ATTRIBUTE = "io.upstreamproxy.fleet";
     /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
     public static final String CONFIG_PARAMETER = "upstream-proxy.config";
     public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
@@ -47,6 +51,7 @@ public class UpstreamProxyListener implements ServletContextListener {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
     private HealthChecker healthChecker;
+    private FleetNode fleet;
 
     @Override
     public void contextInitialized(ServletContextEvent event) {
@@ -57,6 +62,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         ChangeApplier changes = restoreState(config, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         registerManagement(context, config, changes);
+        if (fleet != null) {
+            startFleet(context, config, changes);
+        }
 
         Router router = new Router(config.routes(), registry);
         boolean accessLog = Boolean.parseBoolean(String.valueOf(context.getAttribute(ACCESS_LOG_ATTRIBUTE)));
@@ -76,6 +84,10 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     @Override
     public void contextDestroyed(ServletContextEvent event) {
+        if (fleet != null) {
+            fleet.close();
+            fleet = null;
+        }
         if (healthChecker != null) {
             healthChecker.close();
             healthChecker = null;
@@ -83,13 +95,29 @@ public class UpstreamProxyListener implements ServletContextListener {
     }
 
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
-    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
+    private ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry) {
         Path file = config.state().file();
         StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
         if (file == null) {
             LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
         }
+        if (config.fleet() != null) {
+            fleet = FleetNode.create(config, store); // etcd first, the state file as its cache
+            store = fleet.store();
+        }
         return ChangeApplier.restore(registry, config, store);
+    }
+
+    /** Fleet mode (docs/fleet.md): joins etcd, and serves {@code GET /api/fleet} behind the API's access rules. */
+    private void startFleet(ServletContext context, ProxyConfig config, ChangeApplier changes) {
+        fleet.start(changes);
+        context.setAttribute(FLEET_ATTRIBUTE, fleet);
+        String path = FleetApiServlet.path(config.api().path());
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-fleet", new FleetApiServlet(fleet));
+        servlet.addMapping(path);
+        context.getFilterRegistration("upstream-proxy-access")
+                .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, path);
+        LOG.info("fleet mode: {}, GET {}", config.fleet(), path);
     }
 
     /** The management API at {@code api.path}, the status page at {@code status.path}, and the access filter over both only. */

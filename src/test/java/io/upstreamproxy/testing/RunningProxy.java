@@ -25,7 +25,7 @@ public final class RunningProxy implements AutoCloseable {
     public static RunningProxy start(String json, Path source) throws Exception {
         ProxyConfig c = ConfigLoader.parse(json, source);
         if (!json.contains("\"listen\"")) {
-            c = new ProxyConfig(c.source(), new ProxyConfig.Listen("127.0.0.1", 0), c.upstreams(), c.routes(), c.api(), c.status(), c.state(), c.proxy());
+            c = new ProxyConfig(c.source(), new ProxyConfig.Listen("127.0.0.1", 0), c.upstreams(), c.routes(), c.api(), c.status(), c.state(), c.proxy(), c.fleet());
         }
         return new RunningProxy(Main.start(c, false, false), c);
     }
@@ -37,6 +37,11 @@ public final class RunningProxy implements AutoCloseable {
     /** The live upstreams, to check counters and states the API would show. */
     public UpstreamRegistry registry() {
         return main.registry();
+    }
+
+    /** A context attribute the listener published, e.g. the fleet node. */
+    public Object attribute(String name) {
+        return main.attribute(name);
     }
 
     public int port() {

@@ -1,0 +1,63 @@
+package io.upstreamproxy.upstream;
+
+import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.state.RuntimeState;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes one live upstream match a shared intent (fleet mode's {@link Change.SyncUpstream}): servers
+ * the intent no longer has leave (requests in flight finish), new ones join with slow start,
+ * changed ones take their new settings, untouched ones keep their counters and health.
+ *
+ * <p>A configured server is run with this instance's config for its address and the intent's
+ * run-time fields on top; one whose address this instance's config does not list is not run
+ * here (the fleet layer logs such differences once, when it joins).
+ */
+final class IntentSync {
+    private static final Logger LOG = LoggerFactory.getLogger(IntentSync.class);
+
+    private IntentSync() {}
+
+    /** Saves first ({@code save} throws when it cannot), then publishes; the caller holds the change lock. */
+    static void apply(Upstream u, RuntimeState.UpstreamState intent, Runnable save) {
+        save.run();
+        Map<HostPort, ServerConfig> configured = new HashMap<>();
+        u.config().servers().forEach(c -> configured.put(c.address(), c));
+        for (Server s : u.servers()) {
+            RuntimeState.ServerState t = intent.server(s.id());
+            ServerConfig want = t == null ? null : settings(t, configured);
+            // a server id never changes address or backup role; a different one is another server
+            if (want == null || !want.address().equals(s.address()) || want.backup() != s.config().backup()) {
+                u.remove(s.id());
+                LOG.info("fleet: upstream \"{}\" server {} ({}) removed", u.name(), s.id(), s.key());
+            }
+        }
+        for (RuntimeState.ServerState t : intent.servers()) {
+            ServerConfig want = settings(t, configured);
+            if (want == null) {
+                continue;
+            }
+            Server s = u.server(t.id());
+            if (s == null) {
+                u.addAtRunTime(t.id(), want);
+                LOG.info("fleet: upstream \"{}\" server {} ({}) added", u.name(), t.id(), want.address());
+            } else if (!s.config().equals(want)) {
+                s.update(want);
+                LOG.info("fleet: upstream \"{}\" server {} ({}) now {}", u.name(), t.id(), want.address(), want);
+            }
+        }
+        u.advanceNextId(intent.nextId());
+    }
+
+    private static ServerConfig settings(RuntimeState.ServerState t, Map<HostPort, ServerConfig> configured) {
+        if (t.isAdded()) {
+            return t.added();
+        }
+        ServerConfig base = configured.get(t.address());
+        return base == null ? null : t.settings(base);
+    }
+}
