@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  * different keys and both pass. A save whose keys already hold these values in etcd (the intent
  * another instance committed, being applied here) writes nothing to etcd.
  *
- * <p>Before the first full read from etcd, saves go to the file only (start-up's merge of
- * config and file); after it, a save etcd does not confirm within the timeout is
+ * <p>Start-up's merge of config and file is saved to the file only; from then until the first
+ * full read from etcd, saves are refused ({@link StoreUnavailableException}); after it, a save etcd does not confirm within the timeout is
  * {@link StoreUnavailableException} and nothing is saved (an answer lost in flight can still
  * have committed: the watch then brings it in, on every instance alike).
  *
@@ -55,6 +55,7 @@ final class EtcdStateStore implements StateStore {
     private final Duration timeout;
     private final EtcdMirror mirror;
     private volatile boolean shared;
+    private volatile boolean joining;
     private volatile Thread syncThread;
     private volatile Runnable catchUp = () -> { };
     private RuntimeState current;
@@ -65,6 +66,11 @@ final class EtcdStateStore implements StateStore {
         this.prefix = prefix;
         this.timeout = timeout;
         this.mirror = mirror;
+    }
+
+    /** Start-up's merge is saved; from now on a save needs etcd, and is refused until the first full read. */
+    void join() {
+        this.joining = true;
     }
 
     /** From now on saves go to etcd; {@code syncThread} applies the fleet's intent and must never write. */
@@ -92,6 +98,8 @@ final class EtcdStateStore implements StateStore {
             } catch (StateException e) {
                 LOG.error("fleet: etcd has the change but the state file cache does not: {}", e.getMessage());
             }
+        } else if (joining) {
+            throw new StoreUnavailableException("not in sync with etcd yet (etcd did not answer since this instance started)");
         } else {
             cache.save(next);
         }

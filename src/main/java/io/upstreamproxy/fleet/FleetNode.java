@@ -84,6 +84,7 @@ public final class FleetNode implements AutoCloseable {
     private volatile long appliedRevision;
     private volatile Watch.Watcher watcher; // written on the sync thread only
     private volatile boolean watchPaused;
+    private volatile boolean watchBroken;
     private long leaseId; // sync thread only
     private long publishedRevision = -1; // sync thread only
     private int leaseTicks; // sync thread only
@@ -155,6 +156,7 @@ public final class FleetNode implements AutoCloseable {
      */
     public void start(ChangeApplier applier) {
         this.changes = applier;
+        store.join();
         store.onCatchUp(this::catchUp);
         sync.execute(this::connect);
         sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
@@ -311,7 +313,8 @@ public final class FleetNode implements AutoCloseable {
                         error -> {
                             if (error instanceof CompactedException) {
                                 LOG.warn("fleet: etcd compacted past revision {}: reading everything again", appliedRevision);
-                            } else if (!closed) {
+                            } else if (!closed && !watchBroken) {
+                                watchBroken = true; // jetcd retries every 500 ms: one line per outage
                                 LOG.warn("fleet: etcd watch broke ({}): resuming from the last revision seen", error.getMessage());
                             }
                         },
@@ -326,6 +329,10 @@ public final class FleetNode implements AutoCloseable {
     }
 
     private void onEvents(WatchResponse response) {
+        if (watchBroken) {
+            watchBroken = false;
+            LOG.info("fleet: etcd watch resumed");
+        }
         Set<String> touched = new LinkedHashSet<>();
         for (WatchEvent e : response.getEvents()) {
             KeyValue kv = e.getKeyValue();
