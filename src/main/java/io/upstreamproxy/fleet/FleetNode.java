@@ -204,10 +204,11 @@ public final class FleetNode implements AutoCloseable {
                 read.put(relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
             }
             mirror.replace(read, revision);
-            if (round >= MAX_JOIN_ROUNDS || !join()) {
+            boolean wrote = round < MAX_JOIN_ROUNDS && join();
+            differencesLogged = true;
+            if (!wrote) {
                 store.share(syncThread);
                 applyAll(proxyConfig.upstreams().keySet());
-                differencesLogged = true;
                 return revision;
             }
         }
