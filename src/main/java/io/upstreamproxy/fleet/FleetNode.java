@@ -349,6 +349,13 @@ public final class FleetNode implements AutoCloseable {
 
     /** After a refused save: read everything again and apply it, on the sync thread; the caller then retries. */
     private void catchUp() {
+        try {
+            // jitter: instances that lost the same race do not all come back at the same instant
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while reading etcd");
+        }
         Future<?> f = sync.submit(() -> {
             long revision = fullRead();
             LOG.debug("fleet: caught up at revision {}", revision);

@@ -22,9 +22,13 @@ final class IntentSync {
 
     private IntentSync() {}
 
-    /** Saves first ({@code save} throws when it cannot), then publishes; the caller holds the change lock. */
+    /**
+     * Publishes, then saves; the caller holds the change lock. Unlike an API change, the intent is
+     * already durable (etcd committed it), and the local save only refreshes the state file
+     * cache: the live servers need not wait for its fsyncs. Should the save fail, the caller's
+     * state still differs from the intent and the next sync tries again.
+     */
     static void apply(Upstream u, RuntimeState.UpstreamState intent, Runnable save) {
-        save.run();
         Map<HostPort, ServerConfig> configured = new HashMap<>();
         u.config().servers().forEach(c -> configured.put(c.address(), c));
         for (Server s : u.servers()) {
@@ -51,6 +55,7 @@ final class IntentSync {
             }
         }
         u.advanceNextId(intent.nextId());
+        save.run();
     }
 
     private static ServerConfig settings(RuntimeState.ServerState t, Map<HostPort, ServerConfig> configured) {

@@ -49,7 +49,8 @@ public final class FleetBench {
             List<RunningProxy> proxies = new ArrayList<>();
             try {
                 for (String name : List.of("a", "b", "c")) {
-                    proxies.add(RunningProxy.start(FleetIT.config(name, dir.resolve(name + ".json"), etcd.endpointsJson(), "/bench/", list)));
+                    proxies.add(FleetIT.joined(RunningProxy.start(
+                            FleetIT.config(name, dir.resolve(name + ".json"), etcd.endpointsJson(), "/bench/", list))));
                 }
                 convergence(proxies, changes);
                 throughput(proxies, threads, seconds, false);

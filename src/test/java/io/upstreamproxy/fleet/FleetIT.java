@@ -96,6 +96,12 @@ class FleetIT {
         RunningProxy p = RunningProxy.start(config(instance, dir.resolve(instance + ".state.json"), etcd.endpointsJson(), prefix,
                 servers.length == 0 ? new String[] {x.address(), y.address()} : servers));
         proxies.add(p);
+        return joined(p);
+    }
+
+    /** Start-up waits 3 s for etcd; a loaded machine may need a retry more. */
+    static RunningProxy joined(RunningProxy p) throws InterruptedException {
+        Http.await("instance in sync with etcd", Duration.ofSeconds(15), () -> node(p).connected());
         return p;
     }
 

@@ -33,8 +33,8 @@ class FleetOutageIT {
             String prefix = "/outage/";
             String configA = config("a", dir.resolve("a.json"), etcd.endpointsJson(), prefix, x.address(), y.address());
             String configB = config("b", dir.resolve("b.json"), etcd.endpointsJson(), prefix, x.address(), y.address());
-            try (RunningProxy a = RunningProxy.start(configA)) {
-                RunningProxy b = RunningProxy.start(configB);
+            try (RunningProxy a = FleetIT.joined(RunningProxy.start(configA))) {
+                RunningProxy b = FleetIT.joined(RunningProxy.start(configB));
                 try {
                     assertEquals(200, patch(a, 0, "{\"drain\": true}").statusCode());
                     Http.await("b drained server 0", FleetIT.WITHIN, () -> drained(b, 0));

@@ -31,6 +31,8 @@ class FleetQuorumIT {
             String prefix = "/quorum/";
             try (RunningProxy a = RunningProxy.start(config("a", dir.resolve("a.json"), etcd.endpointsJson(), prefix, x.address(), y.address()));
                  RunningProxy b = RunningProxy.start(config("b", dir.resolve("b.json"), etcd.endpointsJson(), prefix, x.address(), y.address()))) {
+                FleetIT.joined(a);
+                FleetIT.joined(b);
                 List<Integer> added = new ArrayList<>();
                 int lastWeight = -1;
                 int ok = 0;
