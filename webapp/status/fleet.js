@@ -1,6 +1,6 @@
 // upstream-proxy status page, fleet section: in fleet mode (docs/fleet.md) lists the instances
 // alive in the fleet and the intent revision each has applied, from GET /api/fleet (the sibling
-// of api.path). Without fleet mode that answers 404 and the section stays hidden. Kept apart
+// of api.path, named by settings.json). Without fleet mode it asks nothing and stays hidden. Kept apart
 // from status.js so the two evolve independently; same token, same relative URLs.
 'use strict';
 
@@ -15,15 +15,15 @@
     return u.href;
   }
 
+  /** settings.json names the fleet API only in fleet mode; null otherwise (nothing is asked then). */
   async function fleetUrl() {
-    let api = '../api/upstreams';
     try {
       const r = await fetch(plain('settings.json'), { cache: 'no-store' });
-      if (r.ok) api = (await r.json()).api || api;
+      if (r.ok) return (await r.json()).fleet || null;
     } catch (e) {
-      // the default configuration's place
+      // no settings: no fleet section
     }
-    return api.replace(/[^/]+$/, 'fleet');
+    return null;
   }
 
   function cell(tag, text, cls) {
@@ -55,16 +55,13 @@
     const section = document.getElementById('fleet');
     if (!section) return;
     const url = await fleetUrl();
+    if (!url) return;
     async function poll() {
       try {
         const h = { Accept: 'application/json' };
         const token = sessionStorage.getItem(TOKEN_KEY);
         if (token) h.Authorization = 'Bearer ' + token;
         const r = await fetch(plain(url), { headers: h, cache: 'no-store' });
-        if (r.status === 404) {
-          section.hidden = true;
-          return; // not in fleet mode: stop asking
-        }
         if (r.ok) render(section, await r.json());
       } catch (e) {
         // status.js already reports an unreachable proxy

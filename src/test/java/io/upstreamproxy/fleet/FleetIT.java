@@ -290,8 +290,19 @@ class FleetIT {
                 return false;
             }
         });
-        String body = a.get("/api/fleet").body();
-        assertTrue(body.contains("\"instance\": \"a\"") || body.contains("\"instance\":\"a\""), body);
+        JsonObject settings = JsonParser.parseString(a.get("/status/settings.json").body()).getAsJsonObject();
+        assertEquals("../api/fleet", settings.get("fleet").getAsString(), "the status page's fleet section asks there");
+        assertEquals(200, a.get("/status/fleet.js").statusCode());
+
+        RunningProxy b = proxies.remove(1);
+        b.close(); // revokes its lease: gone at once, not after the 10 s TTL
+        Http.await("a lists only itself", Duration.ofSeconds(3), () -> {
+            try {
+                return JsonParser.parseString(a.get("/api/fleet").body()).getAsJsonObject().getAsJsonArray("instances").size() == 1;
+            } catch (Exception e) {
+                return false;
+            }
+        });
     }
 
     static String read(Path p) throws Exception {
