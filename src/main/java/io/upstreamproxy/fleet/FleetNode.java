@@ -64,8 +64,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class FleetNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetNode.class);
+    /** For writes: how long an API call may wait for etcd before answering 503. */
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(2);
-    private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(3);
+    /** For reads and the lease: a first call also sets up the connection, slow on a busy machine. */
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
+    private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
     private static final long LEASE_TTL_SECONDS = 10;
     private static final int MAX_JOIN_ROUNDS = 10;
 
@@ -308,10 +311,12 @@ public final class FleetNode implements AutoCloseable {
         }
         Watch.Watcher[] self = new Watch.Watcher[1];
         self[0] = client.getWatchClient().watch(bytes(""),
-                WatchOption.builder().isPrefix(true).withRevision(fromRevision).build(),
+                WatchOption.builder().isPrefix(true).withRevision(fromRevision).withCreateNotify(true)
+                        .withRequireLeader(true).build(), // a member cut off from the quorum would send nothing
                 Watch.listener(
                         response -> sync.execute(() -> onEvents(response)),
                         error -> {
+                            connected = false; // until the watch is back: GET /api/fleet says "unreachable"
                             if (error instanceof CompactedException) {
                                 LOG.warn("fleet: etcd compacted past revision {}: reading everything again", appliedRevision);
                             } else if (!closed && !watchBroken) {
@@ -330,6 +335,7 @@ public final class FleetNode implements AutoCloseable {
     }
 
     private void onEvents(WatchResponse response) {
+        connected = true; // created (also after a resume) or events: etcd answers
         if (watchBroken) {
             watchBroken = false;
             LOG.info("fleet: etcd watch resumed");
@@ -361,7 +367,7 @@ public final class FleetNode implements AutoCloseable {
             LOG.debug("fleet: caught up at revision {}", revision);
         });
         try {
-            f.get(CALL_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+            f.get(READ_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while reading etcd");
@@ -407,7 +413,7 @@ public final class FleetNode implements AutoCloseable {
 
     private <T> T call(java.util.concurrent.CompletableFuture<T> f) {
         try {
-            return f.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return f.get(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted");
@@ -416,7 +422,7 @@ public final class FleetNode implements AutoCloseable {
             throw new StoreUnavailableException(c.getClass().getSimpleName() + ": " + c.getMessage());
         } catch (TimeoutException e) {
             f.cancel(true);
-            throw new StoreUnavailableException("no answer within " + CALL_TIMEOUT.toMillis() + " ms");
+            throw new StoreUnavailableException("no answer within " + READ_TIMEOUT.toMillis() + " ms");
         }
     }
 

@@ -130,6 +130,15 @@ class FleetIT {
         return out;
     }
 
+    /** {@code GET /api/fleet}'s "etcd": connected or unreachable. */
+    static String fleetStatus(RunningProxy p) {
+        try {
+            return JsonParser.parseString(p.get("/api/fleet").body()).getAsJsonObject().get("etcd").getAsString();
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     static boolean drained(RunningProxy p, int id) {
         return p.registry().get("backend").server(id).config().drain();
     }

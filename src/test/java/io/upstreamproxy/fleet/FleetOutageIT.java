@@ -50,6 +50,8 @@ class FleetOutageIT {
                 assertTrue(refused.body().contains("StoreUnavailable"), refused.body());
                 assertEquals(5, weight(a, 1), "a refused write changed nothing");
                 assertEquals(200, a.get("/api/upstreams/backend").statusCode());
+                Http.await("GET /api/fleet tells etcd is unreachable", Duration.ofSeconds(3),
+                        () -> FleetIT.fleetStatus(a).equals("unreachable"));
                 int before = y.hits.get();
                 for (int i = 0; i < 5; i++) {
                     assertEquals(200, a.get("/").statusCode());
@@ -65,6 +67,7 @@ class FleetOutageIT {
                     etcd.restart();
                     Http.await("b converges on etcd's state", Duration.ofSeconds(10), () -> weight(b2, 1) == 5);
                     Http.await("b in sync", Duration.ofSeconds(10), () -> node(b2).connected());
+                    Http.await("a's watch is back", Duration.ofSeconds(10), () -> FleetIT.fleetStatus(a).equals("connected"));
                     HttpResponse<String> ok = patch(b2, 1, "{\"weight\": 8}");
                     assertEquals(200, ok.statusCode(), ok.body());
                     Http.await("a applies b's write after the outage", Duration.ofSeconds(5), () -> weight(a, 1) == 8);
