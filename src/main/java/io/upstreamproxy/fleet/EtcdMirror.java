@@ -4,7 +4,6 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.state.RuntimeState;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -49,24 +48,15 @@ final class EtcdMirror {
     /**
      * A full read at {@code revision}: its keys merge as puts, and every key it lacks that was
      * last seen at or before that revision was deleted since.
-     *
-     * @return the upstreams whose keys changed
      */
-    synchronized List<String> replace(Map<String, Entry> read, long revision) {
-        List<String> touched = new ArrayList<>();
-        read.forEach((key, e) -> {
-            if (merge(key, e.value(), e.revision())) {
-                touched.add(EtcdKeys.upstreamOf(key));
-            }
-        });
+    synchronized void replace(Map<String, Entry> read, long revision) {
+        read.forEach((key, e) -> merge(key, e.value(), e.revision()));
         for (Map.Entry<String, Entry> e : new ArrayList<>(entries.entrySet())) {
             Entry had = e.getValue();
             if (!read.containsKey(e.getKey()) && had.value() != null && had.revision() <= revision) {
                 entries.put(e.getKey(), new Entry(null, revision));
-                touched.add(EtcdKeys.upstreamOf(e.getKey()));
             }
         }
-        return touched;
     }
 
     synchronized Entry entry(String key) {
