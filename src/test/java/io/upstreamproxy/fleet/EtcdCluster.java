@@ -27,35 +27,47 @@ final class EtcdCluster implements AutoCloseable {
 
     private final Path dir;
     private final List<Member> members = new ArrayList<>();
+    /** Extra etcd flags for every member (TLS files); empty: plain HTTP only. */
+    private final List<String> extra = new ArrayList<>();
 
     /** One member's fixed ports and its current process (null while stopped). */
     final class Member {
         final String name;
         final int clientPort;
         final int peerPort;
+        /** With TLS: a second client listener, https, next to the plain one the harness checks health on. */
+        final int tlsPort;
         Process process;
 
-        Member(String name, int clientPort, int peerPort) {
+        Member(String name, int clientPort, int peerPort, int tlsPort) {
             this.name = name;
             this.clientPort = clientPort;
             this.peerPort = peerPort;
+            this.tlsPort = tlsPort;
         }
 
         String clientUrl() {
             return "http://127.0.0.1:" + clientPort;
         }
 
+        String tlsUrl() {
+            return "https://127.0.0.1:" + tlsPort;
+        }
+
         void start() throws IOException {
             String cluster = members.stream().map(m -> m.name + "=http://127.0.0.1:" + m.peerPort).collect(Collectors.joining(","));
             Path log = dir.resolve(name + ".log");
-            process = new ProcessBuilder(BINARY, "--name", name, "--data-dir", dir.resolve(name).toString(),
-                    "--listen-client-urls", clientUrl(), "--advertise-client-urls", clientUrl(),
+            String listen = extra.isEmpty() ? clientUrl() : clientUrl() + "," + tlsUrl();
+            List<String> command = new ArrayList<>(List.of(BINARY, "--name", name, "--data-dir", dir.resolve(name).toString(),
+                    "--listen-client-urls", listen, "--advertise-client-urls", listen,
                     "--listen-peer-urls", "http://127.0.0.1:" + peerPort,
                     "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
                     "--initial-cluster", cluster, "--initial-cluster-state", "new",
                     "--initial-cluster-token", "upstream-proxy-test",
                     "--heartbeat-interval", "50", "--election-timeout", "500",
-                    "--logger", "zap", "--log-level", "warn")
+                    "--logger", "zap", "--log-level", "warn"));
+            command.addAll(extra);
+            process = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         }
 
@@ -110,6 +122,11 @@ final class EtcdCluster implements AutoCloseable {
 
     /** Starts {@code size} members and waits until they serve. */
     static EtcdCluster start(int size) throws Exception {
+        return start(size, List.of());
+    }
+
+    /** As {@link #start(int)}, each member with these extra flags (and an https listener when there are any). */
+    static EtcdCluster start(int size, List<String> extraFlags) throws Exception {
         if (!Files.isExecutable(Path.of(BINARY))) {
             String message = BINARY + " is missing: install Debian's etcd-server (.ci/run does)";
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
@@ -118,8 +135,9 @@ final class EtcdCluster implements AutoCloseable {
             Assumptions.abort(message);
         }
         EtcdCluster c = new EtcdCluster(Files.createTempDirectory("upstream-proxy-etcd"));
+        c.extra.addAll(extraFlags);
         for (int i = 1; i <= size; i++) {
-            c.members.add(c.new Member("m" + i, freePort(), freePort()));
+            c.members.add(c.new Member("m" + i, freePort(), freePort(), freePort()));
         }
         for (Member m : c.members) {
             m.start();
@@ -137,6 +155,11 @@ final class EtcdCluster implements AutoCloseable {
     /** The endpoints as a JSON array for the config. */
     String endpointsJson() {
         return members.stream().map(m -> "\"" + m.clientUrl() + "\"").collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    /** The https endpoints as a JSON array for the config. */
+    String tlsEndpointsJson() {
+        return members.stream().map(m -> "\"" + m.tlsUrl() + "\"").collect(Collectors.joining(", ", "[", "]"));
     }
 
     List<String> endpoints() {
