@@ -207,6 +207,11 @@ public final class FleetNode implements AutoCloseable {
                 read.put(relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
             }
             mirror.replace(read, revision);
+            EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
+            if (!differencesLogged && self != null && self.value() != null) {
+                LOG.warn("fleet: instance name \"{}\" is already held by a live lease: another instance with the same name, "
+                        + "or this one's previous run less than 10 s ago (names must be unique)", config.instance());
+            }
             boolean wrote = round < MAX_JOIN_ROUNDS && join();
             differencesLogged = true;
             if (!wrote) {
