@@ -1,6 +1,5 @@
 package io.upstreamproxy.fleet;
 
-import com.google.gson.JsonObject;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
@@ -29,7 +28,6 @@ import io.upstreamproxy.upstream.ChangeApplier;
 import io.upstreamproxy.upstream.ChangeRejected;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -69,18 +67,18 @@ public final class FleetNode implements AutoCloseable {
     /** For reads and the lease: a first call also sets up the connection, slow on a busy machine. */
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
-    private static final long LEASE_TTL_SECONDS = 10;
     private static final int MAX_JOIN_ROUNDS = 10;
 
     private final FleetConfig config;
     private final ProxyConfig proxyConfig;
     private final Client client;
+    private final EtcdCalls etcd;
+    private final Membership membership;
     private final EtcdMirror mirror = new EtcdMirror();
     private final EtcdStateStore store;
     private final ScheduledExecutorService sync;
     private final Thread syncThread;
     private final CountDownLatch firstSync = new CountDownLatch(1);
-    private final Instant started = Instant.now();
     private ChangeApplier changes;
     private volatile boolean closed;
     private volatile boolean connected;
@@ -88,9 +86,6 @@ public final class FleetNode implements AutoCloseable {
     private volatile Watch.Watcher watcher; // written on the sync thread only
     private volatile boolean watchPaused;
     private volatile boolean watchBroken;
-    private long leaseId; // sync thread only
-    private long publishedRevision = -1; // sync thread only
-    private int leaseTicks; // sync thread only
     private boolean differencesLogged; // sync thread only
     private int failures; // sync thread only
 
@@ -98,6 +93,8 @@ public final class FleetNode implements AutoCloseable {
         this.proxyConfig = proxyConfig;
         this.config = proxyConfig.fleet();
         this.client = newClient(config);
+        this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
+        this.membership = new Membership(client, etcd, config.instance());
         this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), CALL_TIMEOUT, mirror);
         Thread[] holder = new Thread[1];
         this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -200,11 +197,11 @@ public final class FleetNode implements AutoCloseable {
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
     private long fullRead() {
         for (int round = 0; ; round++) {
-            GetResponse r = call(client.getKVClient().get(bytes(""), GetOption.builder().isPrefix(true).build()));
+            GetResponse r = etcd.call(client.getKVClient().get(etcd.key(""), GetOption.builder().isPrefix(true).build()));
             long revision = r.getHeader().getRevision();
             Map<String, EtcdMirror.Entry> read = new HashMap<>();
             for (KeyValue kv : r.getKvs()) {
-                read.put(relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
+                read.put(etcd.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
             }
             mirror.replace(read, revision);
             EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
@@ -285,9 +282,9 @@ public final class FleetNode implements AutoCloseable {
      */
     private void commit(String guard, long revision, Map<String, String> keys) {
         List<Op> ops = new ArrayList<>();
-        keys.forEach((k, v) -> ops.add(Op.put(bytes(k), ByteSequence.from(v, StandardCharsets.UTF_8), PutOption.DEFAULT)));
-        call(client.getKVClient().txn()
-                .If(new Cmp(bytes(guard), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+        keys.forEach((k, v) -> ops.add(Op.put(etcd.key(k), ByteSequence.from(v, StandardCharsets.UTF_8), PutOption.DEFAULT)));
+        etcd.call(client.getKVClient().txn()
+                .If(new Cmp(etcd.key(guard), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
                 .Then(ops.toArray(Op[]::new)).commit());
     }
 
@@ -315,7 +312,7 @@ public final class FleetNode implements AutoCloseable {
             return;
         }
         Watch.Watcher[] self = new Watch.Watcher[1];
-        self[0] = client.getWatchClient().watch(bytes(""),
+        self[0] = client.getWatchClient().watch(etcd.key(""),
                 WatchOption.builder().isPrefix(true).withRevision(fromRevision).withCreateNotify(true)
                         .withRequireLeader(true).build(), // a member cut off from the quorum would send nothing
                 Watch.listener(
@@ -348,7 +345,7 @@ public final class FleetNode implements AutoCloseable {
         Set<String> touched = new LinkedHashSet<>();
         for (WatchEvent e : response.getEvents()) {
             KeyValue kv = e.getKeyValue();
-            String key = relative(kv.getKey());
+            String key = etcd.relative(kv.getKey());
             boolean put = e.getEventType() == WatchEvent.EventType.PUT;
             String value = put ? kv.getValue().toString(StandardCharsets.UTF_8) : null;
             if (mirror.merge(key, value, kv.getModRevision())) {
@@ -382,61 +379,11 @@ public final class FleetNode implements AutoCloseable {
         }
     }
 
-    /** Every second: keeps the lease, and publishes the applied revision when it moved. */
+    /** Every second: the lease and the published revision (see {@link Membership}). */
     private void tick() {
-        if (closed || !connected) {
-            return;
+        if (!closed && connected) {
+            membership.tick(appliedRevision);
         }
-        try {
-            boolean renew = leaseId != 0 && ++leaseTicks % 3 == 0;
-            if (renew) {
-                long ttl = call(client.getLeaseClient().keepAliveOnce(leaseId)).getTTL();
-                if (ttl <= 0) {
-                    leaseId = 0;
-                }
-            }
-            if (leaseId == 0) {
-                leaseId = call(client.getLeaseClient().grant(LEASE_TTL_SECONDS)).getID();
-                publishedRevision = -1;
-            }
-            long revision = appliedRevision;
-            if (revision != publishedRevision) {
-                JsonObject o = new JsonObject();
-                o.addProperty("instance", config.instance());
-                o.addProperty("revision", revision);
-                o.addProperty("started", started.toString());
-                call(client.getKVClient().put(bytes(EtcdKeys.INSTANCES + config.instance()),
-                        ByteSequence.from(o.toString(), StandardCharsets.UTF_8),
-                        PutOption.builder().withLeaseId(leaseId).build()));
-                publishedRevision = revision;
-            }
-        } catch (RuntimeException e) {
-            LOG.debug("fleet: lease renewal failed: {}", e.getMessage());
-            leaseId = 0;
-        }
-    }
-
-    private <T> T call(java.util.concurrent.CompletableFuture<T> f) {
-        try {
-            return f.get(READ_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StoreUnavailableException("interrupted");
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause() != null ? e.getCause() : e;
-            throw new StoreUnavailableException(c.getClass().getSimpleName() + ": " + c.getMessage());
-        } catch (TimeoutException e) {
-            f.cancel(true);
-            throw new StoreUnavailableException("no answer within " + READ_TIMEOUT.toMillis() + " ms");
-        }
-    }
-
-    private ByteSequence bytes(String relativeKey) {
-        return ByteSequence.from(config.prefix() + relativeKey, StandardCharsets.UTF_8);
-    }
-
-    private String relative(ByteSequence key) {
-        return key.toString(StandardCharsets.UTF_8).substring(config.prefix().length());
     }
 
     /** This instance's view of the fleet, for {@code GET /api/fleet}. */
@@ -497,13 +444,7 @@ public final class FleetNode implements AutoCloseable {
                 if (w != null) {
                     w.close();
                 }
-                if (leaseId != 0) {
-                    try {
-                        client.getLeaseClient().revoke(leaseId).get(500, TimeUnit.MILLISECONDS);
-                    } catch (Exception e) {
-                        LOG.debug("fleet: lease not revoked: {}", e.toString());
-                    }
-                }
+                membership.leave();
             }).get(2, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.debug("fleet: close: {}", e.toString());
