@@ -2,29 +2,46 @@ package io.upstreamproxy;
 
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.ConfigWarnings;
+import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.dns.DnsServers;
+import io.upstreamproxy.logging.LogSetup;
+import io.upstreamproxy.logging.Signals;
+import io.upstreamproxy.proxy.AccessLog;
+import io.upstreamproxy.state.FileStateStore;
+import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.state.StateException;
+import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
+import io.upstreamproxy.web.Reloader;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]}: checks the config,
+ * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level L] [--check]}: checks the config,
  * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
  * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
  */
 public final class Main {
     static final Duration GRACE = Duration.ofSeconds(30);
     static final int USER_ERROR = 2;
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private final Server server;
     private final ServletContextHandler context;
@@ -42,22 +59,34 @@ public final class Main {
         try {
             parsed = Args.parse(args);
             if (parsed.help) {
-                System.out.println(Args.USAGE);
+                System.out.println(Args.help());
+                return;
+            }
+            if (parsed.version) {
+                System.out.println("upstream-proxy " + Version.get());
                 return;
             }
             config = loadConfig(parsed.config);
-            if (parsed.port != null) {
-                config = config.withPort(parsed.port);
+            if (parsed.check) {
+                check(config, System.out);
+                return;
             }
+            config = parsed.overrides(config);
+            LogSetup.apply(config.observe().logLevel()); // before anything logs
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
             System.exit(USER_ERROR);
             return;
         }
+        Args given = parsed;
+        Supplier<ProxyConfig> source = () -> given.overrides(loadConfig(given.config));
         try {
-            Main main = start(config, parsed.demo, parsed.accessLog);
+            Main main = start(config, parsed.demo, parsed.accessLog, source);
             main.printBanner(System.out, config);
+            main.logStart(config);
             main.stopOnSignal();
+            main.reloadOnHangup();
+            main.reopenAccessLogOnSignal();
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
@@ -70,7 +99,9 @@ public final class Main {
 
     static ProxyConfig loadConfig(Path file) {
         try {
-            return ConfigLoader.load(file);
+            ProxyConfig c = ConfigLoader.load(file);
+            DnsServers.checkNames(c);
+            return c;
         } catch (NoSuchFileException e) {
             throw new UserError("cannot read " + file + ": no such file (use --config FILE)");
         } catch (IOException e) {
@@ -80,13 +111,44 @@ public final class Main {
         }
     }
 
+    /**
+     * {@code --check}, like {@code nginx -t}: the config is valid (the caller loaded it), its
+     * warnings, and the state file read and merged over it as a start would. A problem is a
+     * {@link UserError}: the same one line start-up prints, exit code 2.
+     */
+    static void check(ProxyConfig config, PrintStream out) {
+        String source = String.valueOf(config.source());
+        ConfigWarnings.of(config).forEach(w -> out.println("upstream-proxy: warning: " + source + ": " + w));
+        Path file = config.state().file();
+        if (file != null) {
+            try (DnsServers dns = DnsServers.system()) {
+                RuntimeState saved = new FileStateStore(file).load();
+                // names of "resolve" upstreams become their addresses, as the saved state knows them
+                StateMerge.merge(dns.start(config, saved), saved).notes()
+                        .forEach(n -> out.println("upstream-proxy: note: " + n));
+            } catch (StateException e) {
+                throw new UserError(e.getMessage());
+            }
+        }
+        out.println("upstream-proxy: " + source + ": configuration ok" + (file == null ? "" : "; state file " + file + " ok"));
+        out.flush();
+    }
+
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
+        return start(config, withDemo, accessLog, null);
+    }
+
+    /** {@code source} reads the config again for a reload (null: the file {@code config} came from). */
+    public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
         Server server = newServer(config.listen());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
+        if (source != null) {
+            context.setAttribute(UpstreamProxyListener.CONFIG_SOURCE_ATTRIBUTE, source);
+        }
         context.addEventListener(new UpstreamProxyListener());
         server.setHandler(new GracefulHandler(context));
         server.setStopTimeout(GRACE.toMillis());
@@ -116,14 +178,40 @@ public final class Main {
         return new Main(server, context, demo);
     }
 
-    /** The running upstreams (for tests and embedding). */
     /** A context attribute the listener published (tests reach the fleet node this way). */
     public Object attribute(String name) {
         return context.getServletContext().getAttribute(name);
     }
 
+    /** The running upstreams (for tests and embedding). */
+
     public UpstreamRegistry registry() {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+    }
+
+    /** Re-reads the config and applies it (as SIGHUP and POST /api/reload do). */
+    public Reloader.Outcome reload() {
+        return ((Reloader) context.getServletContext().getAttribute(UpstreamProxyListener.RELOADER_ATTRIBUTE)).reload();
+    }
+
+    /**
+     * SIGHUP reloads, as for nginx. Without a handler the JVM treats HUP like TERM and exits,
+     * an outage for an operator who meant to reload; with one, HUP never ends the process.
+     * The reload runs on a thread of its own so the JVM's signal thread returns at once; the
+     * Reloader logs the outcome and serializes overlapping signals.
+     */
+    private void reloadOnHangup() {
+        Hangup.handle(() -> {
+            Thread t = new Thread(() -> {
+                try {
+                    reload();
+                } catch (RuntimeException e) {
+                    System.err.println("upstream-proxy: reload failed: " + e);
+                }
+            }, "upstream-proxy-reload");
+            t.setDaemon(true);
+            t.start();
+        });
     }
 
     /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
@@ -142,11 +230,52 @@ public final class Main {
         return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
     }
 
-    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything. */
+    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything; logs both ends. */
     public void stop() throws Exception {
+        UpstreamRegistry registry = registry();
+        int inFlight = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopping: {} request(s) in flight, waiting up to {} s for them", inFlight, GRACE.toSeconds());
+        long start = System.nanoTime();
         server.stop();
         if (demo != null) {
             demo.close();
+        }
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        int left = registry == null ? 0 : inFlight(registry);
+        LOG.info("upstream-proxy stopped: drained in {} ms, {} request(s) cut off", ms, left);
+    }
+
+    private static int inFlight(UpstreamRegistry registry) {
+        int n = 0;
+        for (Upstream u : registry.all().values()) {
+            for (io.upstreamproxy.upstream.Server s : u.servers()) {
+                n += s.active();
+            }
+        }
+        return n;
+    }
+
+    /** The start line: where it listens, what it balances, where state, status page and metrics are. */
+    void logStart(ProxyConfig config) {
+        String base = baseUrl(config);
+        StringBuilder ups = new StringBuilder();
+        for (Upstream u : registry().all().values()) {
+            ups.append(ups.length() == 0 ? "" : ", ").append(u.name()).append(" (").append(u.servers().size())
+                    .append(" server(s), ").append(u.config().balancer()).append(')');
+        }
+        LOG.info("upstream-proxy started: listening on {}:{}; upstreams {}; state {}; status {}{}; metrics {}{}; api {}{}",
+                config.listen().host(), port(), ups, config.state().file() == null ? "not kept (no state.file)" : "file " + config.state().file(),
+                base, config.status().path(), base, config.observe().metrics().path(), base, config.api().path());
+    }
+
+    /** SIGUSR1 reopens the access-log file, as nginx does, after logrotate moved it. */
+    private void reopenAccessLogOnSignal() {
+        Object log = context.getServletContext().getAttribute(UpstreamProxyListener.ACCESS_LOG_HANDLE_ATTRIBUTE);
+        if (log instanceof AccessLog a) {
+            Signals.on("USR1", () -> {
+                a.reopen();
+                LOG.info("SIGUSR1: reopening the access log");
+            });
         }
     }
 
@@ -170,10 +299,15 @@ public final class Main {
         }, "upstream-proxy-stop"));
     }
 
-    private void printBanner(PrintStream out, ProxyConfig config) {
+    /** The URL a local user reaches the proxy at: the listen host, or loopback when it listens on every address. */
+    private String baseUrl(ProxyConfig config) {
         String host = config.listen().host();
         String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        String base = "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+        return "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+    }
+
+    private void printBanner(PrintStream out, ProxyConfig config) {
+        String base = baseUrl(config);
         out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
         if (demo != null) {
             out.println("demo backends on " + String.join(", ", demo.addresses()));
@@ -193,38 +327,102 @@ public final class Main {
         }
     }
 
-    /** The command line. */
+    /**
+     * The command line: {@code --opt value} or {@code --opt=value}. Every option is in
+     * {@link #OPTIONS}, which {@code --help} prints, defaults included.
+     */
     static final class Args {
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log]";
+        /** Name, value placeholder (null: a flag), default, what it does. */
+        record Option(String name, String value, String fallback, String help) {}
+
+        static final List<Option> OPTIONS = List.of(
+                new Option("--config", "FILE", "conf/upstream-proxy.json", "the configuration file"),
+                new Option("--port", "N", "listen.port of the config", "listen on this port instead (0: any free port)"),
+                new Option("--demo", null, "off", "also start in-process demo backends the default config points at"),
+                new Option("--no-access-log", null, "access log on", "do not write one line per request to stderr"),
+                new Option("--log-level", "LEVEL", "log.level of the config, else info", "trace, debug, info, warn, error or off"),
+                new Option("--check", null, "off", "check the config and the state file, print the verdict, exit 0 (ok) or 2"),
+                new Option("--version", null, "", "print the version and exit"),
+                new Option("--help", null, "", "print this help and exit (also -h)"));
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level LEVEL] [--check] [--version] [--help]";
+
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
         boolean demo;
         boolean accessLog = true;
+        boolean check;
+        boolean version;
+        String logLevel;
         boolean help;
+
+        /** The config with what the command line overrides ({@code --port}, {@code --log-level}). */
+        ProxyConfig overrides(ProxyConfig c) {
+            if (port != null) {
+                c = c.withPort(port);
+            }
+            if (logLevel != null) {
+                ProxyConfig.Observe o = c.observe();
+                c = c.withObserve(new ProxyConfig.Observe(o.metrics(), o.accessLog(), logLevel));
+            }
+            return c;
+        }
 
         static Args parse(String[] args) {
             Args a = new Args();
             for (int i = 0; i < args.length; i++) {
-                switch (args[i]) {
-                    case "--config" -> a.config = Path.of(value(args, ++i, "--config"));
-                    case "--port" -> {
-                        String v = value(args, ++i, "--port");
-                        try {
-                            a.port = Integer.parseInt(v);
-                        } catch (NumberFormatException e) {
-                            a.port = -1;
-                        }
-                        if (a.port < 0 || a.port > 65535) {
-                            throw new UserError("--port: " + v + " (expected: 0..65535)\n" + USAGE);
-                        }
-                    }
+                String arg = args[i];
+                String inline = null;
+                int eq = arg.indexOf('=');
+                if (arg.startsWith("--") && eq > 0) {
+                    inline = arg.substring(eq + 1);
+                    arg = arg.substring(0, eq);
+                }
+                Option o = option(arg);
+                if (o == null) {
+                    throw new UserError("unknown argument \"" + args[i] + "\" (see --help)\n" + USAGE);
+                }
+                String v = null;
+                if (o.value() != null) {
+                    v = inline != null ? inline : value(args, ++i, arg);
+                } else if (inline != null) {
+                    throw new UserError(arg + ": takes no value (\"" + args[i] + "\")\n" + USAGE);
+                }
+                switch (o.name()) {
+                    case "--config" -> a.config = Path.of(v);
+                    case "--port" -> a.port = port(v);
                     case "--demo" -> a.demo = true;
                     case "--no-access-log" -> a.accessLog = false;
-                    case "--help", "-h" -> a.help = true;
-                    default -> throw new UserError("unknown argument \"" + args[i] + "\"\n" + USAGE);
+                    case "--log-level" -> {
+                        try {
+                            a.logLevel = ObserveConfig.level("--log-level", v);
+                        } catch (ConfigException e) {
+                            throw new UserError(e.getMessage() + "\n" + USAGE);
+                        }
+                    }
+                    case "--check" -> a.check = true;
+                    case "--version" -> a.version = true;
+                    default -> a.help = true;
                 }
             }
             return a;
+        }
+
+        private static Option option(String name) {
+            String n = name.equals("-h") ? "--help" : name;
+            return OPTIONS.stream().filter(o -> o.name().equals(n)).findFirst().orElse(null);
+        }
+
+        private static int port(String v) {
+            int port;
+            try {
+                port = Integer.parseInt(v);
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0 || port > 65535) {
+                throw new UserError("--port: " + v + " (expected: 0..65535)\n" + USAGE);
+            }
+            return port;
         }
 
         private static String value(String[] args, int i, String flag) {
@@ -232,6 +430,17 @@ public final class Main {
                 throw new UserError(flag + ": missing value\n" + USAGE);
             }
             return args[i];
+        }
+
+        /** What {@code --help} prints: the usage line, then each option with its default. */
+        static String help() {
+            StringBuilder b = new StringBuilder(USAGE).append("\n\noptions (--opt value and --opt=value both work):\n");
+            for (Option o : OPTIONS) {
+                String left = o.name() + (o.value() == null ? "" : " " + o.value());
+                b.append(String.format("  %-18s %s%s%n", left, o.help(), o.fallback().isEmpty() ? "" : " (default: " + o.fallback() + ")"));
+            }
+            b.append("\nsignals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration (see docs/reload.md)");
+            return b.toString();
         }
     }
 }

@@ -34,7 +34,7 @@ public class PickBenchmark {
     private static final int REQUESTS = 1024;
     private static final Predicate<Node> USABLE = n -> !n.down;
 
-    @Param({"round-robin", "unweighted-round-robin", "least-conn", "random-two", "ip-hash", "consistent-hash"})
+    @Param({"round-robin", "unweighted-round-robin", "least-conn", "random-two", "least-time", "ip-hash", "consistent-hash"})
     public String algorithm;
 
     @Param({"2", "10", "100", "1000"})

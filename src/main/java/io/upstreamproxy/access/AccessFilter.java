@@ -28,28 +28,46 @@ public final class AccessFilter implements Filter {
     static final Set<String> SAFE = Set.of("GET", "HEAD", "OPTIONS");
     static final String REALM = "realm=\"upstream-proxy\"";
 
-    private final AccessRules rules;
-    private final List<Cidr> trustedProxies;
-    private final BearerToken token;
-    private final boolean readOnly;
-    private final int maxBodyBytes;
+    /** Every rule from {@code api}, replaced whole on reload so a request never sees half of two configs. */
+    private record Rules(AccessRules rules, List<Cidr> trustedProxies, BearerToken token, boolean readOnly, int maxBodyBytes) {
+        static Rules of(ProxyConfig.Api api) {
+            return new Rules(new AccessRules(api.allow(), api.deny()), api.trustedProxies(),
+                    api.token() == null ? null : new BearerToken(api.token()), api.readOnly(), api.maxBodyBytes());
+        }
+    }
+
+    private volatile Rules current;
+    private final String rulesName;
 
     public AccessFilter(ProxyConfig.Api api) {
-        this.rules = new AccessRules(api.allow(), api.deny());
-        this.trustedProxies = api.trustedProxies();
-        this.token = api.token() == null ? null : new BearerToken(api.token());
-        this.readOnly = api.readOnly();
-        this.maxBodyBytes = api.maxBodyBytes();
+        this(api, "api");
+    }
+
+    /** With {@code api}'s rules under another config name ({@code metrics}), which a refusal names. */
+    public AccessFilter(ProxyConfig.Api api, String rulesName) {
+        this.rulesName = rulesName;
+        this.current = Rules.of(api);
+    }
+
+    /** A reload: the new rules apply from the next request on. */
+    public void reconfigure(ProxyConfig.Api api) {
+        current = Rules.of(api);
     }
 
     @Override
     public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
+        Rules r = current;
+        AccessRules rules = r.rules();
+        List<Cidr> trustedProxies = r.trustedProxies();
+        BearerToken token = r.token();
+        boolean readOnly = r.readOnly();
+        int maxBodyBytes = r.maxBodyBytes();
         HttpServletRequest request = (HttpServletRequest) req;
         HttpServletResponse response = (HttpServletResponse) res;
         String client = ClientAddress.of(request.getRemoteAddr(), request.getHeaders("X-Forwarded-For"), trustedProxies);
         if (!rules.allows(client)) {
             LOG.info("refused {} {} from {}", request.getMethod(), request.getRequestURI(), client);
-            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (api.allow / api.deny)");
+            ErrorBody.send(response, 403, "Forbidden", "client " + client + " is not allowed here (" + rulesName + ".allow / " + rulesName + ".deny)");
             return;
         }
         if (token != null) {

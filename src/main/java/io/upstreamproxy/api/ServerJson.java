@@ -5,6 +5,7 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ServerConfigJson;
 import io.upstreamproxy.upstream.HealthCheckStats;
+import io.upstreamproxy.upstream.NameStatus;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerStats;
 import io.upstreamproxy.upstream.Upstream;
@@ -22,7 +23,10 @@ import java.time.Instant;
  *  "responses": {"1xx": 0, "2xx": 12, "3xx": 0, "4xx": 0, "5xx": 0, "total": 12},
  *  "fails": 0, "unavail": 0,
  *  "health_checks": {"checks": 0, "fails": 0, "unhealthy": 0, "last_passed": null},     (see healthChecks)
- *  "selected": "2025-01-01T12:00:00.123Z"}                                         (absent until selected)
+ *  "selected": "2025-01-01T12:00:00.123Z",                                         (absent until selected)
+ *  "response_time": 1.25, "header_time": 0.8,       (ms, moving average of recent responses; absent before one)
+ *  "sent": 0, "received": 5120,                     (body bytes to and from the server)
+ *  "downtime": 0, "downstart": "2025-01-01T12:00:00Z"}  (ms out of rotation for failures or health; downstart while out)
  * </pre>
  */
 public final class ServerJson {
@@ -34,6 +38,7 @@ public final class ServerJson {
         for (Upstream u : registry.all().values()) {
             JsonObject entry = new JsonObject();
             entry.add("servers", servers(u));
+            addNames(u, entry);
             o.add(u.name(), entry);
         }
         return o;
@@ -44,7 +49,31 @@ public final class ServerJson {
         JsonObject o = new JsonObject();
         o.add("servers", servers(u));
         o.addProperty("balancer", u.config().balancer());
+        addNames(u, o);
         return o;
+    }
+
+    /**
+     * {@code "resolve": [{"name": "web.internal:8080", "addresses": ["10.0.0.5"], "last_error": null,
+     * "at": "...", "last_ok": "..."}]} for an upstream whose host names are re-resolved; absent otherwise.
+     */
+    private static void addNames(Upstream u, JsonObject into) {
+        if (u.names().isEmpty()) {
+            return;
+        }
+        JsonArray names = new JsonArray();
+        for (NameStatus n : u.names()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", n.name());
+            JsonArray addresses = new JsonArray();
+            n.addresses().forEach(addresses::add);
+            o.add("addresses", addresses);
+            o.addProperty("last_error", n.lastError());
+            o.addProperty("at", n.attemptMillis() == 0 ? null : Instant.ofEpochMilli(n.attemptMillis()).toString());
+            o.addProperty("last_ok", n.okMillis() == 0 ? null : Instant.ofEpochMilli(n.okMillis()).toString());
+            names.add(o);
+        }
+        into.add("resolve", names);
     }
 
     public static JsonArray servers(Upstream u) {
@@ -75,7 +104,23 @@ public final class ServerJson {
         if (st.selectedMillis() != 0) {
             o.addProperty("selected", Instant.ofEpochMilli(st.selectedMillis()).toString());
         }
+        if (st.responseTime().hasSamples()) {
+            o.addProperty("response_time", millis(st.responseTime().nanos()));
+            o.addProperty("header_time", millis(st.headerTime().nanos()));
+        }
+        o.addProperty("sent", st.sent());
+        o.addProperty("received", st.received());
+        o.addProperty("downtime", s.downtimeMillis());
+        long downstart = s.downstartMillis();
+        if (downstart != 0) {
+            o.addProperty("downstart", Instant.ofEpochMilli(downstart).toString());
+        }
         return o;
+    }
+
+    /** Nanoseconds as milliseconds with three decimals (loopback backends answer in well under 1 ms). */
+    static double millis(long nanos) {
+        return Math.round(nanos / 1000.0) / 1000.0;
     }
 
     /**

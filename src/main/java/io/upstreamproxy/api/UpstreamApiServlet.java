@@ -31,7 +31,7 @@ import java.util.List;
  * GET    /{name}/servers            [...]
  * POST   /{name}/servers            201, Location, the new server
  * GET    /{name}/servers/{id}       one server
- * PATCH  /{name}/servers/{id}       {"status": "success", "server": {...}}   (?force=true)
+ * PATCH  /{name}/servers/{id}       {"status": "success", "server": {...}}   (?force=true; {"reset": true} alone drops run-time values)
  * DELETE /{name}/servers/{id}       {"status": "success"}                    (?force=true)
  * </pre>
  *
@@ -47,11 +47,16 @@ public final class UpstreamApiServlet extends HttpServlet {
     static final String ITEM = "GET, HEAD, PATCH, DELETE, OPTIONS";
 
     private final transient ChangeApplier changes;
-    private final int maxBodyBytes;
+    private volatile int maxBodyBytes;
 
     public UpstreamApiServlet(ChangeApplier changes, int maxBodyBytes) {
         this.changes = changes;
         this.maxBodyBytes = maxBodyBytes;
+    }
+
+    /** A reload: the new {@code api.max_body_size}. */
+    public void reconfigure(int nextMaxBodyBytes) {
+        maxBodyBytes = nextMaxBodyBytes;
     }
 
     /** The path under the API root, split: [], [name], [name, "servers"] or [name, "servers", id]. */
@@ -94,7 +99,7 @@ public final class UpstreamApiServlet extends HttpServlet {
             send(request, response, 200, ServerJson.upstream(u));
         } else if (t.id == null && method.equals("POST")) {
             ServerConfig settings = readServer(request);
-            Server s = apply(new Change.AddServer(u.name(), settings));
+            Server s = apply(new Change.AddServer(u.name(), settings), request);
             response.setHeader("Location", request.getContextPath() + request.getServletPath()
                     + "/" + u.name() + "/servers/" + s.id());
             send(request, response, 201, ServerJson.server(s));
@@ -104,14 +109,15 @@ public final class UpstreamApiServlet extends HttpServlet {
             int id = server(u, serverId(u, t.id)).id(); // 404 before looking at a body
             switch (method) {
                 case "PATCH" -> {
-                    ServerPatch patch = readPatch(request);
-                    Server s = apply(new Change.PatchServer(u.name(), id, patch, force(request)));
+                    JsonElement body = JsonBody.read(request, maxBodyBytes);
+                    Server s = apply(isReset(body) ? new Change.ResetServer(u.name(), id)
+                            : new Change.PatchServer(u.name(), id, readPatch(body), force(request)), request);
                     JsonObject o = success();
                     o.add("server", ServerJson.server(s));
                     send(request, response, 200, o);
                 }
                 case "DELETE" -> {
-                    apply(new Change.RemoveServer(u.name(), id, force(request)));
+                    apply(new Change.RemoveServer(u.name(), id, force(request)), request);
                     send(request, response, 200, success());
                 }
                 default -> send(request, response, 200, ServerJson.server(server(u, id)));
@@ -160,8 +166,26 @@ public final class UpstreamApiServlet extends HttpServlet {
         return s;
     }
 
-    private ServerPatch readPatch(HttpServletRequest request) throws IOException {
-        JsonElement body = JsonBody.read(request, maxBodyBytes);
+    /**
+     * {@code {"reset": true}} alone: drop the server's run-time values. With other fields it
+     * would be unclear which wins, so that is refused rather than guessed.
+     */
+    static boolean isReset(JsonElement body) {
+        if (!body.isJsonObject() || !body.getAsJsonObject().has("reset")) {
+            return false;
+        }
+        JsonElement v = body.getAsJsonObject().get("reset");
+        if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isBoolean() || !v.getAsBoolean()) {
+            throw new ApiError(400, "InvalidField", "reset: " + JsonFields.show(v) + " (expected: true)");
+        }
+        if (body.getAsJsonObject().size() != 1) {
+            throw new ApiError(400, "InvalidField", "reset: combined with other fields (expected: {\"reset\": true} alone;"
+                    + " send the other fields in a PATCH of their own)");
+        }
+        return true;
+    }
+
+    private static ServerPatch readPatch(JsonElement body) {
         ServerPatch patch;
         try {
             patch = ServerPatch.read(new JsonFields("", body));
@@ -170,7 +194,7 @@ public final class UpstreamApiServlet extends HttpServlet {
         }
         if (patch.isEmpty()) {
             throw new ApiError(400, "InvalidField", "body: {} (expected: at least one of "
-                    + String.join(", ", ServerPatch.KEYS) + ")");
+                    + String.join(", ", ServerPatch.KEYS) + "; or {\"reset\": true} alone)");
         }
         return patch;
     }
@@ -184,9 +208,9 @@ public final class UpstreamApiServlet extends HttpServlet {
         }
     }
 
-    private Server apply(Change change) {
+    private Server apply(Change change, HttpServletRequest request) {
         try {
-            return changes.apply(change);
+            return changes.apply(change, request.getRemoteAddr());
         } catch (ChangeRejected e) {
             throw ApiError.of(e);
         }

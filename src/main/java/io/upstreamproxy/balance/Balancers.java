@@ -10,7 +10,7 @@ import java.util.function.Function;
 /**
  * The registry of balancing algorithms by name, and static factories for the built-in ones.
  * Built-ins: {@code round-robin}, {@code unweighted-round-robin}, {@code least-conn},
- * {@code random-two}, {@code ip-hash}, {@code consistent-hash}. More come from
+ * {@code random-two}, {@code least-time}, {@code ip-hash}, {@code consistent-hash}. More come from
  * {@link ServiceLoader} ({@link BalancerProvider}); a provider cannot replace a built-in.
  */
 public final class Balancers {
@@ -24,6 +24,7 @@ public final class Balancers {
         register(map, provider("unweighted-round-robin", withoutHashKey(Balancers::unweightedRoundRobin)));
         register(map, provider("least-conn", withoutHashKey(Balancers::leastConn)));
         register(map, provider("random-two", withoutHashKey(Balancers::randomTwo)));
+        register(map, provider("least-time", withoutHashKey(Balancers::leastTime)));
         register(map, provider("ip-hash", withoutHashKey(Balancers::ipHash)));
         register(map, provider("consistent-hash", Balancers::consistentHash));
         for (BalancerProvider p : ServiceLoader.load(BalancerProvider.class, Balancers.class.getClassLoader())) {
@@ -72,6 +73,11 @@ public final class Balancers {
     /** Two weighted random draws, the one with fewer requests in flight per weight wins. */
     public static <E extends Endpoint> Balancer<E> randomTwo(BalancerOptions options) {
         return new RandomTwo<>(options);
+    }
+
+    /** Two different weighted random draws, the one with the lower (in flight + 1) x recent header time per weight wins. */
+    public static <E extends Endpoint> Balancer<E> leastTime(BalancerOptions options) {
+        return new LeastTime<>(options);
     }
 
     /** Sticky by client network (IPv4 /24, IPv6 /64) on a consistent-hash ring. */

@@ -27,4 +27,9 @@ public interface Endpoint {
 
     /** Requests in flight to this endpoint now. */
     int active();
+
+    /** Recent time to the response headers (a moving average) in nanoseconds; 0 when unknown. */
+    default long headerNanos() {
+        return 0;
+    }
 }

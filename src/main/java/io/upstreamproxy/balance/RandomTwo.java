@@ -22,14 +22,26 @@ import java.util.random.RandomGenerator;
  * endpoint (most are down), a linear scan from a random place takes over, as nginx falls back
  * to round-robin.
  */
-final class RandomTwo<E extends Endpoint> implements Balancer<E> {
+class RandomTwo<E extends Endpoint> implements Balancer<E> {
     private static final int TRIES = 20;
 
     private final BalancerOptions options;
+    private final boolean distinct;
     private volatile Weights<E> weights = new Weights<>(List.of());
 
     RandomTwo(BalancerOptions options) {
+        this(options, false);
+    }
+
+    /** {@code distinct}: the second draw leaves the first endpoint out, so two different ones are compared. */
+    RandomTwo(BalancerOptions options, boolean distinct) {
         this.options = options;
+        this.distinct = distinct;
+    }
+
+    /** True when {@code a} should get the request rather than {@code b}; ties go to {@code b}. Here: fewer in flight per weight. */
+    boolean lighter(E a, E b, long now) {
+        return a.active() * (long) b.effectiveWeight(now) < b.active() * (long) a.effectiveWeight(now);
     }
 
     /** The endpoints and their running weight totals: {@code upTo[i]} = weights of 0..i. */
@@ -61,26 +73,41 @@ final class RandomTwo<E extends Endpoint> implements Balancer<E> {
             return null;
         }
         long now = options.nanoClock().getAsLong();
-        E first = draw(w, usable, now);
-        if (first == null) {
+        int first = draw(w, usable, now, -1);
+        if (first < 0) {
             return scan(w.endpoints, usable);
         }
-        E second = draw(w, usable, now);
-        if (second == null || second == first) {
-            return first;
+        int second = draw(w, usable, now, distinct ? first : -1);
+        if (second < 0 || second == first) {
+            return w.endpoints.get(first);
         }
-        long cmp = Long.compare(first.active() * (long) second.effectiveWeight(now),
-                second.active() * (long) first.effectiveWeight(now));
-        return cmp < 0 ? first : second;
+        E a = w.endpoints.get(first);
+        E b = w.endpoints.get(second);
+        return lighter(a, b, now) ? a : b;
     }
 
-    /** A usable endpoint drawn by effective weight; null after {@value #TRIES} misses. */
-    private E draw(Weights<E> w, Predicate<? super E> usable, long now) {
+    /**
+     * The index of a usable endpoint drawn by effective weight, never {@code except} (-1: any);
+     * -1 after {@value #TRIES} misses. Leaving one endpoint out costs nothing extra: the draw
+     * is over the total minus its weight, and values from its range on shift past it.
+     */
+    private int draw(Weights<E> w, Predicate<? super E> usable, long now, int except) {
         RandomGenerator random = options.random();
+        long skipFrom = except < 0 ? Long.MAX_VALUE : except == 0 ? 0 : w.upTo[except - 1];
+        long skipped = except < 0 ? 0 : w.upTo[except] - skipFrom;
+        long total = w.total() - skipped;
+        if (total <= 0) {
+            return -1;
+        }
         for (int t = 0; t < TRIES; t++) {
-            int i = Arrays.binarySearch(w.upTo, random.nextLong(w.total()));
+            long x = random.nextLong(total);
+            if (x >= skipFrom) {
+                x += skipped;
+            }
+            int i = Arrays.binarySearch(w.upTo, x);
             // upTo is strictly increasing (weights >= 1): an exact hit x == upTo[i] belongs to i + 1.
-            E e = w.endpoints.get(i >= 0 ? i + 1 : -i - 1);
+            int index = i >= 0 ? i + 1 : -i - 1;
+            E e = w.endpoints.get(index);
             if (!usable.test(e)) {
                 continue;
             }
@@ -89,9 +116,9 @@ final class RandomTwo<E extends Endpoint> implements Balancer<E> {
             if (effective < full && random.nextInt(full) >= effective) {
                 continue;
             }
-            return e;
+            return index;
         }
-        return null;
+        return -1;
     }
 
     private E scan(List<E> list, Predicate<? super E> usable) {

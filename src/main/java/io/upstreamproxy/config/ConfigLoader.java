@@ -1,16 +1,11 @@
 package io.upstreamproxy.config;
 
 import com.google.gson.JsonElement;
-import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
-import com.google.gson.Strictness;
-import com.google.gson.stream.JsonReader;
 import io.upstreamproxy.balance.BalancerOptionException;
 import io.upstreamproxy.balance.BalancerOptions;
 import io.upstreamproxy.balance.Balancers;
 import io.upstreamproxy.balance.HashKey;
 import java.io.IOException;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,8 +21,8 @@ import java.util.regex.Pattern;
 
 /**
  * Turns the config file into a checked {@link ProxyConfig} or one {@link ConfigException} naming
- * the JSON path and what was expected. Comments ({@code //}, {@code #}, {@code /* *\/}) are
- * allowed; unknown keys are not.
+ * the JSON path and what was expected. The text is strict JSON plus comments ({@link ConfigJson});
+ * unknown keys are errors.
  */
 public final class ConfigLoader {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.~-]{1,64}");
@@ -44,14 +39,7 @@ public final class ConfigLoader {
     }
 
     public static ProxyConfig parse(String text, Path source) {
-        JsonElement root;
-        try {
-            JsonReader reader = new JsonReader(new StringReader(text));
-            reader.setStrictness(Strictness.LENIENT);
-            root = JsonParser.parseReader(reader);
-        } catch (JsonParseException e) {
-            throw new ConfigException("", "not valid JSON: " + cause(e));
-        }
+        JsonElement root = ConfigJson.parse(text);
         JsonFields f = new JsonFields("", root);
 
         ProxyConfig.Listen listen = new ProxyConfig.Listen("0.0.0.0", 8080);
@@ -119,19 +107,17 @@ public final class ConfigLoader {
                 if (file.isBlank()) {
                     throw new ConfigException(s.pathOf("file"), "\"\" (expected: a file path)");
                 }
-                Path p = Path.of(file);
-                if (!p.isAbsolute() && source != null && source.toAbsolutePath().getParent() != null) {
-                    p = source.toAbsolutePath().getParent().resolve(p);
-                }
-                state = new ProxyConfig.State(p.normalize());
+                state = new ProxyConfig.State(besideConfig(source, file));
             }
         }
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
+        HostPort resolver = readResolver(f);
+        ProxyConfig.Observe observe = ObserveConfig.read(f, source);
         FleetConfig fleet = f.has("fleet") ? FleetConfig.read(f.object("fleet"),
                 source == null ? null : source.toAbsolutePath().getParent()) : null;
         f.finish();
         return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy, fleet);
+                List.copyOf(routes), api, status, state, proxy, resolver, observe, fleet);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
@@ -156,8 +142,25 @@ public final class ConfigLoader {
             }
         }
         HealthCheckConfig hc = u.has("health_check") ? HealthCheckConfig.read(u.object("health_check")) : null;
+        Duration resolve = u.duration("resolve", null, Duration.ofSeconds(1), Duration.ofDays(1));
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve);
+    }
+
+    /** {@code "resolver": "127.0.0.1:53"} (port 53 when left out): the nameserver for host names; null: the system's. */
+    private static HostPort readResolver(JsonFields f) {
+        String text = f.string("resolver", null);
+        if (text == null) {
+            return null;
+        }
+        HostPort hp = HostPort.parse(text);
+        if (hp == null && Cidr.parse(text.trim()) != null && !text.contains("/")) {
+            hp = HostPort.parse(text.contains(":") ? "[" + text.trim() + "]:53" : text.trim() + ":53");
+        }
+        if (hp == null || !HostPort.isIpLiteral(hp.host())) {
+            throw new ConfigException(f.pathOf("resolver"), "\"" + text + "\" (expected: a nameserver's IP address, optionally with a port, such as \"127.0.0.1:53\")");
+        }
+        return hp;
     }
 
     private static ProxyConfig.Api readApi(JsonFields a) {
@@ -195,8 +198,17 @@ public final class ConfigLoader {
         return c;
     }
 
+    /** A file named in the config: relative paths are relative to the config file's directory. */
+    static Path besideConfig(Path source, String file) {
+        Path p = Path.of(file);
+        if (!p.isAbsolute() && source != null && source.toAbsolutePath().getParent() != null) {
+            p = source.toAbsolutePath().getParent().resolve(p);
+        }
+        return p.normalize();
+    }
+
     /** Rule lists: every entry an address, a CIDR block or {@code all}. */
-    private static List<Cidr> cidrs(JsonFields f, String key, List<Cidr> fallback) {
+    static List<Cidr> cidrs(JsonFields f, String key, List<Cidr> fallback) {
         if (!f.has(key)) {
             return fallback;
         }
@@ -237,15 +249,5 @@ public final class ConfigLoader {
             throw new ConfigException(f.pathOf(key), JsonFields.show(e) + " (expected: a size " + min + ".." + max + " bytes, such as \"16k\" or \"1m\")");
         }
         return (int) bytes;
-    }
-
-    private static String cause(Throwable e) {
-        Throwable c = e.getCause() != null ? e.getCause() : e;
-        String m = c.getMessage();
-        if (m == null) {
-            return c.getClass().getSimpleName();
-        }
-        int see = m.indexOf("\nSee ");
-        return see > 0 ? m.substring(0, see) : m;
     }
 }

@@ -33,6 +33,16 @@ public record HostPort(String host, int port) {
         return new HostPort(host, port);
     }
 
+    /** True for {@code 10.0.0.1} and {@code [::1]}: an address, not a host name to resolve. */
+    public static boolean isIpLiteral(String host) {
+        return host.startsWith("[") || host.matches("\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
+    }
+
+    /** True when the host is a name (not an IP literal). */
+    public boolean isName() {
+        return !isIpLiteral(host);
+    }
+
     @Override
     public String toString() {
         return host + ":" + port;

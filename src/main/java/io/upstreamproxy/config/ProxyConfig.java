@@ -11,12 +11,23 @@ import java.util.Map;
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
                           List<Route> routes, Api api, Status status, State state, Proxy proxy,
-                          FleetConfig fleet) {
+                          HostPort resolver, Observe observe, FleetConfig fleet) {
 
-    /** Without fleet mode ({@code fleet} null: a single instance, docs/fleet.md). */
-    public ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
-                       List<Route> routes, Api api, Status status, State state, Proxy proxy) {
-        this(source, listen, upstreams, routes, api, status, state, proxy, null);
+    /** What the proxy tells operators: {@code metrics}, {@code access_log}, {@code log}. */
+    public record Observe(Metrics metrics, AccessLog accessLog, String logLevel) {
+        public static final Observe DEFAULT = new Observe(Metrics.DEFAULT, AccessLog.DEFAULT, null);
+    }
+
+    /** Where {@code GET /metrics} answers and who may scrape it (the API token applies too). */
+    public record Metrics(String path, List<Cidr> allow, List<Cidr> deny) {
+        public static final Metrics DEFAULT = new Metrics("/metrics",
+                List.of(Cidr.parse("127.0.0.1"), Cidr.parse("::1")), List.of(Cidr.parse("all")));
+    }
+
+    /** The access log: {@code format} default, combined or json; {@code file} null for stderr. */
+    public record AccessLog(String format, Path file) {
+        public static final List<String> FORMATS = List.of("default", "combined", "json");
+        public static final AccessLog DEFAULT = new AccessLog("default", null);
     }
 
     /** Where the embedded server listens. */
@@ -39,12 +50,54 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     public record Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                         int maxConnectionsPerServer, int maxQueuedPerServer) {}
 
-    /** One named group of servers. {@code retries} -1 means: until each server was tried once. */
+    /**
+     * One named group of servers. {@code retries} -1 means: until each server was tried once.
+     * {@code resolve}: how often host names among the servers are resolved again (null: once,
+     * at start and reload, and left to the HTTP client).
+     */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
-                                 List<ServerConfig> servers, HealthCheckConfig healthCheck) {}
+                                 List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve) {
+
+        /** The same upstream with another server list (host names replaced by their addresses). */
+        public UpstreamConfig withServers(List<ServerConfig> next) {
+            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve);
+        }
+    }
+
+    /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
+    public ProxyConfig withObserve(Observe o) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, o, fleet);
+    }
 
     /** The same configuration listening elsewhere (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
-        return new ProxyConfig(source, new Listen(listen.host(), port), upstreams, routes, api, status, state, proxy, fleet);
+        return withListen(new Listen(listen.host(), port));
+    }
+
+    // Withers, so code that changes one part never spells out every component.
+
+    public ProxyConfig withListen(Listen next) {
+        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver, observe, fleet);
+    }
+
+    public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
+        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver, observe, fleet);
+    }
+
+    public ProxyConfig withApi(Api next) {
+        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver, observe, fleet);
+    }
+
+    public ProxyConfig withStatus(Status next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver, observe, fleet);
+    }
+
+    public ProxyConfig withState(State next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
+    }
+
+    /** The same configuration with other fleet settings (null: a single instance, docs/fleet.md). */
+    public ProxyConfig withFleet(FleetConfig next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, observe, next);
     }
 }

@@ -12,7 +12,7 @@ import java.io.StringReader;
 /**
  * Parses machine-written JSON (API bodies, the state file) by RFC 8259: no comments, no
  * unquoted names, nothing after the value. The config file, written by people, is read
- * leniently by {@link ConfigLoader} instead.
+ * with comments allowed by {@link ConfigJson} instead.
  */
 public final class StrictJson {
     private StrictJson() {}

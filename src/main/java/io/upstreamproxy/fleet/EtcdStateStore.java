@@ -58,6 +58,7 @@ final class EtcdStateStore implements StateStore {
     private volatile boolean joining;
     private volatile Thread syncThread;
     private volatile Runnable catchUp = () -> { };
+    private volatile Runnable rejoin = () -> { };
     private RuntimeState current;
 
     EtcdStateStore(StateStore cache, KV kv, String prefix, Duration timeout, EtcdMirror mirror) {
@@ -83,6 +84,11 @@ final class EtcdStateStore implements StateStore {
         this.catchUp = r;
     }
 
+    /** Runs after a reload's merge was saved: the node reads etcd again and joins with the new config. */
+    void onMerged(Runnable r) {
+        this.rejoin = r;
+    }
+
     @Override
     public RuntimeState load() {
         current = cache.load();
@@ -104,6 +110,19 @@ final class EtcdStateStore implements StateStore {
             cache.save(next);
         }
         current = next;
+    }
+
+    /**
+     * Start-up's or a reload's merge of config and state: never written to etcd (it drops the
+     * servers of other instances' configs, and a reload would delete them for everyone); the
+     * state file takes it, then the node joins again, adding what this config has that the
+     * fleet's intent lacks, and applying the intent over the merge.
+     */
+    @Override
+    public void saveMerged(RuntimeState next) {
+        cache.save(next);
+        current = next;
+        rejoin.run();
     }
 
     @Override

@@ -70,7 +70,6 @@ public final class FleetNode implements AutoCloseable {
     private static final int MAX_JOIN_ROUNDS = 10;
 
     private final FleetConfig config;
-    private final ProxyConfig proxyConfig;
     private final Client client;
     private final EtcdCalls etcd;
     private final Membership membership;
@@ -90,8 +89,7 @@ public final class FleetNode implements AutoCloseable {
     private int failures; // sync thread only
 
     private FleetNode(ProxyConfig proxyConfig, StateStore cache) {
-        this.proxyConfig = proxyConfig;
-        this.config = proxyConfig.fleet();
+        this.config = proxyConfig.fleet(); // the rest of the config follows reloads: changes.config()
         this.client = newClient(config);
         this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
         this.membership = new Membership(client, etcd, config.instance());
@@ -158,6 +156,7 @@ public final class FleetNode implements AutoCloseable {
         this.changes = applier;
         store.join();
         store.onCatchUp(this::catchUp);
+        store.onMerged(() -> sync.execute(this::rejoin));
         sync.execute(this::connect);
         sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         try {
@@ -194,6 +193,23 @@ public final class FleetNode implements AutoCloseable {
         }
     }
 
+    /**
+     * After a reload's merge: a full read joins with the new config (servers and upstreams etcd
+     * lacks) and applies the intent over the merge. While etcd is away the retrying
+     * {@link #connect} does this when it answers; until then the merge serves.
+     */
+    private void rejoin() {
+        if (closed || !connected) {
+            return;
+        }
+        try {
+            fullRead();
+        } catch (RuntimeException e) {
+            LOG.warn("fleet: cannot read etcd after the reload: {}; retrying", e.getMessage());
+            sync.schedule(this::rejoin, 1, TimeUnit.SECONDS);
+        }
+    }
+
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
     private long fullRead() {
         for (int round = 0; ; round++) {
@@ -213,7 +229,7 @@ public final class FleetNode implements AutoCloseable {
             differencesLogged = true;
             if (!wrote) {
                 store.share(syncThread);
-                applyAll(proxyConfig.upstreams().keySet());
+                applyAll(changes.config().upstreams().keySet());
                 return revision;
             }
         }
@@ -226,6 +242,7 @@ public final class FleetNode implements AutoCloseable {
      */
     private boolean join() {
         boolean wrote = false;
+        ProxyConfig proxyConfig = changes.config();
         for (String name : proxyConfig.upstreams().keySet()) {
             RuntimeState.UpstreamState shared = mirror.intent(name);
             if (shared == null) {
@@ -289,6 +306,7 @@ public final class FleetNode implements AutoCloseable {
     }
 
     private void applyAll(Iterable<String> upstreams) {
+        ProxyConfig proxyConfig = changes.config();
         for (String name : upstreams) {
             if (name == null || !proxyConfig.upstreams().containsKey(name)) {
                 continue;

@@ -16,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.random.RandomGenerator;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.http.HttpCookieStore;
@@ -41,6 +43,9 @@ import org.slf4j.LoggerFactory;
  * random phase per upstream, so upstreams do not line up): 1,000 servers at 1 s make one check
  * per millisecond, never a burst of 1,000.
  *
+ * <p>Injectable for tests (STYLE habit 5): the scheduler, the clock that plans the rounds, the
+ * probes and the phases' random source ({@link #start(UpstreamRegistry, Scheduler, Function, RandomGenerator)}).
+ *
  * <p>Servers come and go at run time: every {@value #SYNC_MILLIS} ms the checker compares each
  * upstream's server list (an immutable snapshot, so "unchanged" is one reference comparison)
  * with the servers it monitors, starts checking added ones at once and stops removed ones.
@@ -56,13 +61,38 @@ public final class HealthChecker implements AutoCloseable {
     private final AsynchronousChannelGroup group;
     private final List<UpstreamChecks> upstreams = new ArrayList<>();
     private final Clock clock;
+    private final Function<HealthCheckConfig, Probe> probes;
+    private final RandomGenerator random;
     private volatile boolean closed;
 
-    private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock) {
+    private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock,
+                          Function<HealthCheckConfig, Probe> probes, RandomGenerator random) {
         this.scheduler = scheduler;
         this.http = http;
         this.group = group;
         this.clock = clock;
+        this.probes = probes;
+        this.random = random;
+    }
+
+    /**
+     * Checks {@code registry}'s upstreams on a given, started {@code scheduler} with the probes
+     * {@code probes} makes per upstream, planning by the registry's clock; the phases of the
+     * upstreams come from {@code random}. What {@link #start(UpstreamRegistry)} does with real
+     * threads and sockets; tests pass a scheduler that runs when they move the clock.
+     */
+    static HealthChecker start(UpstreamRegistry registry, Scheduler scheduler, Function<HealthCheckConfig, Probe> probes,
+                               RandomGenerator random) {
+        HealthChecker checker = new HealthChecker(scheduler, null, null, registry.clock(), probes, random);
+        checker.begin(registry.all().values().stream().filter(u -> u.config().healthCheck() != null).toList());
+        return checker;
+    }
+
+    private void begin(List<Upstream> checked) {
+        for (Upstream u : checked) {
+            upstreams.add(new UpstreamChecks(u));
+        }
+        scheduler.schedule(this::sync, 0, TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -72,7 +102,7 @@ public final class HealthChecker implements AutoCloseable {
     public static HealthChecker start(UpstreamRegistry registry) throws Exception {
         List<Upstream> checked = registry.all().values().stream().filter(u -> u.config().healthCheck() != null).toList();
         if (checked.isEmpty()) {
-            return new HealthChecker(null, null, null, registry.clock());
+            return new HealthChecker(null, null, null, registry.clock(), c -> null, ThreadLocalRandom.current());
         }
         ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("upstream-proxy-health", true);
         scheduler.start();
@@ -91,11 +121,16 @@ public final class HealthChecker implements AutoCloseable {
                     return t;
                 });
             }
-            HealthChecker checker = new HealthChecker(scheduler, http, group, registry.clock());
-            for (Upstream u : checked) {
-                checker.upstreams.add(checker.new UpstreamChecks(u));
-            }
-            scheduler.schedule(checker::sync, 0, TimeUnit.MILLISECONDS);
+            HttpClient client = http;
+            AsynchronousChannelGroup channels = group;
+            Function<HealthCheckConfig, Probe> probes = config -> switch (config.type()) {
+                case HTTP -> new HttpProbe(client, config, false);
+                case HTTP_AGENT -> new HttpProbe(client, config, true);
+                case TCP -> new SocketProbe(channels, scheduler, client.getSocketAddressResolver(), config.timeout().toMillis(), false);
+                case AGENT -> new SocketProbe(channels, scheduler, client.getSocketAddressResolver(), config.timeout().toMillis(), true);
+            };
+            HealthChecker checker = new HealthChecker(scheduler, http, group, registry.clock(), probes, ThreadLocalRandom.current());
+            checker.begin(checked);
             LOG.info("health checks on for {} upstream(s)", checked.size());
             return checker;
         } catch (Exception e) {
@@ -189,13 +224,8 @@ public final class HealthChecker implements AutoCloseable {
         UpstreamChecks(Upstream upstream) {
             this.upstream = upstream;
             this.config = upstream.config().healthCheck();
-            this.probe = switch (config.type()) {
-                case HTTP -> new HttpProbe(http, config, false);
-                case HTTP_AGENT -> new HttpProbe(http, config, true);
-                case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
-                case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
-            };
-            this.phaseNanos = ThreadLocalRandom.current().nextLong(config.interval().toNanos());
+            this.probe = probes.apply(config);
+            this.phaseNanos = random.nextLong(config.interval().toNanos());
         }
 
         void sync() {
@@ -221,7 +251,7 @@ public final class HealthChecker implements AutoCloseable {
                 HostPort target = config.port() == 0 ? s.address() : new HostPort(s.address().host(), config.port());
                 ServerMonitor m = new ServerMonitor(s, upstream, target, probe,
                         new HealthTracker(s, config.fails(), config.passes(), clock),
-                        scheduler, interval, config.jitter().toNanos());
+                        scheduler, clock, interval, config.jitter().toNanos());
                 monitors.put(s, m);
                 m.start(phase + offsetNanos(i, added.size(), interval));
             }

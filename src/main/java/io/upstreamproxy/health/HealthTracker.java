@@ -5,6 +5,7 @@ import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.HealthCheckStats;
 import io.upstreamproxy.upstream.HealthStatus;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.ServerName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,8 +60,7 @@ final class HealthTracker {
                 failRun = 0;
                 passRun = Math.min(passRun + 1, passes); // capped: runs only need to reach the threshold
                 if (health == HealthStatus.CHECKING || (health == HealthStatus.UNHEALTHY && passRun >= passes)) {
-                    server.setHealth(HealthStatus.UP);
-                    LOG.info("{} is healthy{}", server, health == HealthStatus.CHECKING ? " (first check passed)" : " again");
+                    server.setHealth(HealthStatus.UP, null); // the server's observers log the move into rotation
                 }
             }
             case FAIL -> {
@@ -68,9 +68,11 @@ final class HealthTracker {
                 passRun = 0;
                 failRun = Math.min(failRun + 1, fails);
                 if (health == HealthStatus.CHECKING || (health == HealthStatus.UP && failRun >= fails)) {
-                    server.setHealth(HealthStatus.UNHEALTHY);
+                    server.setHealth(HealthStatus.UNHEALTHY, r.reason());
                     stats.becameUnhealthy();
-                    LOG.warn("{} is unhealthy: {}", server, r.reason());
+                    if (health == HealthStatus.CHECKING) { // never was in rotation: no move to log, but say why
+                        LOG.warn("{}: {} failed its first health check: {}", server.upstream(), ServerName.of(server), r.reason());
+                    }
                 }
             }
             case NO_ANSWER -> stats.failed(now, r.reason()); // counted and shown, but no verdict

@@ -1,6 +1,7 @@
 package io.upstreamproxy.health;
 
 import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.util.concurrent.CompletableFuture;
@@ -18,8 +19,8 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * checked together stay spread instead of drifting into step.
  *
  * <p>A background task: every failure, even a bug of ours, is logged and the loop goes on.
- * Plans with {@link System#nanoTime()} rather than the injected clock because that is the
- * scheduler's own time base.
+ * Plans with the injected clock, which must share the scheduler's time base (in production
+ * both are {@link System#nanoTime()}; in tests, both are moved by hand).
  */
 final class ServerMonitor {
     private static final Logger LOG = LoggerFactory.getLogger(ServerMonitor.class);
@@ -30,6 +31,7 @@ final class ServerMonitor {
     private final Probe probe;
     private final HealthTracker tracker;
     private final Scheduler scheduler;
+    private final Clock clock;
     private final long intervalNanos;
     private final long jitterNanos;
     private volatile boolean stopped;
@@ -37,20 +39,21 @@ final class ServerMonitor {
     private long plannedNanos; // when the current round was due, without jitter
 
     ServerMonitor(Server server, Upstream upstream, HostPort target, Probe probe, HealthTracker tracker,
-                  Scheduler scheduler, long intervalNanos, long jitterNanos) {
+                  Scheduler scheduler, Clock clock, long intervalNanos, long jitterNanos) {
         this.server = server;
         this.upstream = upstream;
         this.target = target;
         this.probe = probe;
         this.tracker = tracker;
         this.scheduler = scheduler;
+        this.clock = clock;
         this.intervalNanos = intervalNanos;
         this.jitterNanos = jitterNanos;
     }
 
     /** Starts the loop; the first check runs after {@code offsetNanos} (plus jitter). */
     void start(long offsetNanos) {
-        plannedNanos = System.nanoTime() + offsetNanos;
+        plannedNanos = clock.nanos() + offsetNanos;
         schedule(offsetNanos);
     }
 
@@ -105,7 +108,7 @@ final class ServerMonitor {
         } catch (RuntimeException e) {
             LOG.warn("{}: health check result not recorded", server, e);
         } finally {
-            long now = System.nanoTime();
+            long now = clock.nanos();
             plannedNanos += intervalNanos;
             if (plannedNanos - now < 0) {
                 plannedNanos = now; // the check ran past its interval: check again now, from here on

@@ -4,14 +4,13 @@ import io.upstreamproxy.upstream.Clock;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The access log's writer: request threads only queue an {@link AccessLog.Entry}; one daemon
@@ -25,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>What it costs: when the output cannot keep up, entries beyond the queue are dropped rather
  * than stalling requests; the number dropped is written to the log as soon as there is room
- * again, so a gap is never silent. Lines start with the UTC time the request ended:
- * {@code 2025-01-31T12:00:00.123Z 127.0.0.1 "GET /x" 200 backend 127.0.0.1:9001 3ms}.
+ * again, so a gap is never silent. Lines are formatted by an {@link AccessLogFormat}
+ * on this thread, stamped with the UTC time the request ended.
  */
 final class AsyncAccessLog implements AccessLog {
     static final int DEFAULT_QUEUE = 16_384;
@@ -35,18 +34,17 @@ final class AsyncAccessLog implements AccessLog {
 
     private final OutputStream out;
     private final Clock clock;
+    private final AccessLogFormat format; // writer thread only
     private final BlockingQueue<Entry> queue;
-    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();       // since the last notice in the log
+    private final LongAdder droppedTotal = new LongAdder();    // since start
     private final Thread writer;
     private volatile boolean closed;
 
-    // Writer thread only: the formatted second, reused while requests end within it.
-    private long second = Long.MIN_VALUE;
-    private String secondText = "";
-
-    AsyncAccessLog(OutputStream out, Clock clock, int capacity) {
+    AsyncAccessLog(OutputStream out, Clock clock, int capacity, AccessLogFormat format) {
         this.out = out;
         this.clock = clock;
+        this.format = format;
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.writer = new Thread(this::run, "upstream-proxy-access-log");
         writer.setDaemon(true);
@@ -57,7 +55,20 @@ final class AsyncAccessLog implements AccessLog {
     public void log(Entry entry) {
         if (!queue.offer(entry)) {
             dropped.incrementAndGet();
+            droppedTotal.increment();
         }
+    }
+
+    @Override
+    public void reopen() {
+        if (out instanceof ReopenableFile f) {
+            f.reopen();
+        }
+    }
+
+    @Override
+    public long dropped() {
+        return droppedTotal.sum();
     }
 
     @Override
@@ -68,6 +79,13 @@ final class AsyncAccessLog implements AccessLog {
             writer.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (out instanceof ReopenableFile f) {
+            try {
+                f.close();
+            } catch (IOException e) {
+                // closing at shutdown: nothing left to tell
+            }
         }
     }
 
@@ -95,13 +113,12 @@ final class AsyncAccessLog implements AccessLog {
             }
             text.setLength(0);
             for (Entry e : batch) {
-                stamp(text, e.wallMillis());
-                e.appendTo(text);
+                format.append(text, e);
                 text.append('\n');
             }
             if (lost > 0) {
-                stamp(text, clock.wallMillis());
-                text.append("access log: ").append(lost).append(" line(s) dropped, the output could not keep up\n");
+                format.iso(text, clock.wallMillis());
+                text.append(" access log: ").append(lost).append(" line(s) dropped, the output could not keep up\n");
             }
             batch.clear();
             try {
@@ -128,19 +145,5 @@ final class AsyncAccessLog implements AccessLog {
         } catch (InterruptedException e) {
             // close(): write what is queued, then stop
         }
-    }
-
-    private void stamp(StringBuilder line, long wallMillis) {
-        long s = Math.floorDiv(wallMillis, 1000);
-        if (s != second) {
-            second = s;
-            secondText = LocalDateTime.ofEpochSecond(s, 0, ZoneOffset.UTC).toString();
-            if (secondText.length() == 16) {
-                secondText += ":00"; // LocalDateTime omits zero seconds
-            }
-        }
-        int ms = (int) Math.floorMod(wallMillis, 1000L);
-        line.append(secondText).append('.').append((char) ('0' + ms / 100)).append((char) ('0' + ms / 10 % 10))
-                .append((char) ('0' + ms % 10)).append("Z ");
     }
 }

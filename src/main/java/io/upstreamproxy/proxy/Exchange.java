@@ -20,6 +20,13 @@ final class Exchange {
     ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
     volatile boolean clientFailed;
+    // The current attempt's timing and body bytes (plain fields: one attempt runs at a time, and
+    // its callbacks are ordered by Jetty's client; the last one reads them).
+    long attemptNanos;
+    long headerNanos = -1;
+    long sent;
+    long received;
+    String retried;               // earlier attempts, "127.0.0.1:9001 502 (connect refused)", or null
 
     Exchange(Upstream upstream, RequestInfo request, String target, byte[] body, boolean replayable, boolean idempotent, long startNanos) {
         this.upstream = upstream;
@@ -35,6 +42,29 @@ final class Exchange {
     boolean mayRetry() {
         int retries = upstream.config().retries();
         return retries < 0 || tried.size() <= retries;
+    }
+
+    /** A new attempt begins: its clock and byte counts start from zero. */
+    void startAttempt(Server s) {
+        server = s;
+        tried.add(s);
+        headersReceived = false;
+        attemptNanos = System.nanoTime();
+        headerNanos = -1;
+        sent = body == null ? 0 : body.length;
+        received = 0;
+    }
+
+    /** The current attempt failed with {@code status} (as the client would have seen it) and the next is about to start. */
+    void attemptFailed(int status, String reason) {
+        String line = server.key() + " " + status + " (" + reason + ")";
+        retried = retried == null ? line : retried + ", " + line;
+    }
+
+    /** Reports the current attempt's response to its server: status, times and bytes. */
+    void responded(int status) {
+        long now = System.nanoTime();
+        server.onResponse(status, headerNanos < 0 ? now - attemptNanos : headerNanos, now - attemptNanos, sent, received);
     }
 
     boolean wasTried(Server s) {

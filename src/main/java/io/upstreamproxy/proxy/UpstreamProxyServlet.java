@@ -47,15 +47,37 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
     static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
 
-    private final transient Router router;
-    private final transient ProxyConfig.Proxy settings;
+    // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
+    private transient volatile Router router;
+    private transient volatile ProxyConfig.Proxy settings;
     private final transient AccessLog accessLog;
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
+        this(router, settings, accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF);
+    }
+
+    /** With the access log to use ({@link AccessLog#OFF} for none); the servlet closes it when destroyed. */
+    public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, AccessLog accessLog) {
         this.router = router;
         this.settings = settings;
-        this.accessLog = accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF;
+        this.accessLog = accessLog;
+    }
+
+    /**
+     * A reload: new routes and proxy settings from the next request on. The upstream client
+     * takes the new connect timeout at once; pool and queue sizes apply to servers whose
+     * connection pool is created afterwards (new servers, or idle ones Jetty let go).
+     */
+    public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
+        router = nextRouter;
+        settings = next;
+        HttpClient client = getHttpClient();
+        if (client != null) {
+            client.setConnectTimeout(next.connectTimeout().toMillis());
+            client.setMaxConnectionsPerDestination(next.maxConnectionsPerServer());
+            client.setMaxRequestsQueuedPerDestination(next.maxQueuedPerServer());
+        }
     }
 
     @Override
@@ -142,6 +164,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 IDEMPOTENT.contains(request.getMethod()), start);
         Server server = upstream.pick(x.request, s -> false);
         if (server == null) {
+            upstream.stats().noEligible();
             ErrorBody.send(response, 503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
             log(request, 503, x, null);
             return;
@@ -157,9 +180,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** Sends the request to {@code server}: one attempt. */
     private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
-        x.server = server;
-        x.tried.add(server);
-        x.headersReceived = false;
+        x.startAttempt(server);
         Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
@@ -169,6 +190,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             proxyRequest.body(new BytesRequestContent(request.getContentType(), x.body));
         } else if (!x.replayable) {
             proxyRequest.body(proxyRequestContent(request, response, proxyRequest));
+            proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
         }
         server.onRequestStart();
         sendProxyRequest(request, response, proxyRequest);
@@ -218,19 +240,23 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void onResponseContent(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse,
                                      byte[] buffer, int offset, int length, Callback callback) {
-        exchange(clientRequest).writer.write(serverResponse, buffer, offset, length, callback);
+        Exchange x = exchange(clientRequest);
+        x.received += length;
+        x.writer.write(serverResponse, buffer, offset, length, callback);
     }
 
     @Override
     protected void onServerResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
-        exchange(clientRequest).headersReceived = true;
+        Exchange x = exchange(clientRequest);
+        x.headersReceived = true;
+        x.headerNanos = System.nanoTime() - x.attemptNanos;
         super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
     }
 
     @Override
     protected void onProxyResponseSuccess(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
         Exchange x = exchange(clientRequest);
-        x.server.onResponse(serverResponse.getStatus());
+        x.responded(serverResponse.getStatus());
         log(clientRequest, serverResponse.getStatus(), x, x.server);
         super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
     }
@@ -254,11 +280,14 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         boolean serverFault = !x.headersReceived && !x.clientFailed;
         if (serverFault) {
-            failed.onFailure();
+            String reason = FailureReason.of(failure);
+            failed.onFailure(reason);
             if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
                 Server next = x.upstream.pick(x.request, x::wasTried);
                 if (next != null) {
-                    _log.debug("{} failed ({}), retrying on {}", failed, failure.toString(), next);
+                    x.attemptFailed(proxyResponseStatus(failure), reason);
+                    x.upstream.stats().retried();
+                    Events.retry(clientRequest.getMethod(), x.target, failed, next, reason);
                     proxyResponse.reset();
                     try {
                         send(clientRequest, proxyResponse, x, next);
@@ -269,7 +298,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                 }
             }
         } else {
-            failed.onResponse(x.headersReceived ? serverResponse.getStatus() : 0);
+            x.responded(x.headersReceived ? serverResponse.getStatus() : 0);
         }
         int status = proxyResponseStatus(failure);
         log(clientRequest, x.headersReceived ? serverResponse.getStatus() : status, x, failed);
@@ -295,7 +324,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private void log(HttpServletRequest request, int status, Exchange x, Server server) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
         accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), request.getRemoteAddr(), request.getMethod(),
-                x.target, status, x.upstream.name(), server == null ? null : server.key(), ms));
+                x.target, request.getProtocol(), status, x.upstream.name(), server == null ? null : server.key(), ms,
+                x.received, request.getHeader("Referer"), request.getHeader("User-Agent"), x.retried));
     }
 
 }

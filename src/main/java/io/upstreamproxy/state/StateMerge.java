@@ -1,9 +1,12 @@
 package io.upstreamproxy.state;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.config.ServerConfigJson;
 import io.upstreamproxy.config.ServerPatch;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -13,7 +16,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Start-up: lays the saved state over the configuration, which may have changed since the state
+ * Start-up and reload: lays the saved state over the configuration, which may have changed since the state
  * was written. Servers are matched by address ({@code host:port}), never by position:
  *
  * <ul>
@@ -92,6 +95,7 @@ public final class StateMerge {
                 nextId++;
             } else {
                 out.add(e);
+                overrides(uc.name(), e, c, notes);
             }
         }
         for (RuntimeState.ServerState e : saved.values()) {
@@ -102,6 +106,24 @@ public final class StateMerge {
             }
         }
         return new RuntimeState.UpstreamState(nextId, out, removed);
+    }
+
+    /**
+     * One note per field where the saved run-time value wins over a different config value:
+     * {@code backend server 1 (127.0.0.1:9002) weight: config 2, run-time 5 kept}. An operator
+     * who edited the config must learn why the edit shows no effect (and that PATCH
+     * {@code {"reset": true}} clears the run-time values).
+     */
+    private static void overrides(String upstream, RuntimeState.ServerState e, ServerConfig c, List<String> notes) {
+        JsonObject runTime = e.isAdded() ? ServerConfigJson.write(e.added(), new JsonObject()) : e.set().toJson();
+        JsonObject configured = ServerConfigJson.write(c, new JsonObject());
+        for (Map.Entry<String, JsonElement> field : runTime.entrySet()) {
+            JsonElement fromConfig = configured.get(field.getKey());
+            if (fromConfig != null && !fromConfig.equals(field.getValue())) {
+                notes.add(upstream + " server " + e.id() + " (" + e.address() + ") " + field.getKey() + ": config "
+                        + fromConfig.getAsString() + ", run-time " + field.getValue().getAsString() + " kept");
+            }
+        }
     }
 
     private static List<Placed> place(UpstreamConfig uc, RuntimeState.UpstreamState merged) {

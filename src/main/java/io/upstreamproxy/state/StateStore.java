@@ -39,6 +39,16 @@ public interface StateStore {
     default void catchUp() {
     }
 
+    /**
+     * Saves the merge of a config and the saved state, at start-up and on each reload. A store of
+     * this instance's own saves it like any state; a shared store (fleet mode) keeps it as this
+     * instance's cache only, since it drops what other instances' configs have, and joins the
+     * shared intent again with the new config.
+     */
+    default void saveMerged(RuntimeState state) {
+        save(state);
+    }
+
     /** A shared store's current intent for one upstream (fleet mode); null: none, keep what runs. */
     default RuntimeState.UpstreamState sharedIntent(String upstream) {
         return null;

@@ -16,6 +16,9 @@ public sealed interface Change {
     /** Adds a server; it gets the upstream's next id. */
     record AddServer(String upstream, ServerConfig settings) implements Change {}
 
+    /** Drops a server's run-time values (PATCH {@code {"reset": true}}): the config's apply again. */
+    record ResetServer(String upstream, int id) implements Change {}
+
     /** Removes a server; requests in flight to it finish. {@code force} as for {@link PatchServer}. */
     record RemoveServer(String upstream, int id, boolean force) implements Change {}
 

@@ -2,6 +2,7 @@ package io.upstreamproxy.upstream;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.config.ServerPatch;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.state.StateConflictException;
 import io.upstreamproxy.state.StateException;
@@ -9,7 +10,6 @@ import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.state.StoreUnavailableException;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,48 +37,68 @@ public final class ChangeApplier {
     private final StateStore store;
     private final Object lock = new Object();
     private RuntimeState state; // guarded by lock
+    private ProxyConfig config; // guarded by lock
 
-    private ChangeApplier(UpstreamRegistry registry, StateStore store, RuntimeState state) {
+    private ChangeApplier(UpstreamRegistry registry, StateStore store) {
         this.registry = registry;
         this.store = store;
-        this.state = state;
     }
 
     /**
-     * Start-up: loads the saved state, lays it over the config (see {@link StateMerge}), gives
-     * the registry's upstreams the resulting servers and ids, and saves the merged state when it
-     * differs (so ids given to servers new in the config are never given again).
+     * Start-up: loads the saved state, lays it over the config (see {@link StateMerge}), saves
+     * the merged state when it differs (so ids given to servers new in the config are never
+     * given again), then publishes every upstream once with its servers and ids.
      *
      * @throws StateException when the store cannot be read or written; start-up must stop
      */
     public static ChangeApplier restore(UpstreamRegistry registry, ProxyConfig config, StateStore store) {
         RuntimeState saved = store.load();
-        StateMerge.Result merged = StateMerge.merge(config, saved);
-        merged.servers().forEach((name, servers) -> layOut(registry.get(name), servers,
-                merged.state().upstream(name).nextId()));
-        merged.notes().forEach(note -> LOG.warn("{}: {}", store, note));
-        if (!merged.state().equals(saved)) {
-            store.save(merged.state());
+        ChangeApplier c = new ChangeApplier(registry, store);
+        synchronized (c.lock) {
+            c.layOut(config, saved, true);
         }
         if (saved != null) {
             LOG.info("restored run-time changes from {}", store);
         }
-        return new ChangeApplier(registry, store, merged.state());
+        return c;
     }
 
-    /** Replaces the config-order servers of a freshly built upstream by the merged ones. */
-    private static void layOut(Upstream u, List<StateMerge.Placed> servers, int nextId) {
-        for (Server s : u.servers()) {
-            u.remove(s.id());
+    /**
+     * A reload: the new config merged with the run-time state exactly as at start-up, saved,
+     * then published (upstreams that stay keep their objects, servers that stay keep theirs).
+     * Runs under the change lock, so no API change interleaves. In fleet mode the merge is this
+     * instance's only: the store keeps it locally and joins the fleet's intent again with the new
+     * config ({@link StateStore#saveMerged}).
+     *
+     * @throws StateException when the merged state cannot be saved; then nothing changed
+     */
+    public void reload(ProxyConfig next) {
+        synchronized (lock) {
+            layOut(next, state, false);
         }
-        for (StateMerge.Placed p : servers) {
-            u.addWithId(p.id(), p.settings());
+    }
+
+    /** The one path from a config and a saved state to published upstreams; caller holds the lock. */
+    private void layOut(ProxyConfig next, RuntimeState saved, boolean startup) {
+        StateMerge.Result merged = StateMerge.merge(next, saved);
+        if (!merged.state().equals(saved)) {
+            store.saveMerged(merged.state()); // first: a state that cannot be saved must not run
         }
-        u.advanceNextId(nextId);
+        registry.layOut(next.upstreams().values(), merged.servers(), startup);
+        merged.notes().forEach(note -> LOG.warn("{}: {}", store, note));
+        state = merged.state();
+        config = next;
     }
 
     public UpstreamRegistry registry() {
         return registry;
+    }
+
+    /** The config running, as {@link #restore} or the last {@link #reload} was given it (host names resolved). */
+    public ProxyConfig config() {
+        synchronized (lock) {
+            return config;
+        }
     }
 
     /** The state as last saved. */
@@ -92,16 +112,23 @@ public final class ChangeApplier {
      * Applies a change and returns the server it concerned (for a removal, the removed one; for a
      * {@link Change.SyncUpstream}, null).
      *
-     * <p>A shared store (fleet mode) may refuse a save because another instance changed the same
-     * server first; then this instance catches up outside the lock and computes the change again
-     * from the new state, so no update is lost and the checks see what is current.
-     *
      * @throws ChangeRejected when the change is refused or cannot be saved; then nothing changed
      */
     public Server apply(Change change) {
+        return apply(change, null);
+    }
+
+    /**
+     * As {@link #apply(Change)}; {@code by} (the client's address, or null) goes into the log line.
+     *
+     * <p>A shared store (fleet mode) may refuse a save because another instance changed the same
+     * server first; then this instance catches up outside the lock and computes the change again
+     * from the new state, so no update is lost and the checks see what is current.
+     */
+    public Server apply(Change change, String by) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return applyOnce(change);
+                return applyOnce(change, by);
             } catch (StateConflictException e) {
                 if (attempt == MAX_ATTEMPTS) {
                     throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: still conflicting after "
@@ -116,7 +143,7 @@ public final class ChangeApplier {
         }
     }
 
-    private Server applyOnce(Change change) {
+    private Server applyOnce(Change change, String by) {
         synchronized (lock) {
             Upstream u = registry.get(change.upstream());
             if (u == null) {
@@ -129,17 +156,19 @@ public final class ChangeApplier {
                 s = patch(u, us, p);
             } else if (change instanceof Change.AddServer a) {
                 s = add(u, us, a);
+            } else if (change instanceof Change.ResetServer r) {
+                s = reset(u, us, r);
             } else if (change instanceof Change.SyncUpstream) {
                 // read under the lock: an intent read earlier could predate this instance's own last write
                 RuntimeState.UpstreamState intent = store.sharedIntent(u.name());
                 if (intent != null && !intent.equals(us)) {
-                    IntentSync.apply(u, intent, () -> save(state.with(u.name(), intent)));
+                    IntentSync.apply(registry, u, intent, () -> save(state.with(u.name(), intent)));
                 }
-                return null;
+                return null; // the fleet's own log lines say what changed; not an operator's change here
             } else {
                 s = remove(u, us, (Change.RemoveServer) change);
             }
-            LOG.info("applied {} to {}", change, s);
+            LOG.info("{}", ChangeText.of(change, s, by));
             return s;
         }
     }
@@ -169,9 +198,31 @@ public final class ChangeApplier {
                         + u.name() + "\" (id " + kept.id() + ", not in this instance's config)");
             }
         }
-        int id = Math.max(us.nextId(), u.nextId());
+        int id = us.nextId();
         save(state.with(u.name(), us.add(id, c)));
         return u.addAtRunTime(id, c);
+    }
+
+    /**
+     * Drops the run-time values of a server so the config's apply again. A server the API added
+     * becomes a configured one when the config lists its address; otherwise it has no config
+     * values to return to, and the reset is refused.
+     */
+    private Server reset(Upstream u, RuntimeState.UpstreamState us, Change.ResetServer r) {
+        Server s = server(u, r.id());
+        ServerConfig configured = null;
+        for (ServerConfig c : config.upstreams().get(u.name()).servers()) {
+            if (c.address().equals(s.address())) {
+                configured = c;
+            }
+        }
+        if (configured == null) {
+            throw new ChangeRejected(Reason.NOTHING_TO_RESET, "server " + s.id() + " (" + s.key() + ") was added at run time"
+                    + " and is not in the config: it has no config values to return to");
+        }
+        save(state.with(u.name(), us.replace(RuntimeState.ServerState.configured(s.id(), s.address(), ServerPatch.EMPTY))));
+        s.update(configured);
+        return s;
     }
 
     private Server remove(Upstream u, RuntimeState.UpstreamState us, Change.RemoveServer r) {

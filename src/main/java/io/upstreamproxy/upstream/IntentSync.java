@@ -3,7 +3,10 @@ package io.upstreamproxy.upstream;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.state.StateMerge;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,38 +26,37 @@ final class IntentSync {
     private IntentSync() {}
 
     /**
-     * Publishes, then saves; the caller holds the change lock. Unlike an API change, the intent is
+     * Publishes, then saves; the caller holds the change lock. The servers are laid out as a
+     * reload lays them out ({@link UpstreamRegistry#layOutServers}): the upstream is rebuilt
+     * once, whatever the number of servers that changed. Unlike an API change, the intent is
      * already durable (etcd committed it), and the local save only refreshes the state file
      * cache: the live servers need not wait for its fsyncs. Should the save fail, the caller's
      * state still differs from the intent and the next sync tries again.
      */
-    static void apply(Upstream u, RuntimeState.UpstreamState intent, Runnable save) {
+    static void apply(UpstreamRegistry registry, Upstream u, RuntimeState.UpstreamState intent, Runnable save) {
         Map<HostPort, ServerConfig> configured = new HashMap<>();
         u.config().servers().forEach(c -> configured.put(c.address(), c));
+        List<StateMerge.Placed> placed = new ArrayList<>();
+        for (RuntimeState.ServerState t : intent.servers()) {
+            ServerConfig want = settings(t, configured);
+            if (want != null) {
+                placed.add(new StateMerge.Placed(t.id(), want));
+            }
+        }
         for (Server s : u.servers()) {
-            RuntimeState.ServerState t = intent.server(s.id());
-            ServerConfig want = t == null ? null : settings(t, configured);
-            // a server id never changes address or backup role; a different one is another server
-            if (want == null || !want.address().equals(s.address()) || want.backup() != s.config().backup()) {
-                u.remove(s.id());
+            if (placed.stream().noneMatch(p -> p.id() == s.id() && p.settings().address().equals(s.address()))) {
                 LOG.info("fleet: upstream \"{}\" server {} ({}) removed", u.name(), s.id(), s.key());
             }
         }
-        for (RuntimeState.ServerState t : intent.servers()) {
-            ServerConfig want = settings(t, configured);
-            if (want == null) {
-                continue;
-            }
-            Server s = u.server(t.id());
-            if (s == null) {
-                u.addAtRunTime(t.id(), want);
-                LOG.info("fleet: upstream \"{}\" server {} ({}) added", u.name(), t.id(), want.address());
-            } else if (!s.config().equals(want)) {
-                s.update(want);
-                LOG.info("fleet: upstream \"{}\" server {} ({}) now {}", u.name(), t.id(), want.address(), want);
+        for (StateMerge.Placed p : placed) {
+            Server s = u.server(p.id());
+            if (s == null || !s.address().equals(p.settings().address())) {
+                LOG.info("fleet: upstream \"{}\" server {} ({}) added", u.name(), p.id(), p.settings().address());
+            } else if (!s.config().equals(p.settings())) {
+                LOG.info("fleet: upstream \"{}\" server {} ({}) now {}", u.name(), p.id(), p.settings().address(), p.settings());
             }
         }
-        u.advanceNextId(intent.nextId());
+        registry.layOutServers(u.name(), placed);
         save.run();
     }
 

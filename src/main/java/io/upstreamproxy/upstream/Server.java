@@ -1,6 +1,7 @@
 package io.upstreamproxy.upstream;
 
 import io.upstreamproxy.balance.Endpoint;
+import io.upstreamproxy.config.Durations;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ServerConfig;
 
@@ -37,6 +38,15 @@ public final class Server implements Endpoint {
     private volatile long rampStartNanos;
     private volatile boolean upBefore;
     private volatile Runnable weightListener = () -> {};
+    private volatile ServerObserver observer = ServerObserver.NONE;
+
+    // Out of rotation for failures or health (NGINX Plus downtime/downstart): guarded by 'this';
+    // the transitions are rare, and the request path only reads 'out' (volatile) to skip the lock.
+    private volatile boolean out;
+    private boolean outPassiveOnly;
+    private long outSinceNanos;
+    private long outSinceMillis;
+    private long downtimeNanos;
 
     public Server(int id, String upstream, ServerConfig config, Clock clock) {
         this.id = id;
@@ -63,21 +73,39 @@ public final class Server implements Endpoint {
         return config;
     }
 
-    /** Replaces the settings; the address and backup flag never change for a server id. */
+    /** Replaces the settings; the address never changes for a server id. */
     public void update(ServerConfig next) {
+        int before = config.weight();
+        reconfigure(next);
+        if (before != next.weight()) {
+            weightListener.run();
+        }
+    }
+
+    /**
+     * Replaces the settings without telling the upstream: a reload republishes every server's
+     * upstream once afterwards, rather than once per changed weight.
+     */
+    void reconfigure(ServerConfig next) {
         ServerConfig prev = config;
         if ((prev.down() || prev.drain()) && !next.down() && !next.drain()) {
             startSlowStart(); // before the new settings show, so no pick sees it back at full weight
         }
         config = next;
-        if (prev.weight() != next.weight()) {
-            weightListener.run();
-        }
     }
 
     /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */
     void onWeightChange(Runnable listener) {
         weightListener = listener;
+    }
+
+    /** Who hears of this server's responses, failures and rotation changes (set by its upstream). */
+    void observe(ServerObserver o) {
+        observer = o;
+    }
+
+    ServerObserver observer() {
+        return observer;
     }
 
     /** The server comes (back) into service now: its effective weight ramps over slow_start from here. */
@@ -99,6 +127,11 @@ public final class Server implements Endpoint {
      * CHECKING to UP, except for the first check of a server that has never been up (start-up).
      */
     public void setHealth(HealthStatus h) {
+        setHealth(h, null);
+    }
+
+    /** As {@link #setHealth(HealthStatus)}, with the check's reason for the log ("status 500", "timeout"); null when none. */
+    public void setHealth(HealthStatus h, String reason) {
         HealthStatus prev = health;
         if (h == HealthStatus.UP && (prev == HealthStatus.UNHEALTHY || (prev == HealthStatus.CHECKING && upBefore))) {
             startSlowStart();
@@ -107,6 +140,11 @@ public final class Server implements Endpoint {
             upBefore = true;
         }
         health = h;
+        if (h != prev) {
+            noteRotation(clock.nanos(), h == HealthStatus.UP ? "health check passed"
+                    : h == HealthStatus.CHECKING ? "waiting for its first health check"
+                    : "health check failed" + (reason == null ? "" : " (" + reason + ")"));
+        }
     }
 
     /** The active health check's counters and last failure reason. */
@@ -153,6 +191,12 @@ public final class Server implements Endpoint {
     @Override
     public int active() {
         return stats.active();
+    }
+
+    /** The recent header time as balancers see it: the moving average, halved for every 10 s without a response. */
+    @Override
+    public long headerNanos() {
+        return stats.headerTime().decayed(clock.nanos());
     }
 
     /** True when the balancer may send this server a new request now. */
@@ -218,12 +262,31 @@ public final class Server implements Endpoint {
                 failCount = 0;
             }
         }
+        if (out) {
+            noteRotation(clock.nanos(), null); // a passive failure's time may have run out
+        }
+    }
+
+    /**
+     * A response ended ({@code status} 0 when it was cut short after the headers): also records
+     * its times, to the headers and to the last byte, and the body bytes sent and received.
+     */
+    public void onResponse(int status, long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
+        stats.timed(clock.nanos(), headerNanos, responseNanos, sentBytes, receivedBytes);
+        onResponse(status);
+        observer.responded(this, status, headerNanos, responseNanos);
     }
 
     /** The request failed to reach the server or timed out: counts towards max_fails. */
     public void onFailure() {
+        onFailure("error");
+    }
+
+    /** As {@link #onFailure()}, with what went wrong in a few words ("connect refused", "timeout") for the log. */
+    public void onFailure(String reason) {
         stats.ended(0);
         stats.failed();
+        observer.failed(this, reason);
         ServerConfig c = config;
         if (c.maxFails() == 0) {
             return;
@@ -240,8 +303,52 @@ public final class Server implements Endpoint {
                 rampStartNanos = now + window; // it comes back when the window ends, and ramps from there
                 unavailableUntilNanos = now + window;
                 stats.becameUnavailable();
+                noteRotation(now, failCount + " failure(s) within fail_timeout " + Durations.format(c.failTimeout())
+                        + ", last: " + reason + "; unavailable for " + Durations.format(c.failTimeout()));
             }
         }
+    }
+
+    /**
+     * Follows moves out of and back into rotation for failures or health (not operator intent:
+     * down and drain are the operator's, logged where they are made). {@code why} null: only a
+     * passive failure's time running out can have changed anything.
+     */
+    private synchronized void noteRotation(long now, String why) {
+        boolean passive = isUnavailable(now);
+        boolean nowOut = health != HealthStatus.UP || passive;
+        if (nowOut == out) {
+            if (nowOut && health != HealthStatus.UP) {
+                outPassiveOnly = false;
+            }
+            return;
+        }
+        if (nowOut) {
+            out = true;
+            outPassiveOnly = health == HealthStatus.UP;
+            outSinceNanos = now;
+            outSinceMillis = clock.wallMillis();
+            observer.leftRotation(this, why == null ? "unavailable" : why);
+        } else {
+            // Out only for passive failures: it came back when fail_timeout ended, not when we noticed.
+            long end = outPassiveOnly && unavailableUntilNanos - outSinceNanos > 0 ? Math.min(now, unavailableUntilNanos) : now;
+            downtimeNanos += Math.max(0, end - outSinceNanos);
+            out = false;
+            observer.joinedRotation(this, why != null ? why : "fail_timeout over");
+        }
+    }
+
+    /** Time spent out of rotation for failures or health, in ms, including the current spell (NGINX Plus {@code downtime}). */
+    public synchronized long downtimeMillis() {
+        long now = clock.nanos();
+        noteRotation(now, null);
+        return (downtimeNanos + (out ? now - outSinceNanos : 0)) / 1_000_000;
+    }
+
+    /** Wall time (ms) the server left rotation for failures or health, 0 while in rotation (NGINX Plus {@code downstart}). */
+    public synchronized long downstartMillis() {
+        noteRotation(clock.nanos(), null);
+        return out ? outSinceMillis : 0;
     }
 
     @Override

@@ -14,6 +14,10 @@ public final class ServerStats {
     private final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
     private final LongAdder fails = new LongAdder();
     private final LongAdder unavail = new LongAdder();
+    private final LongAdder sent = new LongAdder();
+    private final LongAdder received = new LongAdder();
+    private final MovingAverage responseTime = new MovingAverage();
+    private final MovingAverage headerTime = new MovingAverage();
     private volatile long selectedMillis;
 
     /** A request was sent to this server. */
@@ -29,6 +33,18 @@ public final class ServerStats {
         int klass = status / 100;
         if (klass >= 1 && klass <= 5) {
             responses[klass - 1].increment();
+        }
+    }
+
+    /** A response ended: its times (to the headers, to the last byte) and the body bytes each way. */
+    void timed(long nowNanos, long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
+        headerTime.add(headerNanos, nowNanos);
+        responseTime.add(responseNanos);
+        if (sentBytes > 0) {
+            sent.add(sentBytes);
+        }
+        if (receivedBytes > 0) {
+            received.add(receivedBytes);
         }
     }
 
@@ -68,6 +84,26 @@ public final class ServerStats {
     /** How many times the server became unavailable through max_fails. */
     public long unavail() {
         return unavail.sum();
+    }
+
+    /** Body bytes sent to this server. */
+    public long sent() {
+        return sent.sum();
+    }
+
+    /** Body bytes received from this server. */
+    public long received() {
+        return received.sum();
+    }
+
+    /** Moving average of the time to the last response byte. */
+    public MovingAverage responseTime() {
+        return responseTime;
+    }
+
+    /** Moving average of the time to the response headers. */
+    public MovingAverage headerTime() {
+        return headerTime;
     }
 
     /** Wall time of the last selection in ms, 0 when never selected. */

@@ -7,6 +7,8 @@ import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import io.upstreamproxy.config.ServerConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -15,33 +17,55 @@ import java.util.function.Predicate;
  *
  * <p>The server list is an immutable snapshot in a volatile field: a request reads it once and
  * takes no lock; adding or removing a server builds a new list under this upstream's monitor
- * (writers are rare) and hands it to both balancers.
+ * (writers are rare) and hands it to both balancers. A reload replaces the settings, the
+ * balancers (when their name or hash key changed) and the whole list in one step
+ * ({@link #reconfigure}), so each balancer is rebuilt once however many servers changed.
+ *
+ * <p>Ids are not this class's: the run-time state ({@code ChangeApplier}) gives them out, and
+ * an upstream keeps the servers it is given.
  */
 public final class Upstream {
-    private final UpstreamConfig config;
+    /** What a pick reads: the settings and the balancers, replaced together on reload. */
+    private record Picking(UpstreamConfig config, Balancer<Server> primary, Balancer<Server> backup) {}
+
+    private final String name;
     private final Clock clock;
-    private final Balancer<Server> primary;
-    private final Balancer<Server> backup;
+    private volatile Picking picking;
     private volatile List<Server> servers = List.of();
-    private int nextId;
+    private volatile List<NameStatus> names = List.of();
+    private final UpstreamStats stats = new UpstreamStats();
+    private ServerObserver observer = ServerObserver.NONE; // guarded by this
 
     Upstream(UpstreamConfig config, Clock clock, Balancer<Server> primary, Balancer<Server> backup) {
-        this.config = config;
+        this.name = config.name();
         this.clock = clock;
-        this.primary = primary;
-        this.backup = backup;
+        this.picking = new Picking(config, primary, backup);
     }
 
     public String name() {
-        return config.name();
+        return name;
     }
 
     public UpstreamConfig config() {
-        return config;
+        return picking.config();
     }
 
     public Clock clock() {
         return clock;
+    }
+
+    /** Its host names re-resolved at run time ({@code resolve}) and how that went; empty without. */
+    public List<NameStatus> names() {
+        return names;
+    }
+
+    public void setNames(List<NameStatus> next) {
+        names = List.copyOf(next);
+    }
+
+    /** Retries and requests without an eligible server. */
+    public UpstreamStats stats() {
+        return stats;
     }
 
     /** Every server, in id order. */
@@ -67,67 +91,111 @@ public final class Upstream {
         return null;
     }
 
-    /** The id the next added server gets; ids are never reused. */
-    public synchronized int nextId() {
-        return nextId;
-    }
-
-    /** Restores the id counter (from the state file); it only moves forward. */
-    public synchronized void advanceNextId(int atLeast) {
-        nextId = Math.max(nextId, atLeast);
-    }
-
-    /** Adds a server with the next id, as the API does; it ramps up over its slow_start. */
-    public synchronized Server add(ServerConfig c) {
-        return addAtRunTime(nextId, c);
+    /**
+     * Adds a watcher of this upstream's servers: it hears {@code added} for every server there
+     * now and every server added later, and everything those servers report.
+     */
+    public synchronized void observe(ServerObserver o) {
+        observer = ServerObserver.both(observer, o);
+        for (Server s : servers) {
+            s.observe(observer);
+            o.added(s);
+        }
     }
 
     /** Adds a server while traffic flows (API): it ramps up over its slow_start, unlike config and restored ones. */
     public synchronized Server addAtRunTime(int id, ServerConfig c) {
-        Server s = new Server(id, name(), c, clock);
+        Server s = new Server(id, name, c, clock);
         s.startSlowStart();
         return insert(s);
     }
 
-    /** Adds a server with a given id (config order, restored state); the counter moves past it. */
+    /** Adds a server with a given id that does not ramp (config order, restored state). */
     public synchronized Server addWithId(int id, ServerConfig c) {
-        return insert(new Server(id, name(), c, clock));
+        return insert(new Server(id, name, c, clock));
     }
 
     private Server insert(Server s) {
-        int id = s.id();
-        s.onWeightChange(this::republish);
-        if (config.healthCheck() != null && config.healthCheck().mandatory()) {
-            s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
-        }
+        adopt(s, picking.config(), true);
         List<Server> next = new ArrayList<>(servers);
         next.add(s);
         next.sort((a, b) -> Integer.compare(a.id(), b.id()));
-        nextId = Math.max(nextId, id + 1);
-        publish(next);
+        publish(picking, next);
+        observer.added(s);
         return s;
+    }
+
+    /** Makes a server this upstream's: weight changes republish here; a new one waits for its first check when checks are mandatory. */
+    private void adopt(Server s, UpstreamConfig config, boolean isNew) {
+        s.onWeightChange(this::republish);
+        s.observe(observer);
+        if (isNew && config.healthCheck() != null && config.healthCheck().mandatory()) {
+            s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
+        }
     }
 
     /** Removes a server; requests in flight to it finish. Returns false when the id is unknown. */
     public synchronized boolean remove(int id) {
-        List<Server> next = new ArrayList<>(servers);
-        if (!next.removeIf(s -> s.id() == id)) {
+        Server gone = server(id);
+        if (gone == null) {
             return false;
         }
-        publish(next);
+        List<Server> next = new ArrayList<>(servers);
+        next.remove(gone);
+        publish(picking, next);
+        observer.removed(gone);
         return true;
+    }
+
+    /**
+     * A reload: new settings and the complete new server list at once. {@code kept} are servers
+     * of this upstream that stay (their settings already replaced, counters and health kept),
+     * {@code fresh} the new ones. Balancers are rebuilt when the algorithm or hash key changed,
+     * else handed the new list; either way once, and not at all when nothing changed
+     * ({@code settingsChanged}: some kept server got other settings).
+     */
+    synchronized void reconfigure(UpstreamConfig next, Function<UpstreamConfig, Balancer<Server>> newBalancer,
+                                  List<Server> kept, List<Server> fresh, boolean settingsChanged) {
+        Picking p = picking;
+        if (!settingsChanged && fresh.isEmpty() && next.equals(p.config()) && kept.equals(servers)) {
+            return; // e.g. a reload that did not touch this upstream, or a DNS answer that did not change
+        }
+        if (!Objects.equals(p.config().balancer(), next.balancer()) || !Objects.equals(p.config().hashKey(), next.hashKey())) {
+            p = new Picking(next, newBalancer.apply(next), newBalancer.apply(next));
+        } else {
+            p = new Picking(next, p.primary(), p.backup());
+        }
+        List<Server> all = new ArrayList<>(kept);
+        for (Server s : kept) {
+            adopt(s, next, false);
+        }
+        for (Server s : fresh) {
+            adopt(s, next, true);
+        }
+        all.addAll(fresh);
+        all.sort((a, b) -> Integer.compare(a.id(), b.id()));
+        List<Server> gone = servers.stream().filter(s -> !kept.contains(s)).toList();
+        publish(p, all);
+        gone.forEach(observer::removed);
+        fresh.forEach(observer::added);
+    }
+
+    /** This upstream left the config: its watchers hear every server go. */
+    synchronized void retire() {
+        servers.forEach(observer::removed);
     }
 
     /** Hands the balancers the same list again, e.g. after a weight change their rings depend on. */
     private synchronized void republish() {
-        publish(servers);
+        publish(picking, servers);
     }
 
-    private void publish(List<Server> next) {
+    private void publish(Picking p, List<Server> next) {
         List<Server> all = List.copyOf(next);
-        primary.update(all.stream().filter(s -> !s.config().backup()).toList());
-        backup.update(all.stream().filter(s -> s.config().backup()).toList());
+        p.primary().update(all.stream().filter(s -> !s.config().backup()).toList());
+        p.backup().update(all.stream().filter(s -> s.config().backup()).toList());
         servers = all;
+        picking = p;
     }
 
     /**
@@ -137,7 +205,8 @@ public final class Upstream {
     public Server pick(RequestInfo request, Predicate<Server> exclude) {
         long now = clock.nanos();
         Predicate<Server> usable = s -> s.isEligible(now) && !exclude.test(s);
-        Server s = primary.pick(request, usable);
-        return s != null ? s : backup.pick(request, usable);
+        Picking p = picking;
+        Server s = p.primary().pick(request, usable);
+        return s != null ? s : p.backup().pick(request, usable);
     }
 }

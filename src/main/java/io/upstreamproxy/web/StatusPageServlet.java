@@ -37,9 +37,14 @@ final class StatusPageServlet extends HttpServlet {
             + "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
     private final transient Map<String, byte[]> files = new ConcurrentHashMap<>();
-    private final byte[] settings;
+    private volatile byte[] settings;
 
     StatusPageServlet(ProxyConfig config) {
+        reconfigure(config);
+    }
+
+    /** The page's settings.json from the config (also on reload: read_only may change). */
+    void reconfigure(ProxyConfig config) {
         JsonObject o = new JsonObject();
         o.addProperty("api", relativeApi(config.status().path(), config.api().path()));
         o.addProperty("read_only", config.api().readOnly());

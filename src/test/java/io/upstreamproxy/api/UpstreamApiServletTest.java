@@ -33,7 +33,8 @@ class UpstreamApiServletTest {
             + "\"backend2\": {\"balancer\": \"round-robin\", \"servers\": [{\"server\": \"127.0.0.1:9101\"}]}},"
             + "\"routes\": [{\"path\": \"/\", \"upstream\": \"backend\"}]}";
     static final List<String> SERVER_KEYS = List.of("id", "server", "weight", "max_conns", "max_fails", "fail_timeout",
-            "slow_start", "backup", "down", "drain", "state", "active", "requests", "responses", "fails", "unavail", "health_checks");
+            "slow_start", "backup", "down", "drain", "state", "active", "requests", "responses", "fails", "unavail", "health_checks",
+            "sent", "received", "downtime");
     static final int MAX_BODY = 256;
 
     final ProxyConfig config = ConfigLoader.parse(CONFIG, null);

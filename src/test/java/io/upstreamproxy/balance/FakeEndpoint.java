@@ -12,6 +12,8 @@ final class FakeEndpoint implements Endpoint {
     volatile boolean usable = true;
     /** Effective weight to report; -1 means full ({@code weight * WEIGHT_SCALE}). */
     volatile int effective = -1;
+    /** Recent header time to report, ns (0: not measured). */
+    volatile long headerNanos;
 
     FakeEndpoint(String name, int weight) {
         this.name = name;
@@ -56,6 +58,11 @@ final class FakeEndpoint implements Endpoint {
     @Override
     public int active() {
         return active;
+    }
+
+    @Override
+    public long headerNanos() {
+        return headerNanos;
     }
 
     @Override

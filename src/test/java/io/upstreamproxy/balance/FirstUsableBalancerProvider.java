@@ -1,6 +1,7 @@
 package io.upstreamproxy.balance;
 
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 
 /**
@@ -10,6 +11,8 @@ import java.util.function.Predicate;
  */
 public final class FirstUsableBalancerProvider implements BalancerProvider {
     public static final String NAME = "first-usable";
+    /** Every update of every instance: tests count how often a list reaches the balancers. */
+    public static final AtomicInteger UPDATES = new AtomicInteger();
 
     @Override
     public String name() {
@@ -23,6 +26,7 @@ public final class FirstUsableBalancerProvider implements BalancerProvider {
 
             @Override
             public void update(List<E> list) {
+                UPDATES.incrementAndGet();
                 endpoints = List.copyOf(list);
             }
 

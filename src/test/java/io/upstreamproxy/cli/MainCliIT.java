@@ -175,6 +175,95 @@ class MainCliIT {
         assertEquals(0, r.process.exitValue());
     }
 
+    @Test
+    void checkExitsZeroForAGoodConfigAndTwoWithTheStartUpMessageOtherwise() throws Exception {
+        Path good = config("{'upstreams': {'b': {'servers': []}}, 'state': {'file': 'state.json'}}");
+        Run ok = run("--check", "--config=" + good);
+        assertTrue(ok.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, ok.process.exitValue(), ok.err.toString());
+        Http.await("stdout drained", Duration.ofSeconds(5), () -> ok.out.size() >= 2);
+        assertEquals(List.of("upstream-proxy: warning: " + good + ": upstreams.b.servers: empty: requests routed to \"b\" get 503 until servers are added through the API",
+                "upstream-proxy: " + good + ": configuration ok; state file " + dir.resolve("state.json") + " ok"), ok.out);
+
+        Path dup = dir.resolve("dup.json");
+        Files.writeString(dup, "{\"upstreams\": {\"b\": {\"servers\": [{\"server\": \"127.0.0.1:1\", \"weight\": 2, \"weight\": 5}]}}}");
+        Run bad = run("--check", "--config", dup.toString());
+        assertTrue(bad.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, bad.process.exitValue());
+        Http.await("stderr drained", Duration.ofSeconds(5), () -> !bad.err.isEmpty());
+        assertEquals(List.of("upstream-proxy: " + dup + ": upstreams.b.servers[0].weight: duplicate key at line 1 column 73 (expected: each key once)"), bad.err);
+
+        Files.writeString(dir.resolve("state.json"), "{\"version\": 1, \"upstreams\": {");
+        Run badState = run("--check", "--config", good.toString());
+        assertTrue(badState.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(2, badState.process.exitValue());
+        Http.await("stderr drained", Duration.ofSeconds(5), () -> !badState.err.isEmpty());
+        assertTrue(badState.err.get(0).startsWith("upstream-proxy: " + dir.resolve("state.json") + ": not valid JSON"), badState.err.toString());
+    }
+
+    @Test
+    void versionAndHelp() throws Exception {
+        Run version = run("--version");
+        assertTrue(version.process.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, version.process.exitValue());
+        Http.await("stdout drained", Duration.ofSeconds(5), () -> !version.out.isEmpty());
+        assertTrue(version.out.get(0).matches("upstream-proxy \\d+\\.\\d+\\.\\d+.*"), version.out.toString());
+
+        Run help = run("--help");
+        assertTrue(help.process.waitFor(30, TimeUnit.SECONDS));
+        Http.await("stdout drained", Duration.ofSeconds(5), () -> help.out.size() > 8);
+        String text = String.join("\n", help.out);
+        for (String option : List.of("--config FILE", "--port N", "--demo", "--no-access-log", "--check", "--version", "--help")) {
+            assertTrue(text.contains("  " + option), option + " in " + text);
+        }
+        assertTrue(text.contains("(default: conf/upstream-proxy.json)"), text);
+    }
+
+    @Test
+    void sighupReloadsLogsOverridesAndNeverEndsTheProcess() throws Exception {
+        Backend one = Backend.start("one");
+        Backend two = Backend.start("two");
+        open.add(one);
+        open.add(two);
+        String json = "{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'b': {'servers': [{'server': '" + one.address()
+                + "', 'weight': 2}]}}, 'state': {'file': 'state.json'}}";
+        Path f = config(json);
+        Run r = run("--config", f.toString());
+        int port = r.port();
+        long pid = r.process.pid();
+        HttpResponse<String> patched = Http.send("PATCH", "http://127.0.0.1:" + port + "/api/upstreams/b/servers/0", "application/json", "{\"weight\": 5}");
+        assertEquals(200, patched.statusCode(), patched.body());
+
+        // a broken file: logged, the process lives on and serves the old config
+        Files.writeString(f, "{'upstreams': ".replace('\'', '"'));
+        hangUp(pid);
+        Http.await("the reload error", Duration.ofSeconds(20), () -> r.err.stream().anyMatch(l -> l.contains("reload failed")));
+        assertTrue(r.process.isAlive());
+        assertEquals("one", Http.get("http://127.0.0.1:" + port + "/").body());
+
+        config(json.replace("'weight': 2}", "'weight': 3}, {'server': '" + two.address() + "'}"));
+        hangUp(pid);
+        Http.await("the override line", Duration.ofSeconds(20), () -> r.err.stream().anyMatch(
+                l -> l.contains("b server 0 (" + one.address() + ") weight: config 3, run-time 5 kept")));
+        Http.await("the second server", Duration.ofSeconds(20), () -> {
+            try {
+                return Http.get("http://127.0.0.1:" + port + "/").body().equals("two");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        hangUp(pid);
+        hangUp(pid);
+        Http.await("two more reloads", Duration.ofSeconds(20), () -> r.err.stream().filter(l -> l.contains("reloaded ")).count() >= 3);
+        assertTrue(r.process.isAlive(), "SIGHUP never ends the process");
+    }
+
+    private static void hangUp(long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(pid)).inheritIO().start();
+        assertTrue(kill.waitFor(10, TimeUnit.SECONDS));
+        assertEquals(0, kill.exitValue());
+    }
+
     private static boolean accepts(int port) {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
             return true;

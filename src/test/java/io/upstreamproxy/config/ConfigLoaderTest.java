@@ -101,10 +101,12 @@ class ConfigLoaderTest {
         "hostname in allow | {'upstreams': {'b': {}}, 'api': {'deny': ['example.com']}} | api.deny[0]: \"example.com\" (expected: an IP address, a CIDR block such as 10.0.0.0/8 or fd00::/8, or all)",
         "no upstreams | {'upstreams': {}} | upstreams: {} (expected: at least one upstream)",
         "upstreams missing | {} | upstreams: null (expected: an object)",
-        "unknown top-level | {'upstreams': {'b': {}}, 'listne': {}} | listne: unknown key (expected one of: listen, upstreams, routes, api, status, state, proxy, fleet)",
+        "unknown top-level | {'upstreams': {'b': {}}, 'listne': {}} | listne: unknown key (expected one of: listen, upstreams, routes, api, status, state, proxy, resolver, metrics, access_log, log, fleet)",
         "health type | {'upstreams': {'b': {'health_check': {'type': 'icmp'}}}} | upstreams.b.health_check.type: \"icmp\" (expected: http, tcp, agent or http-agent)",
         "ok codes | {'upstreams': {'b': {'health_check': {'ok_codes': '2xx 6xx'}}}} | upstreams.b.health_check.ok_codes: \"2xx 6xx\" (expected: codes and classes such as \"2xx 3xx 404\")",
         "hash key | {'upstreams': {'b': {'hash_key': 'body'}}} | upstreams.b.hash_key: \"body\" (expected: header:NAME, cookie:NAME, query:NAME, path or remote_addr)",
+        "resolve interval | {'upstreams': {'b': {'resolve': '100ms'}}} | upstreams.b.resolve: \"100ms\" (expected: a duration 1s..1d such as \"500ms\", \"10s\", \"1m\")",
+        "resolver name | {'upstreams': {'b': {}}, 'resolver': 'dns.example:53'} | resolver: \"dns.example:53\" (expected: a nameserver's IP address, optionally with a port, such as \"127.0.0.1:53\")",
     })
     void reportsThePathAndWhatWasExpected(String name, String json, String expected) {
         assertEquals(expected, error(json.replace('\'', '"')));
@@ -120,8 +122,15 @@ class ConfigLoaderTest {
     @Test
     void brokenJsonIsReportedWithoutAStackTraceWorthyMessage() {
         String m = error("{\"upstreams\": {\"b\": ");
-        assertTrue(m.startsWith("not valid JSON: "), m);
+        assertEquals("upstreams.b: unexpected end of file at line 1 column 21 (expected: a value)", m);
         assertFalse(m.contains("\n"), m);
+    }
+
+    @Test
+    void resolverPortDefaultsTo53() {
+        assertEquals(new HostPort("10.0.0.53", 53), parse("{\"upstreams\": {\"b\": {}}, \"resolver\": \"10.0.0.53\"}").resolver());
+        assertEquals(new HostPort("127.0.0.1", 5353), parse("{\"upstreams\": {\"b\": {}}, \"resolver\": \"127.0.0.1:5353\"}").resolver());
+        assertEquals(new HostPort("[::1]", 53), parse("{\"upstreams\": {\"b\": {}}, \"resolver\": \"::1\"}").resolver());
     }
 
     @Test

@@ -218,7 +218,7 @@ class HealthChecksIT {
         start("{\"server\": \"%s\"}".formatted(a.address()), "{\"uri\": \"/health\", \"interval\": \"50ms\", \"mandatory\": true}");
         awaitState(0, "up");
 
-        Server added = upstream().add(ServerConfig.of(new HostPort("127.0.0.1", b.port())));
+        Server added = upstream().addAtRunTime(1, ServerConfig.of(new HostPort("127.0.0.1", b.port())));
         assertEquals("checking", added.state(), "mandatory: no traffic before its first check");
         awaitState(added.id(), "up");
 

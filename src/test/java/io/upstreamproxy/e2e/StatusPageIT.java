@@ -202,6 +202,82 @@ class StatusPageIT {
         });
     }
 
+    @Test
+    void aNameThatCannotBeResolvedShowsBesideItsUpstream() throws Exception {
+        proxy.close();
+        proxy = RunningProxy.start("""
+                { "resolver": "127.0.0.1:%d",
+                  "upstreams": { "backend": { "servers": [ {"server": "%s"} ] },
+                                 "named": { "resolve": "1s", "servers": [ {"server": "web.test:80"} ] } },
+                  "routes": [ {"path": "/", "upstream": "backend"} ] }
+                """.formatted(Backend.deadPort(), a.address()));
+        browser.get(proxy.url("/status/"));
+        By summary = By.cssSelector("section[data-upstream='named'] .summary");
+        new WebDriverWait(browser, WAIT).withMessage(() -> "the DNS failure beside upstream named; the page shows: "
+                + browser.findElement(By.tagName("body")).getText()).until(d -> {
+            try {
+                return d.findElement(summary).getText().contains("DNS web.test:80: ");
+            } catch (org.openqa.selenium.NoSuchElementException e) {
+                return false;
+            }
+        });
+        assertTrue(browser.findElement(summary).getText().contains("(keeping no address)"), browser.findElement(summary).getText());
+    }
+
+    /** The requests/s area of server {@code id}'s graph ("" while it has fewer than two points). */
+    private String graphPoints(String rowSelector) {
+        try {
+            return browser.findElement(By.cssSelector(rowSelector + " svg.spark polygon.rps")).getAttribute("points");
+        } catch (org.openqa.selenium.NoSuchElementException | org.openqa.selenium.StaleElementReferenceException e) {
+            return "";
+        }
+    }
+
+    /** Waits for {@code condition}, sending a request through the proxy at every poll (traffic while the page watches). */
+    private void awaitWithTraffic(String what, java.util.function.BooleanSupplier condition) {
+        new WebDriverWait(browser, Duration.ofSeconds(20)).withMessage(() -> what + "; the page shows: "
+                + browser.findElement(By.tagName("body")).getText()).until(d -> {
+            try {
+                proxy.get("/");
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            return condition.getAsBoolean();
+        });
+    }
+
+    @Test
+    void graphsRatesAndLatencyWithTotalsClockAndSorting() throws Exception {
+        browser.get(proxy.url("/status/"));
+        awaitCell(0, "state", "up");
+        new WebDriverWait(browser, WAIT).until(d -> d.findElement(By.cssSelector("section[data-upstream='backend'] .balancer"))
+                .getText().equals("round-robin"));
+        String clock = browser.findElement(By.id("clock")).getText();
+        assertTrue(clock.matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d .*\\(UTC[+-]\\d\\d:\\d\\d\\)"), clock);
+
+        String server0 = "tr[data-server='backend/0']";
+        awaitWithTraffic("server 0's graph and rate after traffic", () -> !graphPoints(server0).isEmpty()
+                && !cell(0, "rps").isEmpty() && Double.parseDouble(cell(0, "rps")) > 0);
+        String before = graphPoints(server0);
+        awaitWithTraffic("server 0's graph moving", () -> !graphPoints(server0).isEmpty() && !graphPoints(server0).equals(before));
+        assertTrue(Double.parseDouble(cell(0, "latency")) > 0, cell(0, "latency"));
+        assertTrue(cell(0, "bytes").endsWith(" B") || cell(0, "bytes").contains("KiB"), cell(0, "bytes"));
+        assertTrue(cell(1, "state").matches("(?s)unhealthy\\s*≥? ?\\d+s"), "time in the state: " + cell(1, "state"));
+
+        WebElement totals = browser.findElement(By.cssSelector("tr[data-totals='backend']"));
+        assertEquals("total", totals.findElement(By.cssSelector("[data-col='server']")).getText());
+        awaitWithTraffic("the upstream's graph", () -> !graphPoints("tr[data-totals='backend']").isEmpty());
+        assertEquals(cell(0, "active"), totals.findElement(By.cssSelector("[data-col='active']")).getText());
+        assertTrue(totals.findElement(By.cssSelector("[data-col='health']")).getText().matches("\\d+\\.\\d+ 5xx/s"),
+                totals.getText());
+
+        browser.findElement(By.cssSelector("section[data-upstream='backend'] th[data-col='id']")).click(); // ascending
+        browser.findElement(By.cssSelector("section[data-upstream='backend'] th[data-col='id']")).click(); // descending
+        new WebDriverWait(browser, WAIT).until(d -> d.findElement(By.cssSelector("section[data-upstream='backend'] tbody tr"))
+                .getAttribute("data-server").equals("backend/1"));
+        Files.write(Path.of("target", "status-page-graphs.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    }
+
     private boolean field(int id, String name) {
         try {
             return apiServer(id).get(name).getAsBoolean();

@@ -15,6 +15,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
+import io.upstreamproxy.web.Reloader;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -253,6 +254,46 @@ class FleetIT {
         patch(b, 0, "{\"weight\": 7}");
         Http.await("a applies b's weight on the shared address", WITHIN,
                 () -> a.registry().get("backend").server(0).config().weight() == 7);
+    }
+
+    @Test
+    void reloadJoinsTheNewConfigWithoutDroppingWhatOtherInstancesConfigured() throws Exception {
+        String z = "127.0.0.1:" + Backend.deadPort();
+        String w = "127.0.0.1:" + Backend.deadPort();
+        Path file = dir.resolve("a.json");
+        Files.writeString(file, config("a", dir.resolve("a.state.json"), etcd.endpointsJson(), prefix, x.address(), y.address()));
+        RunningProxy a = joined(RunningProxy.start(Files.readString(file), file));
+        proxies.add(a);
+        RunningProxy b = proxy("b", x.address(), z); // z: id 2, in b's config only
+        Http.await("a has applied b's join", WITHIN, () -> changes(a).state().upstream("backend").server(2) != null);
+
+        Files.writeString(file, config("a", dir.resolve("a.state.json"), etcd.endpointsJson(), prefix, x.address(), y.address(), w));
+        Reloader.Outcome outcome = reloader(a).reload();
+
+        assertTrue(outcome.applied(), outcome.message());
+        Http.await("a's new server joins the fleet's intent with the next id", Duration.ofSeconds(5),
+                () -> w.equals(addressInEtcd(a, 3)) && a.registry().get("backend").server(3) != null);
+        assertEquals(z, addressInEtcd(a, 2), "a's reload left b's configured server in etcd");
+        assertEquals(Set.of(0, 2), ids(b));
+        assertEquals(200, patch(a, 1, "{\"weight\": 4}").statusCode(), "writes still go through after the reload");
+        Http.await("b sees a's write", WITHIN, () -> "4".equals(String.valueOf(
+                JsonParser.parseString(node(b).seen().get("upstreams/backend/servers/1")).getAsJsonObject()
+                        .getAsJsonObject("set").get("weight"))));
+
+        Files.writeString(file, config("a-renamed", dir.resolve("a.state.json"), etcd.endpointsJson(), prefix, x.address(), y.address(), w));
+        outcome = reloader(a).reload();
+        assertTrue(outcome.applied(), outcome.message());
+        assertTrue(outcome.restartNeeded().stream().anyMatch(r -> r.startsWith("fleet (running: ")), outcome.restartNeeded().toString());
+    }
+
+    static Reloader reloader(RunningProxy p) {
+        return (Reloader) p.attribute(UpstreamProxyListener.RELOADER_ATTRIBUTE);
+    }
+
+    /** The address etcd (as the instance has seen it) holds for a server id, or null. */
+    static String addressInEtcd(RunningProxy p, int id) {
+        String v = node(p).seen().get("upstreams/backend/servers/" + id);
+        return v == null ? null : JsonParser.parseString(v).getAsJsonObject().get("server").getAsString();
     }
 
     static Set<Integer> ids(RunningProxy p) {

@@ -110,4 +110,15 @@ class StateMergeTest {
         assertEquals(once, twice.state());
         assertTrue(twice.notes().isEmpty());
     }
+
+    @Test
+    void eachRunTimeValueThatOverridesADifferentConfigValueIsNoted() {
+        RuntimeState saved = new RuntimeState(Map.of("backend", new RuntimeState.UpstreamState(2, List.of(
+                RuntimeState.ServerState.configured(0, hp(1), ServerPatch.EMPTY),
+                RuntimeState.ServerState.configured(1, hp(2), new ServerPatch(true, null, 5, null, null, null, null))), List.of())));
+        StateMerge.Result r = StateMerge.merge(config("{\"server\": \"h:1\"}, {\"server\": \"h:2\", \"weight\": 2, \"drain\": true}"), saved);
+        assertEquals(List.of("backend server 1 (h:2) weight: config 2, run-time 5 kept"), r.notes(),
+                "drain is true in both: no note; weight differs: one note");
+        assertEquals(5, settings(r, 1).weight());
+    }
 }

@@ -38,6 +38,8 @@ public final class Backend implements AutoCloseable {
     public volatile byte[] responseBody;
     /** When set, non-health requests wait on it (up to 30 s) before answering. */
     public volatile CountDownLatch hold;
+    /** Time this backend takes before it answers (a slow server); 0 answers at once. */
+    public volatile long delayMillis;
     /** Counted down when a held request has arrived. */
     public volatile CountDownLatch arrived = new CountDownLatch(0);
 
@@ -45,10 +47,14 @@ public final class Backend implements AutoCloseable {
     public record Seen(String method, String pathQuery, Map<String, String> headers, String body) {}
 
     private Backend(String name, int port) throws Exception {
+        this(name, "127.0.0.1", port);
+    }
+
+    private Backend(String name, String host, int port) throws Exception {
         this.name = name;
         server = new Server();
         connector = new ServerConnector(server);
-        connector.setHost("127.0.0.1");
+        connector.setHost(host);
         connector.setPort(port);
         server.addConnector(connector);
         server.setHandler(new Handler.Abstract() {
@@ -72,6 +78,9 @@ public final class Backend implements AutoCloseable {
                     arrived.countDown();
                     h.await(30, TimeUnit.SECONDS);
                 }
+                if (delayMillis > 0) {
+                    Thread.sleep(delayMillis); // the server's own slowness, not a test waiting for something
+                }
                 response.setStatus(status);
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
                 byte[] answer = responseBody != null ? responseBody : name.getBytes(StandardCharsets.UTF_8);
@@ -89,6 +98,11 @@ public final class Backend implements AutoCloseable {
     /** A backend on a chosen port (e.g. to bring one back where a dead one was). */
     public static Backend start(String name, int port) throws Exception {
         return new Backend(name, port);
+    }
+
+    /** A backend on another loopback address (Linux routes all of 127.0.0.0/8 to lo), e.g. one of a DNS name's. */
+    public static Backend startOn(String name, String host, int port) throws Exception {
+        return new Backend(name, host, port);
     }
 
     public int port() {

@@ -25,7 +25,7 @@ public final class RunningProxy implements AutoCloseable {
     public static RunningProxy start(String json, Path source) throws Exception {
         ProxyConfig c = ConfigLoader.parse(json, source);
         if (!json.contains("\"listen\"")) {
-            c = new ProxyConfig(c.source(), new ProxyConfig.Listen("127.0.0.1", 0), c.upstreams(), c.routes(), c.api(), c.status(), c.state(), c.proxy(), c.fleet());
+            c = c.withListen(new ProxyConfig.Listen("127.0.0.1", 0));
         }
         return new RunningProxy(Main.start(c, false, false), c);
     }

@@ -144,7 +144,7 @@ class ChangeApplierTest {
         assertEquals(Reason.NOT_SAVED, rejected(new Change.RemoveServer("backend", 1, false)));
         assertEquals(1, backend.server(0).config().weight());
         assertEquals(3, backend.servers().size());
-        assertEquals(3, backend.nextId());
+        assertEquals(3, changes.state().upstream("backend").nextId());
         assertEquals(before, changes.state());
         store.failSaves = false;
         assertEquals(3, changes.apply(new Change.AddServer("backend", server(9004))).id(), "the failed add used no id");
@@ -156,13 +156,13 @@ class ChangeApplierTest {
         changes.apply(new Change.AddServer("backend", server(9004).withWeight(6)));
         changes.apply(new Change.RemoveServer("backend", 1, false));
 
-        UpstreamRegistry again = UpstreamRegistry.create(config, clock);
-        ChangeApplier.restore(again, config, new MemoryStateStore(store.last()));
+        UpstreamRegistry again = UpstreamRegistry.empty(clock);
+        ChangeApplier restored = ChangeApplier.restore(again, config, new MemoryStateStore(store.last()));
         Upstream u = again.get("backend");
         assertEquals(List.of(0, 2, 3), u.servers().stream().map(Server::id).toList());
         assertTrue(u.server(0).config().drain());
         assertEquals(6, u.server(3).config().weight());
-        assertEquals(4, u.nextId());
+        assertEquals(4, restored.state().upstream("backend").nextId());
     }
 
     @Test

@@ -30,6 +30,7 @@ class SharedStoreChangesTest {
         final Map<String, RuntimeState.UpstreamState> intent = new java.util.HashMap<>();
         final List<RuntimeException> failures = new ArrayList<>();
         final List<RuntimeState> saved = new ArrayList<>();
+        final List<RuntimeState> merged = new ArrayList<>();
         Runnable onCatchUp = () -> { };
         int catchUps;
 
@@ -44,6 +45,11 @@ class SharedStoreChangesTest {
                 throw failures.remove(0);
             }
             saved.add(state);
+        }
+
+        @Override
+        public void saveMerged(RuntimeState state) {
+            merged.add(state); // kept locally only, never shared
         }
 
         @Override
@@ -87,7 +93,7 @@ class SharedStoreChangesTest {
         assertNull(backend.server(2), "removed in the intent");
         assertEquals("127.0.0.1:9005", backend.server(5).address().toString());
         assertNull(backend.server(4), "a configured server this config lacks is not run");
-        assertEquals(6, backend.nextId());
+        assertEquals(6, changes.state().upstream("backend").nextId(), "ids come from the intent's counter");
         assertEquals(store.intent.get("backend"), changes.state().upstream("backend"));
         assertEquals(store.intent.get("backend"), store.saved.get(store.saved.size() - 1).upstream("backend"));
     }
@@ -124,6 +130,37 @@ class SharedStoreChangesTest {
         ChangeRejected e = assertThrows(ChangeRejected.class,
                 () -> changes.apply(new Change.PatchServer("backend", 1, weight(4), false)));
         assertEquals(Reason.STORE_UNAVAILABLE, e.reason());
+        assertEquals(1, backend.server(1).config().weight());
+    }
+
+    @Test
+    void reloadKeepsItsMergeLocalAndSharesNothing() {
+        store.intent.put("backend", new RuntimeState.UpstreamState(5, List.of(
+                configured(0, 9001, ServerPatch.EMPTY), configured(1, 9002, weight(3)),
+                configured(2, 9003, ServerPatch.EMPTY), configured(4, 9999, ServerPatch.EMPTY)), List.of()));
+        changes.apply(new Change.SyncUpstream("backend"));
+        int saves = store.saved.size();
+        store.merged.clear(); // start-up's
+
+        changes.reload(config); // the merge drops server 4 (another instance's config): it must not reach the shared store
+
+        assertEquals(saves, store.saved.size(), "nothing written to the shared store");
+        assertEquals(1, store.merged.size());
+        assertEquals(3, store.merged.get(0).upstream("backend").servers().size());
+        assertEquals(3, backend.server(1).config().weight(), "the run-time value stays");
+        changes.apply(new Change.SyncUpstream("backend")); // the node's rejoin applies the intent over the merge
+        assertEquals(store.intent.get("backend"), changes.state().upstream("backend"));
+    }
+
+    @Test
+    void resetIsSavedToTheSharedStoreLikeAnyChange() {
+        changes.apply(new Change.PatchServer("backend", 1, weight(4), false));
+        int saves = store.saved.size();
+
+        changes.apply(new Change.ResetServer("backend", 1));
+
+        assertEquals(saves + 1, store.saved.size());
+        assertTrue(store.saved.get(store.saved.size() - 1).upstream("backend").server(1).set().equals(ServerPatch.EMPTY));
         assertEquals(1, backend.server(1).config().weight());
     }
 

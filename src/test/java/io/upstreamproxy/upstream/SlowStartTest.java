@@ -102,7 +102,7 @@ class SlowStartTest {
     @Test
     void serverAddedAtRunTimeGetsAGrowingShareOfRoundRobin() {
         Upstream u = upstream("round-robin", "{ \"server\": \"127.0.0.1:9001\" }");
-        Server added = u.add(ServerConfig.of(HostPort.parse("127.0.0.1:9002")).withSlowStart(Duration.ofSeconds(10)));
+        Server added = u.addAtRunTime(1, ServerConfig.of(HostPort.parse("127.0.0.1:9002")).withSlowStart(Duration.ofSeconds(10)));
         assertEquals(Map.of("127.0.0.1:9001", 990, "127.0.0.1:9002", 10), picks(u, 1000), "1/100 of a weight at first");
         clock.advance(Duration.ofSeconds(5));
         assertEquals(Map.of("127.0.0.1:9001", 667, "127.0.0.1:9002", 333), picks(u, 1000), "half its weight halfway");

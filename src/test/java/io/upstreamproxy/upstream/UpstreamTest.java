@@ -28,7 +28,6 @@ class UpstreamTest {
         Upstream u = upstream("{'server': '127.0.0.1:1', 'backup': true}, {'server': '127.0.0.1:2'}");
         assertEquals(0, u.servers().get(0).id());
         assertEquals("127.0.0.1:2", u.server(1).key());
-        assertEquals(2, u.nextId());
     }
 
     @Test
@@ -54,11 +53,11 @@ class UpstreamTest {
     }
 
     @Test
-    void addedServersGetNewIdsAndRemovedIdsAreNotReused() {
+    void addedAndRemovedServersChangeTheListInIdOrder() {
         Upstream u = upstream("{'server': '127.0.0.1:1'}, {'server': '127.0.0.1:2'}");
         u.remove(1);
-        Server added = u.add(ServerConfig.of(new HostPort("127.0.0.1", 3)));
-        assertEquals(2, added.id());
+        Server added = u.addAtRunTime(2, ServerConfig.of(new HostPort("127.0.0.1", 3)));
+        assertEquals(java.util.List.of(0, 2), u.servers().stream().map(Server::id).toList());
         assertNull(u.server(1));
         assertSame(added, u.server(new HostPort("127.0.0.1", 3)));
     }

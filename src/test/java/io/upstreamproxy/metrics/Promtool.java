@@ -1,0 +1,36 @@
+package io.upstreamproxy.metrics;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/** {@code promtool check metrics}, Prometheus's own linter for the text format (Debian package prometheus). */
+final class Promtool {
+    private Promtool() {}
+
+    /** What promtool says about {@code text}; the empty string when it accepts it without a remark. */
+    static String check(String text) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+        } catch (IOException e) {
+            // .ci/run installs it; a developer machine without it skips rather than fails
+            Assumptions.assumeTrue(false, "promtool is not installed: " + e.getMessage());
+            throw e;
+        }
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("promtool did not finish");
+        }
+        if (p.exitValue() != 0 && out.isEmpty()) {
+            return "promtool exit " + p.exitValue();
+        }
+        return p.exitValue() == 0 ? out : "exit " + p.exitValue() + ": " + out;
+    }
+}
