@@ -178,7 +178,13 @@ public final class Main {
         return new Main(server, context, demo);
     }
 
+    /** A context attribute the listener published (tests reach the fleet node this way). */
+    public Object attribute(String name) {
+        return context.getServletContext().getAttribute(name);
+    }
+
     /** The running upstreams (for tests and embedding). */
+
     public UpstreamRegistry registry() {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }

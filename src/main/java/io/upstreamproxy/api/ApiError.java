@@ -33,6 +33,7 @@ final class ApiError extends RuntimeException {
             case SERVER_EXISTS -> new ApiError(409, "ServerExists", e.getMessage());
             case NOT_SAVED -> new ApiError(500, "StateNotSaved", e.getMessage());
             case NOTHING_TO_RESET -> new ApiError(409, "NothingToReset", e.getMessage());
+            case STORE_UNAVAILABLE -> new ApiError(503, "StoreUnavailable", e.getMessage());
         };
     }
 

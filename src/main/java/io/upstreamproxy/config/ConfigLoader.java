@@ -113,9 +113,11 @@ public final class ConfigLoader {
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
         HostPort resolver = readResolver(f);
         ProxyConfig.Observe observe = ObserveConfig.read(f, source);
+        FleetConfig fleet = f.has("fleet") ? FleetConfig.read(f.object("fleet"),
+                source == null ? null : source.toAbsolutePath().getParent()) : null;
         f.finish();
         return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy, resolver, observe);
+                List.copyOf(routes), api, status, state, proxy, resolver, observe, fleet);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {

@@ -11,7 +11,7 @@ import java.util.Map;
  */
 public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
                           List<Route> routes, Api api, Status status, State state, Proxy proxy,
-                          HostPort resolver, Observe observe) {
+                          HostPort resolver, Observe observe, FleetConfig fleet) {
 
     /** What the proxy tells operators: {@code metrics}, {@code access_log}, {@code log}. */
     public record Observe(Metrics metrics, AccessLog accessLog, String logLevel) {
@@ -66,7 +66,7 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
 
     /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
     public ProxyConfig withObserve(Observe o) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, o);
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, o, fleet);
     }
 
     /** The same configuration listening elsewhere (the {@code --port} override). */
@@ -77,22 +77,27 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     // Withers, so code that changes one part never spells out every component.
 
     public ProxyConfig withListen(Listen next) {
-        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver, observe);
+        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
-        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver, observe);
+        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withApi(Api next) {
-        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver, observe);
+        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withStatus(Status next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver, observe);
+        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withState(State next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver, observe);
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
+    }
+
+    /** The same configuration with other fleet settings (null: a single instance, docs/fleet.md). */
+    public ProxyConfig withFleet(FleetConfig next) {
+        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, observe, next);
     }
 }

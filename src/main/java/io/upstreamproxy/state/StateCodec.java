@@ -42,15 +42,7 @@ public final class StateCodec {
             for (RuntimeState.ServerState s : u.servers()) {
                 JsonObject o = new JsonObject();
                 o.addProperty("id", s.id());
-                if (s.isAdded()) {
-                    o.add("added", ServerConfigJson.write(s.added(), new JsonObject()));
-                } else {
-                    o.addProperty("server", s.address().toString());
-                    if (!s.set().isEmpty()) {
-                        o.add("set", s.set().toJson());
-                    }
-                }
-                servers.add(o);
+                servers.add(writeServer(s, o));
             }
             JsonArray removed = new JsonArray();
             u.removed().forEach(a -> removed.add(a.toString()));
@@ -83,6 +75,33 @@ public final class StateCodec {
         return new RuntimeState(out);
     }
 
+    /** One server's fields besides its id, into {@code o}: {@code "server"} and {@code "set"}, or {@code "added"}. */
+    public static JsonObject writeServer(RuntimeState.ServerState s, JsonObject o) {
+        if (s.isAdded()) {
+            o.add("added", ServerConfigJson.write(s.added(), new JsonObject()));
+        } else {
+            o.addProperty("server", s.address().toString());
+            if (!s.set().isEmpty()) {
+                o.add("set", s.set().toJson());
+            }
+        }
+        return o;
+    }
+
+    /** The reverse of {@link #writeServer}; the caller finishes {@code s} (it may hold more keys, such as the id). */
+    public static RuntimeState.ServerState readServer(JsonFields s, int id) {
+        if (s.has("added")) {
+            return RuntimeState.ServerState.added(id, ServerConfig.read(s.object("added")));
+        }
+        String text = s.requiredString("server", "\"host:port\"");
+        HostPort address = HostPort.parse(text);
+        if (address == null) {
+            throw new ConfigException(s.pathOf("server"), "\"" + text + "\" (expected: \"host:port\")");
+        }
+        ServerPatch set = s.has("set") ? ServerPatch.read(s.object("set")) : ServerPatch.EMPTY;
+        return RuntimeState.ServerState.configured(id, address, set);
+    }
+
     private static RuntimeState.UpstreamState readUpstream(JsonFields u) {
         if (!u.has("next_id")) {
             throw new ConfigException(u.pathOf("next_id"), "missing (expected: the next server id)");
@@ -98,18 +117,7 @@ public final class StateCodec {
             if (!ids.add(id)) {
                 throw new ConfigException(s.pathOf("id"), id + " (expected: each id once)");
             }
-            RuntimeState.ServerState state;
-            if (s.has("added")) {
-                state = RuntimeState.ServerState.added(id, ServerConfig.read(s.object("added")));
-            } else {
-                String text = s.requiredString("server", "\"host:port\"");
-                HostPort address = HostPort.parse(text);
-                if (address == null) {
-                    throw new ConfigException(s.pathOf("server"), "\"" + text + "\" (expected: \"host:port\")");
-                }
-                ServerPatch set = s.has("set") ? ServerPatch.read(s.object("set")) : ServerPatch.EMPTY;
-                state = RuntimeState.ServerState.configured(id, address, set);
-            }
+            RuntimeState.ServerState state = readServer(s, id);
             if (!addresses.add(state.address())) {
                 throw new ConfigException(s.pathOf("server"), "\"" + state.address() + "\" (expected: each server once per upstream)");
             }

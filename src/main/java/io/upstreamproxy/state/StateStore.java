@@ -27,4 +27,30 @@ public interface StateStore {
 
     /** Saves the whole state durably before returning; on {@link StateException} the previous state is intact. */
     void save(RuntimeState state);
+
+    /**
+     * After a {@link StateConflictException}: returns once the caller's state has caught up with
+     * what the other writer saved (a shared store applies it through the caller), so the change
+     * can be computed again. Called without any lock held. A store without other writers never
+     * conflicts, hence the empty default.
+     *
+     * @throws StoreUnavailableException when the store cannot be read in time
+     */
+    default void catchUp() {
+    }
+
+    /**
+     * Saves the merge of a config and the saved state, at start-up and on each reload. A store of
+     * this instance's own saves it like any state; a shared store (fleet mode) keeps it as this
+     * instance's cache only, since it drops what other instances' configs have, and joins the
+     * shared intent again with the new config.
+     */
+    default void saveMerged(RuntimeState state) {
+        save(state);
+    }
+
+    /** A shared store's current intent for one upstream (fleet mode); null: none, keep what runs. */
+    default RuntimeState.UpstreamState sharedIntent(String upstream) {
+        return null;
+    }
 }

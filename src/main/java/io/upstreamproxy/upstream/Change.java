@@ -21,4 +21,12 @@ public sealed interface Change {
 
     /** Removes a server; requests in flight to it finish. {@code force} as for {@link PatchServer}. */
     record RemoveServer(String upstream, int id, boolean force) implements Change {}
+
+    /**
+     * Fleet mode: make one upstream match the shared store's intent for it ({@link
+     * io.upstreamproxy.state.StateStore#sharedIntent}), as another instance (or this one)
+     * committed it; the live servers are made to match. Already checked and saved where it was
+     * made, so it is never refused.
+     */
+    record SyncUpstream(String upstream) implements Change {}
 }

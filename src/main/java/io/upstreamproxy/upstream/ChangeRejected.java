@@ -6,7 +6,8 @@ public final class ChangeRejected extends RuntimeException {
 
     /** Why a change was refused; the API turns each into one status and code. */
     public enum Reason {
-        UPSTREAM_NOT_FOUND, SERVER_NOT_FOUND, LAST_AVAILABLE_SERVER, SERVER_EXISTS, NOT_SAVED, NOTHING_TO_RESET
+        UPSTREAM_NOT_FOUND, SERVER_NOT_FOUND, LAST_AVAILABLE_SERVER, SERVER_EXISTS, NOT_SAVED, NOTHING_TO_RESET,
+        STORE_UNAVAILABLE
     }
 
     private final Reason reason;

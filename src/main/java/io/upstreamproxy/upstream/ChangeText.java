@@ -26,6 +26,9 @@ final class ChangeText {
         if (change instanceof Change.ResetServer) {
             return "reset " + ServerName.withUpstream(server) + " to its config values" + who;
         }
+        if (change instanceof Change.SyncUpstream) {
+            return "apply the fleet's intent to " + change.upstream(); // ChangeApplier does not log these: IntentSync does
+        }
         Change.PatchServer p = (Change.PatchServer) change;
         ServerPatch x = p.patch();
         List<String> verbs = new ArrayList<>();

@@ -50,35 +50,7 @@ public final class UpstreamRegistry {
     synchronized void layOut(Collection<UpstreamConfig> configs, Map<String, List<StateMerge.Placed>> placed, boolean startup) {
         Map<String, Upstream> next = new LinkedHashMap<>();
         for (UpstreamConfig uc : configs) {
-            Upstream u = upstreams.get(uc.name());
-            if (u == null) {
-                u = new Upstream(uc, clock, newBalancer(uc), newBalancer(uc));
-                u.observe(observer);
-            }
-            HealthCheckConfig checksBefore = u.config().healthCheck();
-            List<Server> kept = new ArrayList<>();
-            List<Server> fresh = new ArrayList<>();
-            boolean settingsChanged = false;
-            for (StateMerge.Placed p : placed.getOrDefault(uc.name(), List.of())) {
-                Server s = u.server(p.id());
-                if (s != null && s.address().equals(p.settings().address())) {
-                    settingsChanged |= !s.config().equals(p.settings());
-                    s.reconfigure(p.settings());
-                    if (checksBefore != null && uc.healthCheck() == null) {
-                        s.setHealth(HealthStatus.UP); // nothing checks it any more: the last verdict would stick
-                        s.setAgent(AgentState.NONE);
-                    }
-                    kept.add(s);
-                } else {
-                    s = new Server(p.id(), uc.name(), p.settings(), clock);
-                    if (!startup) {
-                        s.startSlowStart();
-                    }
-                    fresh.add(s);
-                }
-            }
-            u.reconfigure(uc, this::newBalancer, kept, fresh, settingsChanged);
-            next.put(uc.name(), u);
+            next.put(uc.name(), place(uc, placed.getOrDefault(uc.name(), List.of()), startup));
         }
         Map<String, Upstream> before = upstreams;
         upstreams = Collections.unmodifiableMap(next);
@@ -87,6 +59,50 @@ public final class UpstreamRegistry {
                 u.retire();
             }
         });
+    }
+
+    /**
+     * Fleet mode: one running upstream, its config unchanged, gets exactly the {@code placed}
+     * servers, as {@link #layOut} would give them after start-up (its balancers rebuilt once).
+     */
+    synchronized void layOutServers(String name, List<StateMerge.Placed> placed) {
+        Upstream u = upstreams.get(name);
+        if (u != null) {
+            place(u.config(), placed, false);
+        }
+    }
+
+    /** The upstream of {@code uc} (the running one, or a new one) with exactly the {@code placed} servers. */
+    private Upstream place(UpstreamConfig uc, List<StateMerge.Placed> placed, boolean startup) {
+        Upstream u = upstreams.get(uc.name());
+        if (u == null) {
+            u = new Upstream(uc, clock, newBalancer(uc), newBalancer(uc));
+            u.observe(observer);
+        }
+        HealthCheckConfig checksBefore = u.config().healthCheck();
+        List<Server> kept = new ArrayList<>();
+        List<Server> fresh = new ArrayList<>();
+        boolean settingsChanged = false;
+        for (StateMerge.Placed p : placed) {
+            Server s = u.server(p.id());
+            if (s != null && s.address().equals(p.settings().address())) {
+                settingsChanged |= !s.config().equals(p.settings());
+                s.reconfigure(p.settings());
+                if (checksBefore != null && uc.healthCheck() == null) {
+                    s.setHealth(HealthStatus.UP); // nothing checks it any more: the last verdict would stick
+                    s.setAgent(AgentState.NONE);
+                }
+                kept.add(s);
+            } else {
+                s = new Server(p.id(), uc.name(), p.settings(), clock);
+                if (!startup) {
+                    s.startSlowStart();
+                }
+                fresh.add(s);
+            }
+        }
+        u.reconfigure(uc, this::newBalancer, kept, fresh, settingsChanged);
+        return u;
     }
 
     private Balancer<Server> newBalancer(UpstreamConfig uc) {

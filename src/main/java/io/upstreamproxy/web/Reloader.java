@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * ({@code ChangeApplier.reload}, the same path as start-up), which publishes the upstreams;
  * then hand routes, access rules, status page and proxy settings to the running servlets. An
  * invalid file, or a state that cannot be saved, stops before anything changed. What only a
- * restart can change (the listener, the API and status page mount paths, the state file) keeps
+ * restart can change (the listener, the API and status page mount paths, the state file, fleet) keeps
  * its running value and is reported.
  *
  * <p>One reload at a time (synchronized): a second SIGHUP waits for the first to finish.
@@ -105,6 +105,11 @@ public final class Reloader {
         if (!Objects.equals(loaded.state(), running.state())) {
             restart.add("state.file (running: " + running.state().file() + ")");
             next = next.withState(running.state());
+        }
+        if (!Objects.equals(loaded.fleet(), running.fleet())) {
+            // the etcd client, the lease and the instance name are made once (docs/fleet.md)
+            restart.add("fleet (running: " + (running.fleet() == null ? "none" : running.fleet()) + ")");
+            next = next.withFleet(running.fleet());
         }
         return next;
     }

@@ -2,6 +2,7 @@ package io.upstreamproxy.web;
 
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.fleet.FleetApiServlet;
 import io.upstreamproxy.http.ErrorBody;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -47,6 +48,9 @@ final class StatusPageServlet extends HttpServlet {
         JsonObject o = new JsonObject();
         o.addProperty("api", relativeApi(config.status().path(), config.api().path()));
         o.addProperty("read_only", config.api().readOnly());
+        if (config.fleet() != null) { // the page's fleet section (fleet.js) asks only then
+            o.addProperty("fleet", relativeApi(config.status().path(), FleetApiServlet.path(config.api().path())));
+        }
         this.settings = (o + "\n").getBytes(StandardCharsets.UTF_8);
     }
 

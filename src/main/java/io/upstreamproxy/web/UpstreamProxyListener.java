@@ -8,6 +8,8 @@ import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.dns.DnsServers;
+import io.upstreamproxy.fleet.FleetApiServlet;
+import io.upstreamproxy.fleet.FleetNode;
 import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.logging.LogSetup;
 import io.upstreamproxy.metrics.ProxyMetrics;
@@ -49,6 +51,8 @@ public class UpstreamProxyListener implements ServletContextListener {
     public static final String REGISTRY_ATTRIBUTE = "io.upstreamproxy.registry";
     /** Context attribute where the {@link ChangeApplier} (the one way to change servers) is published. */
     public static final String CHANGES_ATTRIBUTE = "io.upstreamproxy.changes";
+    /** Context attribute where the {@link FleetNode} is published in fleet mode. */
+    public static final String FLEET_ATTRIBUTE = "io.upstreamproxy.fleet";
     /** Context init-param, system property and (upper-cased) environment variable naming the config file. */
     public static final String CONFIG_PARAMETER = "upstream-proxy.config";
     public static final String CONFIG_ENV = "UPSTREAM_PROXY_CONFIG";
@@ -70,6 +74,7 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     private HealthChecker healthChecker; // guarded by this
     private DnsServers dns;
+    private FleetNode fleet;
     private Map<String, HealthCheckConfig> checked = Map.of(); // guarded by this
 
     @Override
@@ -88,6 +93,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         context.setAttribute(REGISTRY_ATTRIBUTE, registry);
         context.setAttribute(CHANGES_ATTRIBUTE, changes);
         Management management = registerManagement(context, config, changes);
+        if (fleet != null) {
+            startFleet(context, config, changes);
+        }
 
         AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
         context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
@@ -122,6 +130,10 @@ public class UpstreamProxyListener implements ServletContextListener {
     public synchronized void contextDestroyed(ServletContextEvent event) {
         if (!(event.getServletContext().getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig)) {
             LOG.info("upstream-proxy stopping in {}", event.getServletContext().getContextPath());
+        }
+        if (fleet != null) {
+            fleet.close();
+            fleet = null;
         }
         if (dns != null) {
             dns.close();
@@ -188,14 +200,34 @@ public class UpstreamProxyListener implements ServletContextListener {
     }
 
     /** Lays the state file over the config; a state file that cannot be read or written stops start-up ({@code StateException}). */
-    private static ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry, DnsServers dns) {
+    private ChangeApplier restoreState(ProxyConfig config, UpstreamRegistry registry, DnsServers dns) {
         Path file = config.state().file();
         StateStore store = file == null ? StateStore.NONE : new FileStateStore(file);
         if (file == null) {
             LOG.warn("no state.file in the config: run-time changes (drain, weight, added servers) are lost on restart");
         }
+        if (config.fleet() != null) {
+            fleet = FleetNode.create(config, store); // etcd first, the state file as its cache
+            store = fleet.store();
+        }
         // The saved state also stands in for the first DNS answer of a name that cannot be resolved now.
         return ChangeApplier.restore(registry, dns.start(config, store.load()), store);
+    }
+
+    /**
+     * Fleet mode (docs/fleet.md): joins etcd, and serves {@code GET /api/fleet} behind the API's
+     * access rules. The node follows reloads through the {@link ChangeApplier} (upstream names,
+     * servers to join with); a changed {@code fleet} itself waits for a restart ({@link Reloader}).
+     */
+    private void startFleet(ServletContext context, ProxyConfig config, ChangeApplier changes) {
+        fleet.start(changes);
+        context.setAttribute(FLEET_ATTRIBUTE, fleet);
+        String path = FleetApiServlet.path(config.api().path());
+        ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-fleet", new FleetApiServlet(fleet));
+        servlet.addMapping(path);
+        context.getFilterRegistration("upstream-proxy-access")
+                .addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), true, path);
+        LOG.info("fleet mode: {}, GET {}", config.fleet(), path);
     }
 
     /** The parts of the management side a reload reconfigures. */

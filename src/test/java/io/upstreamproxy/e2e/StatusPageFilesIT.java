@@ -55,6 +55,7 @@ class StatusPageFilesIT {
         JsonObject settings = JsonParser.parseString(r.body()).getAsJsonObject();
         assertEquals("../../ops/api", settings.get("api").getAsString());
         assertTrue(settings.get("read_only").getAsBoolean());
+        assertTrue(!settings.has("fleet"), "without fleet mode the page's fleet section asks nothing");
     }
 
     @Test

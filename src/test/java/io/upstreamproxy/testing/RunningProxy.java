@@ -39,6 +39,11 @@ public final class RunningProxy implements AutoCloseable {
         return main.registry();
     }
 
+    /** A context attribute the listener published, e.g. the fleet node. */
+    public Object attribute(String name) {
+        return main.attribute(name);
+    }
+
     public int port() {
         return main.port();
     }

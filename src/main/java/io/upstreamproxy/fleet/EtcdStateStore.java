@@ -1,0 +1,213 @@
+package io.upstreamproxy.fleet;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.PutOption;
+import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.state.StateConflictException;
+import io.upstreamproxy.state.StateException;
+import io.upstreamproxy.state.StateStore;
+import io.upstreamproxy.state.StoreUnavailableException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Fleet mode's {@link StateStore}: etcd is the truth, the state file a last-known-good cache.
+ *
+ * <p>A save turns the state into keys ({@link EtcdKeys}), compares them with the state saved
+ * before, and commits only the keys that differ, in one transaction guarded by each key's
+ * mod revision as this instance last saw it. So a change made from stale state (another
+ * instance changed the same server, or took the same id) is refused with
+ * {@link StateConflictException}, never written over; changes to different servers touch
+ * different keys and both pass. A save whose keys already hold these values in etcd (the intent
+ * another instance committed, being applied here) writes nothing to etcd.
+ *
+ * <p>Start-up's merge of config and file is saved to the file only; from then until the first
+ * full read from etcd, saves are refused ({@link StoreUnavailableException}); after it, a save etcd does not confirm within the timeout is
+ * {@link StoreUnavailableException} and nothing is saved (an answer lost in flight can still
+ * have committed: the watch then brings it in, on every instance alike).
+ *
+ * <p>Saves arrive one at a time under the {@code ChangeApplier}'s lock, hence no lock here for
+ * {@link #current}.
+ */
+final class EtcdStateStore implements StateStore {
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdStateStore.class);
+
+    private final StateStore cache;
+    private final KV kv;
+    private final String prefix;
+    private final Duration timeout;
+    private final EtcdMirror mirror;
+    private volatile boolean shared;
+    private volatile boolean joining;
+    private volatile Thread syncThread;
+    private volatile Runnable catchUp = () -> { };
+    private volatile Runnable rejoin = () -> { };
+    private RuntimeState current;
+
+    EtcdStateStore(StateStore cache, KV kv, String prefix, Duration timeout, EtcdMirror mirror) {
+        this.cache = cache;
+        this.kv = kv;
+        this.prefix = prefix;
+        this.timeout = timeout;
+        this.mirror = mirror;
+    }
+
+    /** Start-up's merge is saved; from now on a save needs etcd, and is refused until the first full read. */
+    void join() {
+        this.joining = true;
+    }
+
+    /** From now on saves go to etcd; {@code syncThread} applies the fleet's intent and must never write. */
+    void share(Thread syncThread) {
+        this.syncThread = syncThread;
+        this.shared = true;
+    }
+
+    void onCatchUp(Runnable r) {
+        this.catchUp = r;
+    }
+
+    /** Runs after a reload's merge was saved: the node reads etcd again and joins with the new config. */
+    void onMerged(Runnable r) {
+        this.rejoin = r;
+    }
+
+    @Override
+    public RuntimeState load() {
+        current = cache.load();
+        return current;
+    }
+
+    @Override
+    public void save(RuntimeState next) {
+        if (shared) {
+            commit(EtcdKeys.flatten(current == null ? RuntimeState.EMPTY : current), EtcdKeys.flatten(next));
+            try {
+                cache.save(next);
+            } catch (StateException e) {
+                LOG.error("fleet: etcd has the change but the state file cache does not: {}", e.getMessage());
+            }
+        } else if (joining) {
+            throw new StoreUnavailableException("not in sync with etcd yet (etcd did not answer since this instance started)");
+        } else {
+            cache.save(next);
+        }
+        current = next;
+    }
+
+    /**
+     * Start-up's or a reload's merge of config and state: never written to etcd (it drops the
+     * servers of other instances' configs, and a reload would delete them for everyone); the
+     * state file takes it, then the node joins again, adding what this config has that the
+     * fleet's intent lacks, and applying the intent over the merge.
+     */
+    @Override
+    public void saveMerged(RuntimeState next) {
+        cache.save(next);
+        current = next;
+        rejoin.run();
+    }
+
+    @Override
+    public void catchUp() {
+        catchUp.run();
+    }
+
+    @Override
+    public RuntimeState.UpstreamState sharedIntent(String upstream) {
+        return shared ? mirror.intent(upstream) : null;
+    }
+
+    private void commit(Map<String, String> before, Map<String, String> after) {
+        SortedMap<String, String> diff = new TreeMap<>();
+        before.keySet().forEach(k -> diff.put(k, after.get(k)));
+        after.forEach(diff::put);
+        diff.entrySet().removeIf(e -> Objects.equals(before.get(e.getKey()), e.getValue()));
+        if (diff.isEmpty() || inEtcdAlready(diff)) {
+            return;
+        }
+        if (Thread.currentThread() == syncThread) {
+            // cannot happen: the sync thread only saves what it read from etcd
+            throw new StateException("fleet: refusing to write etcd from the sync thread: " + diff.keySet());
+        }
+        List<Cmp> guards = new ArrayList<>();
+        List<Op> ops = new ArrayList<>();
+        for (Map.Entry<String, String> e : diff.entrySet()) {
+            String key = e.getKey();
+            guards.add(new Cmp(bytes(key), Cmp.Op.EQUAL, CmpTarget.modRevision(basis(key, before.get(key)))));
+            ops.add(e.getValue() == null ? Op.delete(bytes(key), DeleteOption.DEFAULT)
+                    : Op.put(bytes(key), ByteSequence.from(e.getValue(), StandardCharsets.UTF_8), PutOption.DEFAULT));
+        }
+        TxnResponse r;
+        try {
+            r = kv.txn().If(guards.toArray(Cmp[]::new)).Then(ops.toArray(Op[]::new)).commit()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while etcd committed " + diff.keySet());
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new StoreUnavailableException("etcd did not confirm it within " + timeout.toMillis() + " ms ("
+                    + cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + ")");
+        }
+        if (!r.isSucceeded()) {
+            throw new StateConflictException("another instance changed " + diff.keySet() + " first (etcd revision "
+                    + r.getHeader().getRevision() + ")");
+        }
+        long revision = r.getHeader().getRevision();
+        diff.forEach((key, value) -> mirror.merge(key, value, revision));
+    }
+
+    /** True when etcd (as seen) already holds every differing key as {@code diff} has it. */
+    private boolean inEtcdAlready(Map<String, String> diff) {
+        for (Map.Entry<String, String> e : diff.entrySet()) {
+            EtcdMirror.Entry seen = mirror.entry(e.getKey());
+            if (!Objects.equals(seen == null ? null : seen.value(), e.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The mod revision etcd must still have for a key for this change to be based on what is
+     * current: 0 (absent) for a key the state did not have, else the revision that wrote the
+     * value the state has. When a newer value was already seen, the change is stale right away.
+     */
+    private long basis(String key, String had) {
+        if (had == null) {
+            return 0;
+        }
+        EtcdMirror.Entry seen = mirror.entry(key);
+        if (seen == null || !had.equals(seen.value())) {
+            throw new StateConflictException("another instance changed " + key + " first");
+        }
+        return seen.revision();
+    }
+
+    private ByteSequence bytes(String key) {
+        return ByteSequence.from(prefix + key, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        return "etcd (cache: " + cache + ")";
+    }
+}

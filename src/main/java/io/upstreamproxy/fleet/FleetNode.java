@@ -1,0 +1,473 @@
+package io.upstreamproxy.fleet;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.common.exception.CompactedException;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.watch.WatchResponse;
+import io.upstreamproxy.config.FleetConfig;
+import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.config.ServerConfig;
+import io.upstreamproxy.config.ServerPatch;
+import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.state.StateStore;
+import io.upstreamproxy.state.StoreUnavailableException;
+import io.upstreamproxy.upstream.Change;
+import io.upstreamproxy.upstream.ChangeApplier;
+import io.upstreamproxy.upstream.ChangeRejected;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One instance's membership in a fleet: connects to etcd, seeds or joins the shared intent,
+ * watches it and applies every change (its own and the others') through the
+ * {@link ChangeApplier}, and keeps a leased {@code instances/NAME} key so others see it alive.
+ *
+ * <p>Everything that reads etcd into this instance runs on one thread ({@code fleet-sync}): the
+ * watch's events, full re-reads and catch-ups are merged into the {@link EtcdMirror} and applied
+ * in the order they were read, so an older intent can never be applied after a newer one.
+ * Proxied requests never wait on it.
+ *
+ * <p>Failures: etcd down at start, the instance serves its state file and retries every
+ * second or so; when it answers, a full read replaces the local intent (etcd wins). A watch
+ * that breaks is resumed by jetcd from the revision after the last event; one that etcd
+ * cancels (compacted past that revision) ends, and a full read takes over.
+ */
+public final class FleetNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(FleetNode.class);
+    /** For writes: how long an API call may wait for etcd before answering 503. */
+    static final Duration CALL_TIMEOUT = Duration.ofSeconds(2);
+    /** For reads and the lease: a first call also sets up the connection, slow on a busy machine. */
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
+    private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
+    private static final int MAX_JOIN_ROUNDS = 10;
+
+    private final FleetConfig config;
+    private final Client client;
+    private final EtcdCalls etcd;
+    private final Membership membership;
+    private final EtcdMirror mirror = new EtcdMirror();
+    private final EtcdStateStore store;
+    private final ScheduledExecutorService sync;
+    private final Thread syncThread;
+    private final CountDownLatch firstSync = new CountDownLatch(1);
+    private ChangeApplier changes;
+    private volatile boolean closed;
+    private volatile boolean connected;
+    private volatile long appliedRevision;
+    private volatile Watch.Watcher watcher; // written on the sync thread only
+    private volatile boolean watchPaused;
+    private volatile boolean watchBroken;
+    private boolean differencesLogged; // sync thread only
+    private int failures; // sync thread only
+
+    private FleetNode(ProxyConfig proxyConfig, StateStore cache) {
+        this.config = proxyConfig.fleet(); // the rest of the config follows reloads: changes.config()
+        this.client = newClient(config);
+        this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
+        this.membership = new Membership(client, etcd, config.instance());
+        this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), CALL_TIMEOUT, mirror);
+        Thread[] holder = new Thread[1];
+        this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleet-sync-" + config.instance());
+            t.setDaemon(true);
+            holder[0] = t;
+            return t;
+        });
+        try {
+            sync.submit(() -> { }).get();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException("fleet: cannot start the sync thread", e);
+        }
+        this.syncThread = holder[0];
+    }
+
+    /** Creates the node and its store; nothing talks to etcd before {@link #start}. */
+    public static FleetNode create(ProxyConfig config, StateStore cache) {
+        return new FleetNode(config, cache);
+    }
+
+    private static Client newClient(FleetConfig c) {
+        ClientBuilder b = Client.builder()
+                .endpoints(c.endpoints().toArray(java.net.URI[]::new))
+                .connectTimeout(CALL_TIMEOUT)
+                .waitForReady(false) // fail fast when etcd is down, so a write answers 503 and is not queued
+                .keepaliveTime(Duration.ofSeconds(10))
+                .keepaliveTimeout(Duration.ofSeconds(3));
+        if (c.username() != null) {
+            b.user(ByteSequence.from(c.username(), StandardCharsets.UTF_8))
+                    .password(ByteSequence.from(c.password(), StandardCharsets.UTF_8));
+        }
+        if (c.ca() != null || c.cert() != null) {
+            try {
+                b.sslContext(ssl -> {
+                    if (c.ca() != null) {
+                        ssl.trustManager(c.ca().toFile());
+                    }
+                    if (c.cert() != null) {
+                        ssl.keyManager(c.cert().toFile(), c.key().toFile());
+                    }
+                });
+            } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+                throw new IllegalStateException("upstream-proxy: fleet.etcd: cannot use the TLS files: " + e.getMessage(), e);
+            }
+        }
+        return b.build();
+    }
+
+    /** The store to give the {@link ChangeApplier}: etcd with the state file as cache. */
+    public StateStore store() {
+        return store;
+    }
+
+    /**
+     * Joins the fleet: waits a few seconds for the first full read so a normal start serves the
+     * fleet's intent from its first request; if etcd does not answer, serves the state file and
+     * keeps trying in the background.
+     */
+    public void start(ChangeApplier applier) {
+        this.changes = applier;
+        store.join();
+        store.onCatchUp(this::catchUp);
+        store.onMerged(() -> sync.execute(this::rejoin));
+        sync.execute(this::connect);
+        sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        try {
+            if (!firstSync.await(FIRST_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("fleet: etcd {} does not answer: serving the state file's last known intent; writes answer 503 "
+                        + "until etcd answers (retrying)", config.endpoints());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** (Re)connects: full read, join, apply, watch from the revision after the read. Retries on failure. */
+    private void connect() {
+        if (closed) {
+            return;
+        }
+        try {
+            long revision = fullRead();
+            startWatch(revision + 1);
+            if (!connected) {
+                LOG.info("fleet: instance \"{}\" in sync with {} at revision {}", config.instance(), config, revision);
+            }
+            connected = true;
+            failures = 0;
+            firstSync.countDown();
+        } catch (RuntimeException e) {
+            connected = false;
+            long delay = Math.min(5000, 500L << Math.min(failures, 3));
+            if (failures++ == 0) {
+                LOG.warn("fleet: cannot read etcd {}: {}; retrying", config.endpoints(), e.getMessage());
+            }
+            sync.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * After a reload's merge: a full read joins with the new config (servers and upstreams etcd
+     * lacks) and applies the intent over the merge. While etcd is away the retrying
+     * {@link #connect} does this when it answers; until then the merge serves.
+     */
+    private void rejoin() {
+        if (closed || !connected) {
+            return;
+        }
+        try {
+            fullRead();
+        } catch (RuntimeException e) {
+            LOG.warn("fleet: cannot read etcd after the reload: {}; retrying", e.getMessage());
+            sync.schedule(this::rejoin, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
+    private long fullRead() {
+        for (int round = 0; ; round++) {
+            GetResponse r = etcd.call(client.getKVClient().get(etcd.key(""), GetOption.builder().isPrefix(true).build()));
+            long revision = r.getHeader().getRevision();
+            Map<String, EtcdMirror.Entry> read = new HashMap<>();
+            for (KeyValue kv : r.getKvs()) {
+                read.put(etcd.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
+            }
+            mirror.replace(read, revision);
+            EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
+            if (!differencesLogged && self != null && self.value() != null) {
+                LOG.warn("fleet: instance name \"{}\" is already held by a live lease: another instance with the same name, "
+                        + "or this one's previous run less than 10 s ago (names must be unique)", config.instance());
+            }
+            boolean wrote = round < MAX_JOIN_ROUNDS && join();
+            differencesLogged = true;
+            if (!wrote) {
+                store.share(syncThread);
+                applyAll(changes.config().upstreams().keySet());
+                return revision;
+            }
+        }
+    }
+
+    /**
+     * Seeds each upstream etcd does not know from this instance's state (config + state file),
+     * and adds to a known one the servers of this instance's config that it lacks (as new
+     * configured servers with new ids). Returns true when it wrote, so the caller reads again.
+     */
+    private boolean join() {
+        boolean wrote = false;
+        ProxyConfig proxyConfig = changes.config();
+        for (String name : proxyConfig.upstreams().keySet()) {
+            RuntimeState.UpstreamState shared = mirror.intent(name);
+            if (shared == null) {
+                RuntimeState.UpstreamState local = changes.state().upstream(name);
+                Map<String, String> keys = new HashMap<>();
+                EtcdKeys.flatten(name, local, keys);
+                commit(EtcdKeys.nextIdKey(name), 0, keys);
+                wrote = true;
+                LOG.info("fleet: upstream \"{}\" seeded into etcd from this instance's config and state", name);
+                continue;
+            }
+            Set<HostPort> known = new HashSet<>(shared.removed());
+            shared.servers().forEach(s -> known.add(s.address()));
+            Set<HostPort> configured = new LinkedHashSet<>();
+            proxyConfig.upstreams().get(name).servers().forEach(c -> configured.add(c.address()));
+            if (!differencesLogged) {
+                for (RuntimeState.ServerState s : shared.servers()) {
+                    if (!s.isAdded() && !configured.contains(s.address())) {
+                        LOG.warn("fleet: upstream \"{}\" server {} (id {}) is in the fleet's intent but not in this instance's "
+                                + "config: not run here", name, s.address(), s.id());
+                    }
+                }
+                for (HostPort r : shared.removed()) {
+                    if (configured.contains(r)) {
+                        LOG.info("fleet: upstream \"{}\" server {} of this instance's config was removed through the API: not run", name, r);
+                    }
+                }
+            }
+            Map<String, String> keys = new HashMap<>();
+            int nextId = shared.nextId();
+            for (ServerConfig c : proxyConfig.upstreams().get(name).servers()) {
+                if (!known.contains(c.address())) {
+                    RuntimeState.ServerState s = RuntimeState.ServerState.configured(nextId++, c.address(), ServerPatch.EMPTY);
+                    Map<String, String> one = new HashMap<>();
+                    EtcdKeys.flatten(name, new RuntimeState.UpstreamState(nextId, List.of(s), List.of()), one);
+                    keys.putAll(one);
+                    LOG.warn("fleet: upstream \"{}\" server {} of this instance's config is not in the fleet's intent: "
+                            + "added to it as id {}", name, c.address(), s.id());
+                }
+            }
+            if (!keys.isEmpty()) {
+                keys.put(EtcdKeys.nextIdKey(name), Integer.toString(nextId));
+                EtcdMirror.Entry next = mirror.entry(EtcdKeys.nextIdKey(name));
+                commit(EtcdKeys.nextIdKey(name), next.revision(), keys);
+                wrote = true;
+            }
+        }
+        return wrote;
+    }
+
+    /**
+     * Puts {@code keys} if {@code guard} still has mod revision {@code revision}. When another
+     * instance got there first nothing is written; the caller reads again either way.
+     */
+    private void commit(String guard, long revision, Map<String, String> keys) {
+        List<Op> ops = new ArrayList<>();
+        keys.forEach((k, v) -> ops.add(Op.put(etcd.key(k), ByteSequence.from(v, StandardCharsets.UTF_8), PutOption.DEFAULT)));
+        etcd.call(client.getKVClient().txn()
+                .If(new Cmp(etcd.key(guard), Cmp.Op.EQUAL, CmpTarget.modRevision(revision)))
+                .Then(ops.toArray(Op[]::new)).commit());
+    }
+
+    private void applyAll(Iterable<String> upstreams) {
+        ProxyConfig proxyConfig = changes.config();
+        for (String name : upstreams) {
+            if (name == null || !proxyConfig.upstreams().containsKey(name)) {
+                continue;
+            }
+            try {
+                changes.apply(new Change.SyncUpstream(name));
+            } catch (ChangeRejected e) {
+                LOG.error("fleet: upstream \"{}\": the fleet's intent could not be applied: {}", name, e.getMessage());
+            }
+        }
+        appliedRevision = Math.max(appliedRevision, mirror.stateRevision());
+    }
+
+    private void startWatch(long fromRevision) {
+        Watch.Watcher old = watcher;
+        watcher = null;
+        if (old != null) {
+            old.close();
+        }
+        if (watchPaused) {
+            return;
+        }
+        Watch.Watcher[] self = new Watch.Watcher[1];
+        self[0] = client.getWatchClient().watch(etcd.key(""),
+                WatchOption.builder().isPrefix(true).withRevision(fromRevision).withCreateNotify(true)
+                        .withRequireLeader(true).build(), // a member cut off from the quorum would send nothing
+                Watch.listener(
+                        response -> sync.execute(() -> onEvents(response)),
+                        error -> {
+                            connected = false; // until the watch is back: GET /api/fleet says "unreachable"
+                            if (error instanceof CompactedException) {
+                                LOG.warn("fleet: etcd compacted past revision {}: reading everything again", appliedRevision);
+                            } else if (!closed && !watchBroken) {
+                                watchBroken = true; // jetcd retries every 500 ms: one line per outage
+                                LOG.warn("fleet: etcd watch broke ({}): resuming from the last revision seen", error.getMessage());
+                            }
+                        },
+                        () -> sync.execute(() -> {
+                            // the watch ended (compaction, or etcd refused it): a full read takes over
+                            if (!closed && !watchPaused && watcher == self[0]) {
+                                connected = false;
+                                connect();
+                            }
+                        })));
+        watcher = self[0];
+    }
+
+    private void onEvents(WatchResponse response) {
+        connected = true; // created (also after a resume) or events: etcd answers
+        if (watchBroken) {
+            watchBroken = false;
+            LOG.info("fleet: etcd watch resumed");
+        }
+        Set<String> touched = new LinkedHashSet<>();
+        for (WatchEvent e : response.getEvents()) {
+            KeyValue kv = e.getKeyValue();
+            String key = etcd.relative(kv.getKey());
+            boolean put = e.getEventType() == WatchEvent.EventType.PUT;
+            String value = put ? kv.getValue().toString(StandardCharsets.UTF_8) : null;
+            if (mirror.merge(key, value, kv.getModRevision())) {
+                touched.add(EtcdKeys.upstreamOf(key));
+            }
+        }
+        applyAll(touched);
+    }
+
+    /** After a refused save: read everything again and apply it, on the sync thread; the caller then retries. */
+    private void catchUp() {
+        try {
+            // jitter: instances that lost the same race do not all come back at the same instant
+            Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while reading etcd");
+        }
+        Future<?> f = sync.submit(() -> {
+            long revision = fullRead();
+            LOG.debug("fleet: caught up at revision {}", revision);
+        });
+        try {
+            f.get(READ_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while reading etcd");
+        } catch (ExecutionException | TimeoutException e) {
+            f.cancel(false);
+            throw new StoreUnavailableException("cannot read etcd: " + (e.getCause() != null ? e.getCause().getMessage() : e));
+        }
+    }
+
+    /** Every second: the lease and the published revision (see {@link Membership}). */
+    private void tick() {
+        if (!closed && connected) {
+            membership.tick(appliedRevision);
+        }
+    }
+
+    /** This instance's view of the fleet, for {@code GET /api/fleet}. */
+    public FleetView view() {
+        List<FleetView.Member> members = new ArrayList<>();
+        mirror.under(EtcdKeys.INSTANCES).forEach((key, e) ->
+                members.add(FleetView.Member.parse(key.substring(EtcdKeys.INSTANCES.length()), e.value())));
+        return new FleetView(config.instance(), connected, appliedRevision, members);
+    }
+
+    /** The newest intent revision this instance has applied. */
+    public long appliedRevision() {
+        return appliedRevision;
+    }
+
+    public boolean connected() {
+        return connected;
+    }
+
+    /** Test hook: stops applying the watch's events (as a partitioned instance would miss them). */
+    void pauseWatch() throws Exception {
+        sync.submit(() -> {
+            watchPaused = true;
+            Watch.Watcher w = watcher;
+            watcher = null;
+            if (w != null) {
+                w.close();
+            }
+        }).get();
+    }
+
+    /** Test hook: watches again from the revision after the last one applied, as jetcd's own resume does. */
+    void resumeWatch() throws Exception {
+        sync.submit(() -> {
+            watchPaused = false;
+            startWatch(appliedRevision + 1);
+        }).get();
+    }
+
+    /** All keys this instance has seen, relative to the prefix (tests, benchmark). */
+    Map<String, String> seen() {
+        Map<String, String> out = new HashMap<>();
+        mirror.snapshot().forEach((k, e) -> {
+            if (e.value() != null) {
+                out.put(k, e.value());
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            sync.submit(() -> {
+                Watch.Watcher w = watcher;
+                watcher = null;
+                if (w != null) {
+                    w.close();
+                }
+                membership.leave();
+            }).get(2, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debug("fleet: close: {}", e.toString());
+        }
+        sync.shutdownNow();
+        client.close();
+    }
+}

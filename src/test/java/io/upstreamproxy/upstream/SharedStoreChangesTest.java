@@ -1,0 +1,176 @@
+package io.upstreamproxy.upstream;
+
+import static io.upstreamproxy.upstream.ChangeApplierTest.server;
+import static io.upstreamproxy.upstream.ChangeApplierTest.weight;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.upstreamproxy.config.ConfigLoader;
+import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.config.ServerPatch;
+import io.upstreamproxy.state.RuntimeState;
+import io.upstreamproxy.state.StateConflictException;
+import io.upstreamproxy.state.StateStore;
+import io.upstreamproxy.state.StoreUnavailableException;
+import io.upstreamproxy.testing.ManualClock;
+import io.upstreamproxy.upstream.ChangeRejected.Reason;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The ChangeApplier over a shared store (fleet mode): intent sync, conflicts retried after a catch-up, outages refused. */
+class SharedStoreChangesTest {
+    /** A shared store fake: an intent per upstream, and failures queued for the next saves. */
+    static final class SharedStore implements StateStore {
+        final Map<String, RuntimeState.UpstreamState> intent = new java.util.HashMap<>();
+        final List<RuntimeException> failures = new ArrayList<>();
+        final List<RuntimeState> saved = new ArrayList<>();
+        final List<RuntimeState> merged = new ArrayList<>();
+        Runnable onCatchUp = () -> { };
+        int catchUps;
+
+        @Override
+        public RuntimeState load() {
+            return null;
+        }
+
+        @Override
+        public void save(RuntimeState state) {
+            if (!failures.isEmpty()) {
+                throw failures.remove(0);
+            }
+            saved.add(state);
+        }
+
+        @Override
+        public void saveMerged(RuntimeState state) {
+            merged.add(state); // kept locally only, never shared
+        }
+
+        @Override
+        public void catchUp() {
+            catchUps++;
+            onCatchUp.run();
+        }
+
+        @Override
+        public RuntimeState.UpstreamState sharedIntent(String upstream) {
+            return intent.get(upstream);
+        }
+    }
+
+    final ProxyConfig config = ConfigLoader.parse(ChangeApplierTest.CONFIG, null);
+    final SharedStore store = new SharedStore();
+    final UpstreamRegistry registry = UpstreamRegistry.create(config, new ManualClock());
+    final ChangeApplier changes = ChangeApplier.restore(registry, config, store);
+    final Upstream backend = registry.get("backend");
+
+    static RuntimeState.ServerState configured(int id, int port, ServerPatch set) {
+        return RuntimeState.ServerState.configured(id, new HostPort("127.0.0.1", port), set);
+    }
+
+    @Test
+    void syncMakesTheLiveServersMatchTheSharedIntent() {
+        Server untouched = backend.server(0);
+        untouched.onFailure();
+        store.intent.put("backend", new RuntimeState.UpstreamState(6, List.of(
+                configured(0, 9001, ServerPatch.EMPTY),
+                configured(1, 9002, weight(7)),
+                RuntimeState.ServerState.added(5, server(9005)),
+                configured(4, 9999, ServerPatch.EMPTY)), // another instance's config: not run here
+                List.of(new HostPort("127.0.0.1", 9003))));
+
+        assertNull(changes.apply(new Change.SyncUpstream("backend")));
+
+        assertSame(untouched, backend.server(0), "an unchanged server keeps its counters");
+        assertEquals(1, untouched.stats().fails());
+        assertEquals(7, backend.server(1).config().weight());
+        assertNull(backend.server(2), "removed in the intent");
+        assertEquals("127.0.0.1:9005", backend.server(5).address().toString());
+        assertNull(backend.server(4), "a configured server this config lacks is not run");
+        assertEquals(6, changes.state().upstream("backend").nextId(), "ids come from the intent's counter");
+        assertEquals(store.intent.get("backend"), changes.state().upstream("backend"));
+        assertEquals(store.intent.get("backend"), store.saved.get(store.saved.size() - 1).upstream("backend"));
+    }
+
+    @Test
+    void syncWithoutSharedIntentChangesNothing() {
+        int saves = store.saved.size();
+        changes.apply(new Change.SyncUpstream("backend"));
+        assertEquals(saves, store.saved.size());
+        assertEquals(3, backend.servers().size());
+    }
+
+    @Test
+    void conflictingSaveIsRetriedFromTheCaughtUpState() {
+        store.failures.add(new StateConflictException("another instance changed servers/1 first"));
+        // the catch-up brings in what the other instance wrote: a drain on server 1
+        store.onCatchUp = () -> {
+            store.intent.put("backend", new RuntimeState.UpstreamState(3, List.of(
+                    configured(0, 9001, ServerPatch.EMPTY), configured(1, 9002, ChangeApplierTest.drain(true)),
+                    configured(2, 9003, ServerPatch.EMPTY)), List.of()));
+            changes.apply(new Change.SyncUpstream("backend"));
+        };
+
+        changes.apply(new Change.PatchServer("backend", 1, weight(4), false));
+
+        assertEquals(1, store.catchUps);
+        assertTrue(backend.server(1).config().drain(), "the other instance's drain is kept");
+        assertEquals(4, backend.server(1).config().weight(), "and this change is applied on top");
+    }
+
+    @Test
+    void unavailableStoreRefusesTheChangeAndChangesNothing() {
+        store.failures.add(new StoreUnavailableException("etcd did not confirm it within 2000 ms"));
+        ChangeRejected e = assertThrows(ChangeRejected.class,
+                () -> changes.apply(new Change.PatchServer("backend", 1, weight(4), false)));
+        assertEquals(Reason.STORE_UNAVAILABLE, e.reason());
+        assertEquals(1, backend.server(1).config().weight());
+    }
+
+    @Test
+    void reloadKeepsItsMergeLocalAndSharesNothing() {
+        store.intent.put("backend", new RuntimeState.UpstreamState(5, List.of(
+                configured(0, 9001, ServerPatch.EMPTY), configured(1, 9002, weight(3)),
+                configured(2, 9003, ServerPatch.EMPTY), configured(4, 9999, ServerPatch.EMPTY)), List.of()));
+        changes.apply(new Change.SyncUpstream("backend"));
+        int saves = store.saved.size();
+        store.merged.clear(); // start-up's
+
+        changes.reload(config); // the merge drops server 4 (another instance's config): it must not reach the shared store
+
+        assertEquals(saves, store.saved.size(), "nothing written to the shared store");
+        assertEquals(1, store.merged.size());
+        assertEquals(3, store.merged.get(0).upstream("backend").servers().size());
+        assertEquals(3, backend.server(1).config().weight(), "the run-time value stays");
+        changes.apply(new Change.SyncUpstream("backend")); // the node's rejoin applies the intent over the merge
+        assertEquals(store.intent.get("backend"), changes.state().upstream("backend"));
+    }
+
+    @Test
+    void resetIsSavedToTheSharedStoreLikeAnyChange() {
+        changes.apply(new Change.PatchServer("backend", 1, weight(4), false));
+        int saves = store.saved.size();
+
+        changes.apply(new Change.ResetServer("backend", 1));
+
+        assertEquals(saves + 1, store.saved.size());
+        assertTrue(store.saved.get(store.saved.size() - 1).upstream("backend").server(1).set().equals(ServerPatch.EMPTY));
+        assertEquals(1, backend.server(1).config().weight());
+    }
+
+    @Test
+    void addingAnAddressTheSharedIntentHasButThisInstanceDoesNotRunIsRefused() {
+        store.intent.put("backend", new RuntimeState.UpstreamState(5, List.of(
+                configured(0, 9001, ServerPatch.EMPTY), configured(1, 9002, ServerPatch.EMPTY),
+                configured(2, 9003, ServerPatch.EMPTY), configured(4, 9999, ServerPatch.EMPTY)), List.of()));
+        changes.apply(new Change.SyncUpstream("backend"));
+        ChangeRejected e = assertThrows(ChangeRejected.class, () -> changes.apply(new Change.AddServer("backend", server(9999))));
+        assertEquals(Reason.SERVER_EXISTS, e.reason());
+    }
+}
