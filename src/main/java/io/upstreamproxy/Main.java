@@ -3,6 +3,7 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.http.JsonErrorHandler;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
@@ -12,6 +13,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -83,11 +87,12 @@ public final class Main {
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        Server server = newServer(config.listen());
+        Server server = newServer(config.listen(), config.proxy());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
         context.addEventListener(new UpstreamProxyListener());
+        context.setErrorHandler(new JsonErrorHandler());
         server.setHandler(new GracefulHandler(context));
         server.setStopTimeout(GRACE.toMillis());
         try {
@@ -121,15 +126,38 @@ public final class Main {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }
 
-    /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
+    /** {@link #newServer(ProxyConfig.Listen, ProxyConfig.Proxy)} with the default client limits. */
     public static Server newServer(ProxyConfig.Listen listen) {
+        return newServer(listen, new ProxyConfig.Proxy(Duration.ofSeconds(5), Duration.ofSeconds(60), 64 << 10, 256, 1024));
+    }
+
+    /**
+     * Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy
+     * runs them, with the client-side limits of {@code proxy}. The head limit here is the one the
+     * upstream client is sized from (see {@code UpstreamProxyServlet}), so whatever this listener
+     * accepts the proxy can forward; anything larger is refused here with 414/431. The connector's
+     * idle timeout is {@code client_header_timeout} (a client silent mid-head, or idle between
+     * requests); while a body is read, the proxy sets {@code client_body_timeout} on the connection.
+     */
+    public static Server newServer(ProxyConfig.Listen listen, ProxyConfig.Proxy proxy) {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("upstream-proxy");
         Server server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(proxy.maxHeaderBytes());
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        // RFC 3986 with no violation allowed: ambiguous encodings (%2F, %2e%2e, %00, %25...)
+        // are refused with 400 before any handler runs. Written out although it is Jetty's
+        // default, because the proxy's routing relies on it (see docs/hardening.md).
+        http.setUriCompliance(UriCompliance.DEFAULT);
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
         connector.setHost(listen.host());
         connector.setPort(listen.port());
+        connector.setAcceptQueueSize(proxy.backlog());
+        connector.setIdleTimeout(proxy.clientHeaderTimeout().toMillis());
         server.addConnector(connector);
+        server.setErrorHandler(new JsonErrorHandler());
         return server;
     }
 
