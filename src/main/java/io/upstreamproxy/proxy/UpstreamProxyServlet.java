@@ -24,6 +24,7 @@ import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
@@ -295,8 +296,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** The server's own {@code Server} header is dropped, as nginx does: no software versions leak through us. */
     @Override
-    protected String filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, String headerName, String headerValue) {
-        return HttpHeader.SERVER.is(headerName) ? null : headerValue;
+    protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
+        return field.getHeader() == HttpHeader.SERVER ? null : field;
     }
 
     @Override
