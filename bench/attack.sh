@@ -122,12 +122,14 @@ sampler() { # $1: output file; RSS (KiB) and threads of the jar every 0.5 s
   done
 }
 
-# ok% and p99 (ms) of a monitor file
+# "ok/total ok% p99_ms" of a monitor file
 summary() {
-  awk '{n++; if ($1 == 200) ok++; t[n] = $2} END {
-    if (n == 0) { print "0/0 0.0 -"; exit }
-    asort(t); i = int(n * 0.99); if (i < 1) i = 1; if (i > n) i = n;
-    printf "%d/%d %.1f %d\n", ok, n, 100 * ok / n, t[i] * 1000 }' "$1"
+  local n ok p99
+  n=$(wc -l < "$1")
+  if [ "$n" -eq 0 ]; then echo "0/0 0.0 -"; return; fi
+  ok=$(awk '$1 == 200' "$1" | wc -l)
+  p99=$(awk '{print $2}' "$1" | sort -n | awk -v n="$n" 'BEGIN {i = int(n * 0.99); if (i < 1) i = 1} NR == i {printf "%d", $1 * 1000}')
+  awk -v ok="$ok" -v n="$n" -v p="$p99" 'BEGIN {printf "%d/%d %.1f %s\n", ok, n, 100 * ok / n, p}'
 }
 
 server_fails() {

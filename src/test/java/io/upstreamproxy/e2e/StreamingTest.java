@@ -60,8 +60,8 @@ class StreamingTest {
     void serverSentEventsArriveAsTheServerSendsThem() throws Exception {
         List<Long> sent = new CopyOnWriteArrayList<>();
         RunningProxy p = proxyFor(RawBackend.start((head, out) -> {
-            write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
             sent.add(now());
+            write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
             for (int i = 0; i < 4; i++) {
                 Thread.sleep(GAP_MS); // the server's pace, which the client must see
                 sent.add(now());
@@ -108,8 +108,8 @@ class StreamingTest {
     void knownLengthBodyIsFlushedPieceByPiece() throws Exception {
         List<Long> sent = new CopyOnWriteArrayList<>();
         RunningProxy p = proxyFor(RawBackend.start((head, out) -> {
-            write(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst");
             sent.add(now());
+            write(out, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst");
             Thread.sleep(GAP_MS);
             write(out, "later");
         }));
