@@ -176,6 +176,20 @@ class ClientFaultsTest {
     }
 
     @Test
+    void clientSilentMidHeadIsDisconnectedAfterClientHeaderTimeout() throws Exception {
+        start("'client_header_timeout': '300ms'");
+        RawHttp c = connect();
+        c.send("GET / HTTP/1.1\r\nHost: h\r\nX-Slow: "); // and nothing more, as slowloris
+        long t0 = System.nanoTime();
+        c.timeout(5000);
+        assertTrue(c.closedByPeer(), "the proxy closes a connection whose head stalls");
+        long ms = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertTrue(ms < 3000, "closed after " + ms + " ms, client_header_timeout is 300 ms");
+        assertEquals(0L, hits());
+        assertServersUntouched();
+    }
+
+    @Test
     void declaredBodyOverMaxBodySizeIs413BeforeAnyServerIsAsked() throws Exception {
         start("'max_body_size': '1k'");
         RawHttp.Reply r = connect().send("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 2000\r\n\r\n").read();
