@@ -6,7 +6,8 @@ import org.eclipse.jetty.io.EndPoint;
 
 /**
  * The client's connection, where the container is embedded Jetty: sets its idle timeout to
- * {@code client_body_timeout} while a body is read and back to the listener's afterwards. In
+ * {@code client_body_timeout} while a body is read and back to the listener's afterwards, and
+ * tells whether the client closed its side (a disconnect, logged 499, rather than bad framing). In
  * the WAR the container's classes are out of reach (Tomcat; Jetty hides its own), and its
  * connection timeout applies instead.
  */
@@ -18,7 +19,23 @@ final class ClientConnection {
     /** {@code millis} on this request's HTTP/1 connection; negative: back to the listener's. */
     static void idleTimeout(HttpServletRequest request, long millis) {
         if (JETTY && request.getProtocol().startsWith("HTTP/1")) {
-            Jetty.idleTimeout(request, millis);
+            try {
+                Jetty.idleTimeout(request, millis);
+            } catch (RuntimeException e) {
+                // the request is over (the client went away): nothing left to time out
+            }
+        }
+    }
+
+    /** The client closed its side of the connection (only known in embedded Jetty; false elsewhere). */
+    static boolean closedByClient(HttpServletRequest request) {
+        if (!JETTY) {
+            return false;
+        }
+        try {
+            return Jetty.inputShutdown(request);
+        } catch (RuntimeException e) {
+            return true; // the request is already torn down with its connection
         }
     }
 
@@ -40,6 +57,11 @@ final class ClientConnection {
             }
             EndPoint endPoint = r.getConnectionMetaData().getConnection().getEndPoint();
             endPoint.setIdleTimeout(millis >= 0 ? millis : r.getConnectionMetaData().getConnector().getIdleTimeout());
+        }
+
+        static boolean inputShutdown(HttpServletRequest request) {
+            ServletContextRequest r = ServletContextRequest.getServletContextRequest(request);
+            return r != null && r.getConnectionMetaData().getConnection().getEndPoint().isInputShutdown();
         }
     }
 }

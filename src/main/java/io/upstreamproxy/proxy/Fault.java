@@ -47,6 +47,9 @@ record Fault(Kind kind, int status, String reason) {
             if (c instanceof BodyTooLarge b) {
                 return new Fault(Kind.CLIENT, 413, b.getMessage());
             }
+            // Jetty reports broken framing and a body cut short alike, as "Early EOF" (400):
+            // whether the client is still there to read the 400 is the servlet's to tell (see
+            // clientGone), since only the connection knows.
             if (c instanceof HttpException h && h.getCode() >= 400 && h.getCode() < 500) {
                 return new Fault(Kind.CLIENT, h.getCode(), "bad request: " + describe(c));
             }
@@ -55,6 +58,11 @@ record Fault(Kind kind, int status, String reason) {
             }
         }
         return new Fault(Kind.CLIENT, CLIENT_CLOSED, "client closed the connection: " + describe(t));
+    }
+
+    /** The same failure, for a client that is no longer there to read an answer: logged as 499. */
+    Fault clientGone() {
+        return kind == Kind.CLIENT && status != CLIENT_CLOSED ? new Fault(Kind.CLIENT, CLIENT_CLOSED, "client closed the connection (" + reason + ")") : this;
     }
 
     /**

@@ -185,10 +185,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** Reading the client's buffered body failed: no server was asked, none is told. */
     private void onClientFault(HttpServletRequest request, HttpServletResponse response, Exchange x, Throwable failure) {
-        ClientConnection.idleTimeout(request, -1);
         x.clientFailure = failure;
         Fault f = Fault.ofClient(failure);
+        if (ClientConnection.closedByClient(request)) {
+            f = f.clientGone();
+        }
         log(request, f.status(), x, null);
+        ClientConnection.idleTimeout(request, -1);
         reply(request, response, x, f.status(), ErrorBody.codeFor(f.status()), f.reason(), true);
     }
 
@@ -342,6 +345,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         Exchange x = exchange(clientRequest);
         Server failed = x.server;
         Fault fault = Fault.of(failure, x.clientFailure);
+        if (x.clientFailure != null && ClientConnection.closedByClient(clientRequest)) {
+            fault = fault.clientGone();
+        }
         if (x.headersReceived) {
             failed.onResponse(serverResponse.getStatus()); // it answered; what broke later is not retried
             log(clientRequest, fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : serverResponse.getStatus(), x, failed);

@@ -34,6 +34,9 @@ class FaultTest {
         assertEquals(408, Fault.ofClient(new TimeoutException("idle")).status());
         assertEquals(413, Fault.ofClient(new Fault.BodyTooLarge(1024)).status());
         assertEquals(Fault.CLIENT_CLOSED, Fault.ofClient(new EofException("reset")).status());
+        assertEquals(Fault.CLIENT_CLOSED, Fault.ofClient(new BadMessageException(400, "Early EOF")).clientGone().status(),
+                "a body cut short by a client that closed: nobody reads the 400, the log says 499");
+        assertEquals(504, Fault.of(new TimeoutException("idle"), null).clientGone().status(), "only the client's faults");
     }
 
     @Test
