@@ -200,6 +200,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         x.server = server;
         x.tried.add(server);
         x.headersReceived = false;
+        server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
         Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
@@ -215,7 +216,6 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                     failure -> onClientRequestFailure(request, proxyRequest, response, failure)));
             proxyRequest.body(content);
         }
-        server.onRequestStart();
         sendProxyRequest(request, response, proxyRequest);
     }
 
