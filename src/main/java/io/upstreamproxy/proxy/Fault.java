@@ -47,6 +47,9 @@ record Fault(Kind kind, int status, String reason) {
             if (c instanceof BodyTooLarge b) {
                 return new Fault(Kind.CLIENT, 413, b.getMessage());
             }
+            if (c instanceof BodyBudget.Exhausted e) {
+                return new Fault(Kind.OVERLOADED, 503, e.getMessage());
+            }
             // Jetty reports broken framing and a body cut short alike, as "Early EOF" (400):
             // whether the client is still there to read the 400 is the servlet's to tell (see
             // clientGone), since only the connection knows.

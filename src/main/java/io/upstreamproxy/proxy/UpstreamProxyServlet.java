@@ -156,7 +156,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         response.getOutputStream().setWriteListener(x.writer);
         if (buffered) {
             ClientConnection.idleTimeout(request, settings.clientBodyTimeout().toMillis());
-            request.getInputStream().setReadListener(new BufferedBody(request.getInputStream(), (int) length, body -> {
+            request.getInputStream().setReadListener(new BufferedBody(request.getInputStream(), BodyBudget.SHARED, (int) length, body -> {
                 ClientConnection.idleTimeout(request, -1);
                 x.body = body;
                 pickAndSend(request, response, x);
