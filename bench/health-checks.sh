@@ -76,7 +76,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run() { # $1: "check" or "none"
   proxy_config "$1" > "$TMP/proxy-$1.json"
-  java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$JAR" --config "$TMP/proxy-$1.json" > "$TMP/proxy-$1.log" 2>&1 &
+  java -XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError -jar "$JAR" --config "$TMP/proxy-$1.json" > "$TMP/proxy-$1.log" 2>&1 &
   local pid=$!; PIDS+=($pid)
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PROXY/" >/dev/null 2>&1 && break; sleep 0.2; done
   wrk -t1 -c"$CONNS" -d5s "http://127.0.0.1:$PROXY/" >/dev/null # warm-up

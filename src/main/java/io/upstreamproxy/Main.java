@@ -6,6 +6,7 @@ import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.dns.DnsServers;
+import io.upstreamproxy.http.JsonErrorHandler;
 import io.upstreamproxy.logging.LogSetup;
 import io.upstreamproxy.logging.Signals;
 import io.upstreamproxy.proxy.AccessLog;
@@ -26,6 +27,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -142,7 +146,7 @@ public final class Main {
     /** {@code source} reads the config again for a reload (null: the file {@code config} came from). */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        Server server = newServer(config.listen());
+        Server server = newServer(config.listen(), config.proxy());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
@@ -150,6 +154,7 @@ public final class Main {
             context.setAttribute(UpstreamProxyListener.CONFIG_SOURCE_ATTRIBUTE, source);
         }
         context.addEventListener(new UpstreamProxyListener());
+        context.setErrorHandler(new JsonErrorHandler());
         server.setHandler(new GracefulHandler(context));
         server.setStopTimeout(GRACE.toMillis());
         try {
@@ -214,15 +219,44 @@ public final class Main {
         }, "reload with POST /api/reload instead");
     }
 
-    /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
+    /** {@link #newServer(ProxyConfig.Listen, ProxyConfig.Proxy)} with the default client limits. */
     public static Server newServer(ProxyConfig.Listen listen) {
+        return newServer(listen, new ProxyConfig.Proxy(Duration.ofSeconds(5), Duration.ofSeconds(60), 64 << 10, 256, 1024));
+    }
+
+    /**
+     * Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy
+     * runs them, with the client-side limits of {@code proxy}. The head limit here is the one the
+     * upstream client is sized from (see {@code UpstreamProxyServlet}), so whatever this listener
+     * accepts the proxy can forward; anything larger is refused here with 414/431. The connector's
+     * idle timeout is {@code client_header_timeout} (a client silent mid-head, or idle between
+     * requests); while a body is read, the proxy sets {@code client_body_timeout} on the connection.
+     */
+    public static Server newServer(ProxyConfig.Listen listen, ProxyConfig.Proxy proxy) {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("upstream-proxy");
         Server server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(proxy.maxHeaderBytes());
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        // Jetty's per-connection cache of parsed header fields costs about 100 KiB of heap per
+        // connection once it has served a request (an index sized for 1,024 entries): 2,500
+        // keep-alive clients fill a 256 MiB heap. Without it each request allocates its
+        // header fields anew, which costs far less than the OutOfMemoryError it caused under
+        // 4,000 slow readers (docs/hardening.md).
+        http.setHeaderCacheSize(0);
+        // RFC 3986 with no violation allowed: ambiguous encodings (%2F, %2e%2e, %00, %25...)
+        // are refused with 400 before any handler runs. Written out although it is Jetty's
+        // default, because the proxy's routing relies on it (see docs/hardening.md).
+        http.setUriCompliance(UriCompliance.DEFAULT);
+        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
         connector.setHost(listen.host());
         connector.setPort(listen.port());
+        connector.setAcceptQueueSize(proxy.backlog());
+        connector.setIdleTimeout(proxy.clientHeaderTimeout().toMillis());
         server.addConnector(connector);
+        server.setErrorHandler(new JsonErrorHandler());
         return server;
     }
 

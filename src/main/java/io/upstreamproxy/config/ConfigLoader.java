@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  */
 public final class ConfigLoader {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.~-]{1,64}");
-    private static final Pattern SIZE = Pattern.compile("(\\d{1,10})([kKmM]?)");
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,10})([kKmMgG]?)");
     private static final List<Cidr> LOOPBACK = List.of(Cidr.parse("127.0.0.1"), Cidr.parse("::1"));
     private static final List<Cidr> ALL = List.of(Cidr.parse("all"));
 
@@ -193,7 +193,12 @@ public final class ConfigLoader {
                 p.duration("read_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofDays(1)),
                 size(p, "buffer_body", 64 << 10, 0, 16 << 20),
                 p.integer("max_connections_per_server", 256, 1, 100_000),
-                p.integer("max_queued_per_server", 1024, 1, 1_000_000));
+                p.integer("max_queued_per_server", 1024, 1, 1_000_000),
+                size(p, "max_header_size", 8 << 10, 1 << 10, 64 << 10),
+                p.duration("client_header_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofHours(1)),
+                p.duration("client_body_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofHours(1)),
+                sizeLong(p, "max_body_size", 0, 0, 1L << 40),
+                p.integer("backlog", 511, 1, 65_535));
         p.finish();
         return c;
     }
@@ -226,6 +231,11 @@ public final class ConfigLoader {
 
     /** A byte size as nginx writes it: {@code 1024}, {@code "16k"}, {@code "1m"}. */
     static int size(JsonFields f, String key, int fallback, int min, int max) {
+        return (int) sizeLong(f, key, fallback, min, max);
+    }
+
+    /** {@link #size} for sizes past 2 GiB ({@code "4g"}). */
+    static long sizeLong(JsonFields f, String key, long fallback, long min, long max) {
         if (!f.has(key)) {
             return fallback;
         }
@@ -241,6 +251,7 @@ public final class ConfigLoader {
                 bytes = switch (m.group(2).toLowerCase()) {
                     case "k" -> n << 10;
                     case "m" -> n << 20;
+                    case "g" -> n << 30;
                     default -> n;
                 };
             }
@@ -248,6 +259,6 @@ public final class ConfigLoader {
         if (bytes < min || bytes > max) {
             throw new ConfigException(f.pathOf(key), JsonFields.show(e) + " (expected: a size " + min + ".." + max + " bytes, such as \"16k\" or \"1m\")");
         }
-        return (int) bytes;
+        return bytes;
     }
 }

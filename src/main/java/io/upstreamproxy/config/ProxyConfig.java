@@ -46,9 +46,25 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
     /** Where run-time changes are kept; null file: not kept. */
     public record State(Path file) {}
 
-    /** How the proxy talks to upstream servers (applies to every upstream). */
+    /**
+     * How the proxy talks to upstream servers and what it accepts from clients (applies to every
+     * upstream). {@code maxHeaderBytes}: the largest request head (request line and headers) the
+     * listener accepts, and so the largest the proxy forwards; {@code clientHeaderTimeout} and
+     * {@code clientBodyTimeout}: how long a client may stay silent while sending them;
+     * {@code maxBodyBytes}: 0 = unlimited; {@code backlog}: the listener's accept queue.
+     */
     public record Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
-                        int maxConnectionsPerServer, int maxQueuedPerServer) {}
+                        int maxConnectionsPerServer, int maxQueuedPerServer,
+                        int maxHeaderBytes, Duration clientHeaderTimeout, Duration clientBodyTimeout,
+                        long maxBodyBytes, int backlog) {
+
+        /** The upstream side only, with the client-side limits at their defaults. */
+        public Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
+                     int maxConnectionsPerServer, int maxQueuedPerServer) {
+            this(connectTimeout, readTimeout, bufferBodyBytes, maxConnectionsPerServer, maxQueuedPerServer,
+                    8 << 10, Duration.ofSeconds(60), Duration.ofSeconds(60), 0, 511);
+        }
+    }
 
     /**
      * One named group of servers. {@code retries} -1 means: until each server was tried once.

@@ -11,28 +11,28 @@ final class Exchange {
     final Upstream upstream;
     final RequestInfo request;    // the balancer's view of the request, for the first pick and every retry
     final String target;          // path and query to send, without scheme and host
-    final byte[] body;            // buffered body, or null (no body, or streamed)
-    final boolean replayable;     // body can be sent again
+    final boolean replayable;     // body can be sent again (none, or buffered)
     final boolean idempotent;
     final long startNanos;
     final List<Server> tried = new ArrayList<>(2);
+    final List<String> reasons = new ArrayList<>(2); // why each tried server failed, for the 502/504 body
+    byte[] body;                  // buffered body once read, or null (no body, or streamed)
     Server server;                // the current attempt's server
     ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
-    volatile boolean clientFailed;
+    volatile Throwable clientFailure; // what went wrong on the client's side, if anything
     // The current attempt's timing and body bytes (plain fields: one attempt runs at a time, and
     // its callbacks are ordered by Jetty's client; the last one reads them).
     long attemptNanos;
     long headerNanos = -1;
     long sent;
     long received;
-    String retried;               // earlier attempts, "127.0.0.1:9001 502 (connect refused)", or null
+    String retried;               // earlier attempts, "127.0.0.1:9001 502 (connect failed: Connection refused)", or null
 
-    Exchange(Upstream upstream, RequestInfo request, String target, byte[] body, boolean replayable, boolean idempotent, long startNanos) {
+    Exchange(Upstream upstream, RequestInfo request, String target, boolean replayable, boolean idempotent, long startNanos) {
         this.upstream = upstream;
         this.request = request;
         this.target = target;
-        this.body = body;
         this.replayable = replayable;
         this.idempotent = idempotent;
         this.startNanos = startNanos;
@@ -74,5 +74,17 @@ final class Exchange {
             }
         }
         return false;
+    }
+
+    /** "upstream "web": 127.0.0.1:9001 (connect failed: Connection refused); 127.0.0.1:9002 (...)". */
+    String attempts() {
+        StringBuilder b = new StringBuilder("upstream \"").append(upstream.name()).append("\": ");
+        for (int i = 0; i < tried.size(); i++) {
+            b.append(i == 0 ? "" : "; ").append(tried.get(i).key());
+            if (i < reasons.size()) {
+                b.append(" (").append(reasons.get(i)).append(')');
+            }
+        }
+        return b.toString();
     }
 }

@@ -3,6 +3,7 @@ package io.upstreamproxy.proxy;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import java.io.IOException;
+import java.util.function.Consumer;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.util.Callback;
 
@@ -18,6 +19,11 @@ import org.eclipse.jetty.util.Callback;
  * before it returns, and every chunk is written where it arrives whenever the output is ready.
  * Only a client slower than the upstream makes the container call back later.
  *
+ * <p>Each chunk is flushed as soon as it is written (not held back until the output buffer
+ * fills), so server-sent events and long polls reach the client when the server sends them.
+ * The upstream's next chunk is asked for only when this one is written, so a slow reader stops
+ * the upstream read: memory per response stays one chunk, however slow the client.
+ *
  * <p>One chunk at a time: the HTTP client asks for the next chunk only when the callback of the
  * previous one completed, so the fields describe at most one pending write. The monitor
  * serializes the upstream's thread with the container's callbacks; the callback is completed
@@ -25,6 +31,7 @@ import org.eclipse.jetty.util.Callback;
  */
 final class ResponseWriter implements WriteListener {
     private final ServletOutputStream out;
+    private final Consumer<Throwable> clientGone;
     private Response upstream;
     private byte[] buffer;
     private int offset;
@@ -33,11 +40,35 @@ final class ResponseWriter implements WriteListener {
     private boolean written;    // the pending chunk was handed to the output
     private Throwable failure;  // the client went away; later chunks fail at once
 
-    ResponseWriter(ServletOutputStream out) {
+    /** {@code clientGone} hears of a failed write: the client went away (or stopped reading). */
+    ResponseWriter(ServletOutputStream out, Consumer<Throwable> clientGone) {
         this.out = out;
+        this.clientGone = clientGone;
     }
 
-    /** Writes one chunk of the upstream's response; {@code callback} completes when it was written. */
+    /**
+     * Sends the response head now, before any body: for responses without Content-Length
+     * (chunked, server-sent events, long polls), whose first bytes may be long in coming.
+     */
+    void commit() {
+        synchronized (this) {
+            if (callback != null || failure != null) {
+                return;
+            }
+            try {
+                if (out.isReady()) {
+                    out.flush();
+                }
+            } catch (IOException | RuntimeException e) {
+                failure = e;
+            }
+        }
+    }
+
+    /**
+     * Writes one chunk of the upstream's response ({@code upstream} null: a response of our
+     * own); {@code callback} completes when it was written.
+     */
     void write(Response upstream, byte[] buffer, int offset, int length, Callback callback) {
         Throwable failed;
         synchronized (this) {
@@ -53,7 +84,9 @@ final class ResponseWriter implements WriteListener {
         }
         if (failed != null) {
             callback.failed(failed);
-            upstream.abort(failed);
+            if (upstream != null) {
+                upstream.abort(failed);
+            }
             return;
         }
         onWritePossible();
@@ -74,6 +107,9 @@ final class ResponseWriter implements WriteListener {
                     }
                     out.write(buffer, offset, length);
                     written = true;
+                    if (out.isReady()) {
+                        out.flush(); // on its way now; a no-op once the last byte closed the output
+                    }
                 }
                 if (!out.isReady()) {
                     return; // still being written; the container calls again when it is done
@@ -102,6 +138,8 @@ final class ResponseWriter implements WriteListener {
         }
         if (pending != null) {
             fail(pending, t);
+        } else {
+            clientGone.accept(t);
         }
     }
 
@@ -110,6 +148,7 @@ final class ResponseWriter implements WriteListener {
         synchronized (this) {
             r = upstream;
         }
+        clientGone.accept(t);
         pending.failed(t);
         if (r != null) {
             r.abort(t); // as AsyncProxyServlet: stop reading a response nobody will get

@@ -1,5 +1,7 @@
 package io.upstreamproxy.proxy;
 
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.upstream.Clock;
@@ -10,14 +12,11 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
@@ -25,6 +24,7 @@ import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
@@ -46,6 +46,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private static final String EXCHANGE = Exchange.class.getName();
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
     static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
+    /** What we call ourselves in {@code Via}. */
+    static final String VIA = "upstream-proxy";
 
     // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
     private transient volatile Router router;
@@ -67,7 +69,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     /**
      * A reload: new routes and proxy settings from the next request on. The upstream client
      * takes the new connect timeout at once; pool and queue sizes apply to servers whose
-     * connection pool is created afterwards (new servers, or idle ones Jetty let go).
+     * connection pool is created afterwards (new servers, or idle ones Jetty let go). The
+     * listener's limits (head size, client timeouts) belong to the connector: a restart.
      */
     public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
         router = nextRouter;
@@ -119,6 +122,12 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             pool.setDaemon(true);
             client.setExecutor(pool);
         }
+        // Whatever head the listener accepts (proxy.max_header_size) must be writable upstream,
+        // or a client's big head would fail on the server's account. What we forward is at most
+        // the client's head plus what we add: X-Forwarded-Host and Forwarded's host= repeat the
+        // Host header, so three times the limit and a margin covers every head the listener takes.
+        // The buffer starts at the usual 4 KiB and grows to this only for the heads that need it.
+        client.setMaxRequestHeadersSize(3 * settings.maxHeaderBytes() + 2048);
         client.setMaxConnectionsPerDestination(settings.maxConnectionsPerServer());
         client.setMaxRequestsQueuedPerDestination(settings.maxQueuedPerServer());
         client.setConnectTimeout(settings.connectTimeout().toMillis());
@@ -136,51 +145,84 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
         long start = System.nanoTime();
-        String path = pathInContext(request);
-        Upstream upstream = router.route(path);
+        RequestPath path = RequestPath.of(request);
+        if (path == null) {
+            ErrorBody.send(response, 400, "BadRequest", "path climbs above the root");
+            return;
+        }
+        Upstream upstream = router.route(path.route());
         if (upstream == null) {
-            ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path + "\"");
+            ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path.route() + "\"");
             return;
         }
         String query = request.getQueryString();
-        String target = query == null ? path : path + "?" + query;
+        String target = query == null ? path.forward() : path.forward() + "?" + query;
 
-        byte[] body = null;
-        boolean streamed = false;
         // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
         long length = request.getHeader("Transfer-Encoding") != null ? -1 : Math.max(0, request.getContentLengthLong());
-        if (length != 0) {
-            if (length > 0 && length <= settings.bufferBodyBytes()) {
-                // Small and of known length: read it now so the request can be retried.
-                body = request.getInputStream().readNBytes((int) length);
-                if (body.length != length) {
-                    return; // the client went away mid-body
-                }
-            } else {
-                streamed = true;
-            }
-        }
-        Exchange x = new Exchange(upstream, new ServletRequestInfo(request, path), target, body, !streamed,
-                IDEMPOTENT.contains(request.getMethod()), start);
-        Server server = upstream.pick(x.request, s -> false);
-        if (server == null) {
-            upstream.stats().noEligible();
-            ErrorBody.send(response, 503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
-            log(request, 503, x, null);
+        long max = settings.maxBodyBytes();
+        if (max > 0 && length > max) {
+            response.setHeader("Connection", "close"); // the body that follows is not worth reading
+            ErrorBody.send(response, 413, "BodyTooLarge", "request body of " + length + " bytes is larger than " + max + " bytes (proxy.max_body_size)");
             return;
         }
+        // Small and of known length: read it whole first, so the request can be retried.
+        boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
+        boolean streamed = length != 0 && !buffered;
+        Exchange x = new Exchange(upstream, new ServletRequestInfo(request, path.forward()), target, !streamed,
+                IDEMPOTENT.contains(request.getMethod()), start);
         request.setAttribute(EXCHANGE, x);
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream request carries the timeouts
         // Installed now, while service() runs, so the response is written without a thread hand-off.
-        x.writer = new ResponseWriter(response.getOutputStream());
+        x.writer = new ResponseWriter(response.getOutputStream(), t -> x.clientFailure = t);
         response.getOutputStream().setWriteListener(x.writer);
-        send(request, response, x, server);
+        if (buffered) {
+            ClientConnection.idleTimeout(request, settings.clientBodyTimeout().toMillis());
+            request.getInputStream().setReadListener(new BufferedBody(request.getInputStream(), BodyBudget.SHARED, (int) length, body -> {
+                ClientConnection.idleTimeout(request, -1);
+                x.body = body;
+                pickAndSend(request, response, x);
+            }, failure -> onClientFault(request, response, x, failure)));
+            return;
+        }
+        pickAndSend(request, response, x);
+    }
+
+    /** The first attempt, once the request (and its body, when buffered) is all here. */
+    private void pickAndSend(HttpServletRequest request, HttpServletResponse response, Exchange x) {
+        Server server = x.upstream.pick(x.request, s -> false);
+        if (server == null) {
+            x.upstream.stats().noEligible();
+            log(request, 503, x, null);
+            reply(request, response, x, 503, "NoEligibleServer", "upstream \"" + x.upstream.name() + "\" has no eligible server", false);
+            return;
+        }
+        try {
+            send(request, response, x, server);
+        } catch (IOException | RuntimeException e) {
+            server.onAbandoned();
+            log(request, 500, x, server);
+            reply(request, response, x, 500, "ServerError", "cannot send the request: " + Fault.describe(e), true);
+        }
+    }
+
+    /** Reading the client's buffered body failed: no server was asked, none is told. */
+    private void onClientFault(HttpServletRequest request, HttpServletResponse response, Exchange x, Throwable failure) {
+        x.clientFailure = failure;
+        Fault f = Fault.ofClient(failure);
+        if (ClientConnection.closedByClient(request)) {
+            f = f.clientGone();
+        }
+        log(request, f.status(), x, null);
+        ClientConnection.idleTimeout(request, -1);
+        reply(request, response, x, f.status(), ErrorBody.codeFor(f.status()), f.reason(), true);
     }
 
     /** Sends the request to {@code server}: one attempt. */
     private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
         x.startAttempt(server);
+        server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
         Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
@@ -189,17 +231,52 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         if (x.body != null) {
             proxyRequest.body(new BytesRequestContent(request.getContentType(), x.body));
         } else if (!x.replayable) {
-            proxyRequest.body(proxyRequestContent(request, response, proxyRequest));
+            AsyncRequestContent content = new AsyncRequestContent();
+            ClientConnection.idleTimeout(request, settings.clientBodyTimeout().toMillis());
+            request.getInputStream().setReadListener(new StreamedBody(request.getInputStream(), content, settings.maxBodyBytes(),
+                    () -> ClientConnection.idleTimeout(request, -1),
+                    failure -> onClientRequestFailure(request, proxyRequest, response, failure)));
+            proxyRequest.body(content);
             proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
         }
-        server.onRequestStart();
         sendProxyRequest(request, response, proxyRequest);
     }
 
-    private static String pathInContext(HttpServletRequest request) {
-        String uri = request.getRequestURI();
-        String context = request.getContextPath();
-        return context.isEmpty() ? uri : uri.substring(context.length());
+    /**
+     * Ends the exchange with a response of our own in the {@link ErrorBody} shape; when the
+     * response was already committed (or the client is gone) the connection is cut instead,
+     * so a client never mistakes a response cut short for a whole one.
+     */
+    private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, int status, String code, String text, boolean close) {
+        reply(request, response, x, status, ErrorBody.json(status, code, text), close);
+    }
+
+    private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, int status, String json, boolean close) {
+        AsyncContext async = request.getAsyncContext();
+        if (status == Fault.CLIENT_CLOSED || response.isCommitted()) {
+            abortClient(response);
+            async.complete();
+            return;
+        }
+        response.reset();
+        if (close) {
+            response.setHeader("Connection", "close");
+        }
+        byte[] body = (json + "\n").getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.setContentType("application/json");
+        response.setCharacterEncoding("UTF-8");
+        response.setContentLength(body.length);
+        x.writer.write(null, body, 0, body.length, Callback.from(async::complete, t -> async.complete()));
+    }
+
+    /** Jetty's way (as AbstractProxyServlet's) to close the client's connection without a clean end. */
+    private void abortClient(HttpServletResponse response) {
+        try {
+            response.sendError(-1);
+        } catch (IOException | RuntimeException e) {
+            _log.trace("IGNORED", e);
+        }
     }
 
     @Override
@@ -237,6 +314,18 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         });
     }
 
+    /** A fixed pseudonym in {@code Via}: neither our host name nor any version (Jetty's default names the host). */
+    @Override
+    public String getViaHost() {
+        return VIA;
+    }
+
+    /** The server's own {@code Server} header is dropped, as nginx does: no software versions leak through us. */
+    @Override
+    protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
+        return field.getHeader() == HttpHeader.SERVER ? null : field;
+    }
+
     @Override
     protected void onResponseContent(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse,
                                      byte[] buffer, int offset, int length, Callback callback) {
@@ -251,6 +340,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         x.headersReceived = true;
         x.headerNanos = System.nanoTime() - x.attemptNanos;
         super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
+        if (!serverResponse.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
+            x.writer.commit(); // a stream (events, long poll, chunked): its head goes now, not with the first bytes
+        }
     }
 
     @Override
@@ -261,60 +353,76 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
     }
 
+    /** Our reader of the client's streamed body failed: the upstream request is aborted with the client's failure. */
     @Override
     protected void onClientRequestFailure(HttpServletRequest clientRequest, Request proxyRequest, HttpServletResponse proxyResponse, Throwable failure) {
-        exchange(clientRequest).clientFailed = true;
-        super.onClientRequestFailure(clientRequest, proxyRequest, proxyResponse, failure);
+        ClientConnection.idleTimeout(clientRequest, -1);
+        exchange(clientRequest).clientFailure = failure;
+        proxyRequest.abort(failure); // onProxyResponseFailure follows, and sees it was the client
     }
 
+    /**
+     * Every failed attempt ends here; {@link Fault} says whose fault it was. Only the server's
+     * faults count against it and may be retried on another server, and only before response
+     * headers arrived. Once the response started, it is cut short to the client.
+     */
     @Override
     protected void onProxyResponseFailure(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse, Throwable failure) {
         Exchange x = exchange(clientRequest);
         Server failed = x.server;
-        if (failure instanceof RejectedExecutionException) {
-            // Our own queue to this server is full: not the server's fault, and not worth a retry.
-            failed.onResponse(0);
-            log(clientRequest, 503, x, failed);
-            sendProxyResponseError(clientRequest, proxyResponse, 503);
+        Fault fault = Fault.of(failure, x.clientFailure);
+        if (x.clientFailure != null && ClientConnection.closedByClient(clientRequest)) {
+            fault = fault.clientGone();
+        }
+        if (x.headersReceived) {
+            x.responded(serverResponse.getStatus()); // it answered; what broke later is not retried
+            log(clientRequest, fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : serverResponse.getStatus(), x, failed);
+            reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
             return;
         }
-        boolean serverFault = !x.headersReceived && !x.clientFailed;
-        if (serverFault) {
-            String reason = FailureReason.of(failure);
-            failed.onFailure(reason);
-            if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
-                Server next = x.upstream.pick(x.request, x::wasTried);
-                if (next != null) {
-                    x.attemptFailed(proxyResponseStatus(failure), reason);
-                    x.upstream.stats().retried();
-                    Events.retry(clientRequest.getMethod(), x.target, failed, next, reason);
-                    proxyResponse.reset();
-                    try {
-                        send(clientRequest, proxyResponse, x, next);
-                        return;
-                    } catch (IOException | RuntimeException e) {
-                        failure.addSuppressed(e);
-                    }
+        x.reasons.add(fault.reason());
+        if (fault.countsAgainstServer()) {
+            failed.onFailure(fault.reason());
+        } else {
+            failed.onAbandoned();
+        }
+        if (fault.retryable(x.replayable, x.idempotent) && !proxyResponse.isCommitted() && x.mayRetry()) {
+            Server next = x.upstream.pick(x.request, x::wasTried);
+            if (next != null) {
+                x.attemptFailed(fault.status(), fault.reason());
+                x.upstream.stats().retried();
+                Events.retry(clientRequest.getMethod(), x.target, failed, next, fault.reason());
+                proxyResponse.reset();
+                try {
+                    send(clientRequest, proxyResponse, x, next);
+                    return;
+                } catch (IOException | RuntimeException e) {
+                    next.onAbandoned();
+                    x.reasons.add("cannot send: " + Fault.describe(e));
                 }
             }
-        } else {
-            x.responded(x.headersReceived ? serverResponse.getStatus() : 0);
         }
-        int status = proxyResponseStatus(failure);
-        log(clientRequest, x.headersReceived ? serverResponse.getStatus() : status, x, failed);
-        super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
+        log(clientRequest, fault.status(), x, failed);
+        if (fault.kind() == Fault.Kind.CLIENT) {
+            reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
+        } else {
+            reply(clientRequest, proxyResponse, x, fault.status(), upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
+        }
     }
 
-    /** The connection never opened, so the server saw nothing: safe to resend any method. */
-    static boolean isConnectFailure(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof ConnectException || c instanceof NoRouteToHostException
-                    || c instanceof UnresolvedAddressException
-                    || (c instanceof SocketTimeoutException && String.valueOf(c.getMessage()).contains("Connect"))) {
-                return true;
-            }
+    /** The 502/504/503 body: the upstream and each server tried, with why it failed. */
+    private static String upstreamError(Exchange x, int status) {
+        JsonObject extra = new JsonObject();
+        extra.addProperty("upstream", x.upstream.name());
+        JsonArray tried = new JsonArray();
+        for (int i = 0; i < x.tried.size(); i++) {
+            JsonObject t = new JsonObject();
+            t.addProperty("server", x.tried.get(i).key());
+            t.addProperty("reason", i < x.reasons.size() ? x.reasons.get(i) : "");
+            tried.add(t);
         }
-        return false;
+        extra.add("tried", tried);
+        return ErrorBody.json(status, ErrorBody.codeFor(status), x.attempts(), extra);
     }
 
     private static Exchange exchange(HttpServletRequest request) {

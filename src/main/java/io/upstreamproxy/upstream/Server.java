@@ -277,6 +277,15 @@ public final class Server implements Endpoint {
         observer.responded(this, status, headerNanos, responseNanos);
     }
 
+    /**
+     * The request ended for a reason that was not the server's (the client went away or sent
+     * something broken, our own queue was full): it is no longer active, and nothing else about
+     * the server changes, neither its failure count nor its response counters.
+     */
+    public void onAbandoned() {
+        stats.ended(0);
+    }
+
     /** The request failed to reach the server or timed out: counts towards max_fails. */
     public void onFailure() {
         onFailure("error");

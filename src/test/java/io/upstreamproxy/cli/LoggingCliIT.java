@@ -87,18 +87,18 @@ class LoggingCliIT {
 
             assertEquals(200, Http.send(HttpRequest.newBuilder(URI.create(base + "/page")).header("User-Agent", "it/1.0")
                     .header("Referer", "http://example.com/")).statusCode());
-            String failed = line(err, "failed: connect refused");
-            assertTrue(failed.matches(".*WARN .*b: server 0 \\(127\\.0\\.0\\.1:" + dead + "\\) failed: connect refused \\(max_fails 1\\)"), failed);
+            String failed = line(err, "failed: connect failed: Connection refused");
+            assertTrue(failed.matches(".*WARN .*b: server 0 \\(127\\.0\\.0\\.1:" + dead + "\\) failed: connect failed: Connection refused \\(max_fails 1\\)"), failed);
             assertTrue(line(err, "left rotation").contains("INFO "));
             String retried = line(err, "retried on");
             assertTrue(retried.contains("WARN ") && retried.contains("b: GET /page retried on server 1 (" + ok.address()
-                    + ") after server 0 (127.0.0.1:" + dead + ") failed: connect refused"), retried);
+                    + ") after server 0 (127.0.0.1:" + dead + ") failed: connect failed: Connection refused"), retried);
 
             Path file = dir.resolve("logs/access.log");
             Http.await("the access line in " + file, Duration.ofSeconds(10), () -> !lines(file).isEmpty());
             String access = lines(file).get(0);
             assertTrue(access.matches("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z 127\\.0\\.0\\.1 \"GET /page\" 200 b " + ok.address()
-                    + " \\d+ms 2 \"http://example.com/\" \"it/1.0\" retried: 127\\.0\\.0\\.1:" + dead + " 502 \\(connect refused\\)$"), access);
+                    + " \\d+ms 2 \"http://example.com/\" \"it/1.0\" retried: 127\\.0\\.0\\.1:" + dead + " 502 \\(connect failed: Connection refused\\)$"), access);
             assertFalse(lines(err).stream().anyMatch(l -> l.contains("\"GET /page\"")), "the access log went to its file, not stderr");
 
             assertEquals(200, Http.send("PATCH", base + "/api/upstreams/b/servers/0", "application/json", "{\"drain\": true, \"weight\": 3}").statusCode());

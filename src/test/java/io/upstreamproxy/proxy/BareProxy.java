@@ -70,7 +70,7 @@ public final class BareProxy {
                     + request.getRequestURI() + (query == null ? "" : "?" + query);
             AsyncContext async = request.startAsync();
             async.setTimeout(0);
-            ResponseWriter writer = new ResponseWriter(response.getOutputStream());
+            ResponseWriter writer = new ResponseWriter(response.getOutputStream(), t -> { });
             request.setAttribute(WRITER, writer);
             response.getOutputStream().setWriteListener(writer);
             Request proxyRequest = newProxyRequest(request, target);

@@ -114,6 +114,11 @@ public final class Backend implements AutoCloseable {
         connector.setIdleTimeout(d.toMillis());
     }
 
+    /** The largest request head this backend accepts (Jetty's default: 8 KiB). */
+    public void maxRequestHeaderSize(int bytes) {
+        connector.getConnectionFactory(org.eclipse.jetty.server.HttpConnectionFactory.class).getHttpConfiguration().setRequestHeaderSize(bytes);
+    }
+
     /** {@code 127.0.0.1:port}, as a config's {@code server} value. */
     public String address() {
         return "127.0.0.1:" + port();

@@ -1,0 +1,73 @@
+package io.upstreamproxy.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.http.BadMessageException;
+import org.eclipse.jetty.io.EofException;
+import org.junit.jupiter.api.Test;
+
+/** Failures become a status, a count and a retry decision in one place. */
+class FaultTest {
+
+    @Test
+    void clientFailuresNeverCountAndAreNeverRetried() {
+        Throwable upstreamSide = new TimeoutException("aborted with the client's failure");
+        for (Throwable client : new Throwable[] {new EofException("reset"), new BadMessageException(400, "bad chunk"),
+                new TimeoutException("idle"), new Fault.BodyTooLarge(10)}) {
+            Fault f = Fault.of(upstreamSide, client);
+            assertEquals(Fault.Kind.CLIENT, f.kind(), client.toString());
+            assertFalse(f.countsAgainstServer(), client.toString());
+            assertFalse(f.retryable(true, true), client.toString());
+        }
+    }
+
+    @Test
+    void clientStatusesFollowTheCause() {
+        assertEquals(400, Fault.ofClient(new IOException(new BadMessageException(400, "bad chunk"))).status());
+        assertEquals(408, Fault.ofClient(new TimeoutException("idle")).status());
+        assertEquals(413, Fault.ofClient(new Fault.BodyTooLarge(1024)).status());
+        assertEquals(Fault.CLIENT_CLOSED, Fault.ofClient(new EofException("reset")).status());
+        assertEquals(Fault.CLIENT_CLOSED, Fault.ofClient(new BadMessageException(400, "Early EOF")).clientGone().status(),
+                "a body cut short by a client that closed: nobody reads the 400, the log says 499");
+        assertEquals(504, Fault.of(new TimeoutException("idle"), null).clientGone().status(), "only the client's faults");
+    }
+
+    @Test
+    void connectFailuresCountAndMayBeRetriedForAnyMethod() {
+        Fault f = Fault.of(new ConnectException("Connection refused"), null);
+        assertEquals(502, f.status());
+        assertTrue(f.countsAgainstServer());
+        assertTrue(f.retryable(true, false), "the server saw nothing: a POST may go elsewhere");
+        assertFalse(f.retryable(false, true), "a streamed body cannot be sent twice");
+        assertEquals(Fault.Kind.CONNECT, Fault.of(new SocketTimeoutException("Connect Timeout"), null).kind());
+    }
+
+    @Test
+    void timeoutsAndBrokenExchangesCountButOnlyIdempotentRequestsAreRetried() {
+        Fault timeout = Fault.of(new TimeoutException("Idle timeout 60000 ms"), null);
+        assertEquals(504, timeout.status());
+        assertTrue(timeout.countsAgainstServer());
+        assertFalse(timeout.retryable(true, false));
+        assertTrue(timeout.retryable(true, true));
+        Fault broken = Fault.of(new EofException("upstream closed"), null);
+        assertEquals(Fault.Kind.UPSTREAM, broken.kind());
+        assertEquals(502, broken.status());
+    }
+
+    @Test
+    void ourFullQueueAndOversizedHeadsAreNotTheServersFault() {
+        Fault queue = Fault.of(new RejectedExecutionException("Max requests queued per destination 1024 exceeded"), null);
+        assertEquals(503, queue.status());
+        assertFalse(queue.countsAgainstServer());
+        Fault head = Fault.of(new IllegalArgumentException("Request headers too large"), null);
+        assertEquals(431, head.status());
+        assertFalse(head.countsAgainstServer());
+    }
+}
