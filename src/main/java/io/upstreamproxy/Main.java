@@ -3,6 +3,7 @@ package io.upstreamproxy;
 import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.listen.Connectors;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
@@ -11,7 +12,9 @@ import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -83,7 +86,7 @@ public final class Main {
     /** Boots the proxy (and the demo backends); used by tests as well as by {@link #main}. */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        Server server = newServer(config.listen());
+        Server server = newServer(config.listeners());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
@@ -97,7 +100,7 @@ public final class Main {
             if (demo != null) {
                 demo.close();
             }
-            throw new UserError("cannot listen on " + config.listen().host() + ":" + config.listen().port() + ": " + e.getMessage());
+            throw new UserError("cannot listen on " + failedListener(server, config) + ": " + e.getMessage());
         } catch (RuntimeException e) {
             server.stop();
             if (demo != null) {
@@ -121,20 +124,44 @@ public final class Main {
         return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
     }
 
-    /** Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy runs them. */
+    /** Embedded Jetty with one HTTP listener, not started: threads and connector as the proxy runs them. */
     public static Server newServer(ProxyConfig.Listen listen) {
+        return newServer(List.of(listen));
+    }
+
+    /** Embedded Jetty with a connector per listener (plain, TLS, HTTP/2), not started. */
+    public static Server newServer(List<ProxyConfig.Listen> listeners) {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("upstream-proxy");
         Server server = new Server(threads);
-        ServerConnector connector = new ServerConnector(server);
-        connector.setHost(listen.host());
-        connector.setPort(listen.port());
-        server.addConnector(connector);
+        try {
+            Connectors.addAll(server, listeners);
+        } catch (io.upstreamproxy.tls.PemException e) {
+            throw new UserError(e.getMessage()); // the files changed since the config was checked
+        }
         return server;
     }
 
+    /** The first listener's port. */
     public int port() {
-        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+        return port(0);
+    }
+
+    /** The port of listener {@code i}, in config order. */
+    public int port(int i) {
+        return ((ServerConnector) server.getConnectors()[i]).getLocalPort();
+    }
+
+    /** The first listener that did not open, as host:port, for the start-up error. */
+    private static String failedListener(Server server, ProxyConfig config) {
+        Connector[] connectors = server.getConnectors();
+        for (int i = 0; i < connectors.length && i < config.listeners().size(); i++) {
+            if (connectors[i] instanceof ServerConnector c && !c.isOpen()) {
+                ProxyConfig.Listen l = config.listeners().get(i);
+                return l.host() + ":" + l.port();
+            }
+        }
+        return config.listen().host() + ":" + config.listen().port();
     }
 
     /** Graceful stop: close the listener, wait for in-flight requests, then stop everything. */
@@ -166,10 +193,15 @@ public final class Main {
     }
 
     private void printBanner(PrintStream out, ProxyConfig config) {
-        String host = config.listen().host();
-        String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        String base = "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
-        out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
+        String base = null;
+        for (int i = 0; i < config.listeners().size(); i++) {
+            ProxyConfig.Listen l = config.listeners().get(i);
+            String host = l.host();
+            String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
+            String url = (l.tls() == null ? "http://" : "https://") + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port(i);
+            base = base == null ? url : base;
+            out.println("upstream-proxy listening on " + url + "/" + (l.http2() ? " (HTTP/2 too)" : "") + (i == 0 ? " (config " + config.source() + ")" : ""));
+        }
         if (demo != null) {
             out.println("demo backends on " + String.join(", ", demo.addresses()));
         }

@@ -54,12 +54,7 @@ public final class ConfigLoader {
         }
         JsonFields f = new JsonFields("", root);
 
-        ProxyConfig.Listen listen = new ProxyConfig.Listen("0.0.0.0", 8080);
-        if (f.has("listen")) {
-            JsonFields l = f.object("listen");
-            listen = new ProxyConfig.Listen(l.string("host", "0.0.0.0"), l.integer("port", 8080, 0, 65535));
-            l.finish();
-        }
+        List<ProxyConfig.Listen> listeners = Listeners.read(f, source);
 
         Map<String, ProxyConfig.UpstreamConfig> upstreams = new LinkedHashMap<>();
         JsonFields ups = f.object("upstreams");
@@ -67,7 +62,7 @@ public final class ConfigLoader {
             if (!NAME.matcher(name).matches()) {
                 throw new ConfigException(ups.pathOf(name), "invalid upstream name (expected: letters, digits, '.', '_', '-', '~'; at most 64)");
             }
-            upstreams.put(name, readUpstream(name, ups.object(name)));
+            upstreams.put(name, readUpstream(name, ups.object(name), source));
         }
         if (upstreams.isEmpty()) {
             throw new ConfigException("upstreams", "{} (expected: at least one upstream)");
@@ -128,11 +123,11 @@ public final class ConfigLoader {
         }
         ProxyConfig.Proxy proxy = readProxy(f.has("proxy") ? f.object("proxy") : null);
         f.finish();
-        return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
+        return new ProxyConfig(source, listeners, java.util.Collections.unmodifiableMap(upstreams),
                 List.copyOf(routes), api, status, state, proxy);
     }
 
-    private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
+    private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u, Path source) {
         String balancer = u.string("balancer", "round-robin");
         String hashKey = u.string("hash_key", null);
         try {
@@ -154,8 +149,9 @@ public final class ConfigLoader {
             }
         }
         HealthCheckConfig hc = u.has("health_check") ? HealthCheckConfig.read(u.object("health_check")) : null;
+        ProxyConfig.UpstreamTls tls = u.has("tls") ? Listeners.readUpstreamTls(u.object("tls"), source) : null;
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, tls);
     }
 
     private static ProxyConfig.Api readApi(JsonFields a) {
@@ -188,9 +184,19 @@ public final class ConfigLoader {
                 p.duration("read_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofDays(1)),
                 size(p, "buffer_body", 64 << 10, 0, 16 << 20),
                 p.integer("max_connections_per_server", 256, 1, 100_000),
-                p.integer("max_queued_per_server", 1024, 1, 1_000_000));
+                p.integer("max_queued_per_server", 1024, 1, 1_000_000),
+                p.duration("websocket_idle_timeout", ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE, Duration.ofSeconds(1), Duration.ofDays(7)));
         p.finish();
         return c;
+    }
+
+    /** A file path as written in the config, relative paths taken from the config file's folder. */
+    static Path resolve(String file, Path source) {
+        Path p = Path.of(file);
+        if (!p.isAbsolute() && source != null && source.toAbsolutePath().getParent() != null) {
+            p = source.toAbsolutePath().getParent().resolve(p);
+        }
+        return p.toAbsolutePath().normalize();
     }
 
     /** Rule lists: every entry an address, a CIDR block or {@code all}. */
