@@ -4,6 +4,8 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.proxy.JettyWebSocketHandler;
+import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.UpstreamProxyListener;
@@ -13,6 +15,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
@@ -91,7 +95,7 @@ public final class Main {
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
         context.addEventListener(new UpstreamProxyListener());
-        server.setHandler(new GracefulHandler(context));
+        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context, config), config.proxy())));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();
@@ -117,6 +121,22 @@ public final class Main {
             throw new IllegalStateException("the server did not start");
         }
         return new Main(server, context, demo);
+    }
+
+    /** The routes over the running upstreams, once the context has built them (null before). */
+    private static Supplier<Router> webSocketRoutes(ServletContextHandler context, ProxyConfig config) {
+        AtomicReference<Router> router = new AtomicReference<>();
+        return () -> {
+            Router r = router.get();
+            if (r == null) {
+                Object registry = context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+                if (registry instanceof UpstreamRegistry u) {
+                    r = new Router(config.routes(), u);
+                    router.set(r);
+                }
+            }
+            return r;
+        };
     }
 
     /** The running upstreams (for tests and embedding). */

@@ -50,11 +50,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private final transient Router router;
     private final transient ProxyConfig.Proxy settings;
     private final transient AccessLog accessLog;
+    private final transient WebSocketTunnel webSocket;
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
         this.router = router;
         this.settings = settings;
+        this.webSocket = new WebSocketTunnel(settings);
         this.accessLog = accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF;
     }
 
@@ -122,6 +124,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         String query = request.getQueryString();
         String target = query == null ? path : path + "?" + query;
+        if (WebSocketTunnel.isUpgrade(request.getMethod(), request.getProtocol(), request.getHeader("Upgrade"))) {
+            WebSocketRelay.open(webSocket, request, response, upstream, new ServletRequestInfo(request, path), target);
+            return;
+        }
 
         byte[] body = null;
         boolean streamed = false;
