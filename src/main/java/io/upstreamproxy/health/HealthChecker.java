@@ -2,6 +2,8 @@ package io.upstreamproxy.health;
 
 import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -22,6 +24,7 @@ import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
@@ -53,6 +56,7 @@ public final class HealthChecker implements AutoCloseable {
 
     private final Scheduler scheduler;
     private final HttpClient http;
+    private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new java.util.concurrent.ConcurrentHashMap<>();
     private final AsynchronousChannelGroup group;
     private final List<UpstreamChecks> upstreams = new ArrayList<>();
     private final Clock clock;
@@ -104,9 +108,31 @@ public final class HealthChecker implements AutoCloseable {
         }
     }
 
+    /** The plain client, or one per TLS setting for upstreams over TLS (made on first use). */
+    private HttpClient clientFor(Upstream upstream) {
+        ProxyConfig.UpstreamTls tls = upstream.config().tls();
+        if (tls == null) {
+            return http;
+        }
+        return tlsClients.computeIfAbsent(tls, t -> {
+            try {
+                return newHttpClient(scheduler, UpstreamTlsContext.of(t).newJettyFactory());
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot start the TLS health check client: " + e, e);
+            }
+        });
+    }
+
     private static HttpClient newHttpClient(Scheduler scheduler) throws Exception {
+        return newHttpClient(scheduler, null);
+    }
+
+    private static HttpClient newHttpClient(Scheduler scheduler, SslContextFactory.Client tls) throws Exception {
         ClientConnector connector = new ClientConnector();
         connector.setSelectors(1);
+        if (tls != null) {
+            connector.setSslContextFactory(tls);
+        }
         HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
         QueuedThreadPool pool = new QueuedThreadPool(CLIENT_THREADS, 1);
         pool.setName("upstream-proxy-health-client");
@@ -153,6 +179,13 @@ public final class HealthChecker implements AutoCloseable {
             closed = true;
             upstreams.forEach(UpstreamChecks::stop);
         }
+        for (HttpClient c : tlsClients.values()) {
+            try {
+                c.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping a TLS health check client: {}", e.toString());
+            }
+        }
         stopQuietly(http, group, scheduler);
     }
 
@@ -190,8 +223,8 @@ public final class HealthChecker implements AutoCloseable {
             this.upstream = upstream;
             this.config = upstream.config().healthCheck();
             this.probe = switch (config.type()) {
-                case HTTP -> new HttpProbe(http, config, false);
-                case HTTP_AGENT -> new HttpProbe(http, config, true);
+                case HTTP -> new HttpProbe(clientFor(upstream), config, false, upstream.config().tls() == null ? "http" : "https");
+                case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, upstream.config().tls() == null ? "http" : "https");
                 case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
                 case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
             };

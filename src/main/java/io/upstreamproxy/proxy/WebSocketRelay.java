@@ -97,6 +97,11 @@ public final class WebSocketRelay implements HttpUpgradeHandler {
         this.fromServer = fromServer;
         this.idleMillis = idleMillis;
         this.onClose = onClose;
+        if (closed.get()) {
+            // A container that called init() inside upgrade(), before this (Jetty 12.1 ee10): it failed there.
+            WebSocketTunnel.closeQuietly(socket);
+            onClose.run();
+        }
     }
 
     @Override

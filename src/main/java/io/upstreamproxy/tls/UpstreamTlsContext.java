@@ -100,6 +100,29 @@ public final class UpstreamTlsContext {
         return p;
     }
 
+    /**
+     * A Jetty client-side factory speaking this TLS: our context, and per connection the SNI
+     * name and verified name of {@link #parameters} (Jetty would use the server's address).
+     */
+    public org.eclipse.jetty.util.ssl.SslContextFactory.Client newJettyFactory() {
+        org.eclipse.jetty.util.ssl.SslContextFactory.Client f = new org.eclipse.jetty.util.ssl.SslContextFactory.Client() {
+            @Override
+            public javax.net.ssl.SSLEngine newSSLEngine(String host, int port) {
+                return super.newSSLEngine(nameFor(host), port);
+            }
+
+            @Override
+            public void customize(javax.net.ssl.SSLEngine engine) {
+                super.customize(engine);
+                engine.setSSLParameters(parameters(engine.getPeerHost()));
+            }
+        };
+        f.setSslContext(context);
+        f.setEndpointIdentificationAlgorithm(tls.verify() ? "HTTPS" : null);
+        f.setTrustAll(!tls.verify());
+        return f;
+    }
+
     /** A failure's reason as the API and the log show it, or null when it is not about the certificate. */
     public static String reason(Throwable failure) {
         for (Throwable c = failure; c != null; c = c.getCause()) {

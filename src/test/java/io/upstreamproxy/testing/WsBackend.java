@@ -11,7 +11,7 @@ import org.eclipse.jetty.websocket.api.annotations.WebSocket;
 import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /**
- * A real WebSocket server on 127.0.0.1, port 0: {@code /ws} echoes each text message as
+ * A real WebSocket server on 127.0.0.1, port 0: {@code /ws} and below echo each text message as
  * {@code <name>:<message>}; {@code /refuse} answers the upgrade with 403.
  */
 public final class WsBackend implements AutoCloseable {
@@ -27,7 +27,7 @@ public final class WsBackend implements AutoCloseable {
         connector.setHost("127.0.0.1");
         server.addConnector(connector);
         server.setHandler(WebSocketUpgradeHandler.from(server, container -> {
-            container.addMapping("/ws", (rq, rs, cb) -> {
+            container.addMapping("/ws/*", (rq, rs, cb) -> {
                 upgrades.incrementAndGet();
                 return new Echo();
             });
