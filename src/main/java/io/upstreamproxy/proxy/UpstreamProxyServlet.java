@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -14,7 +15,9 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +31,7 @@ import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -51,6 +55,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private final transient ProxyConfig.Proxy settings;
     private final transient AccessLog accessLog;
     private final transient WebSocketTunnel webSocket;
+    /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
+    private final transient Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
@@ -63,6 +69,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     public void destroy() {
         super.destroy();
+        for (HttpClient c : tlsClients.values()) {
+            try {
+                c.stop();
+            } catch (Exception e) {
+                _log.debug("stopping an upstream TLS client", e);
+            }
+        }
         accessLog.close();
     }
 
@@ -80,8 +93,16 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** The client {@link #createHttpClient} starts; {@code serverExecutor} is Jetty's pool or null. */
     static HttpClient newUpstreamClient(ProxyConfig.Proxy settings, Object serverExecutor) throws ServletException {
+        return newUpstreamClient(settings, serverExecutor, null);
+    }
+
+    /** As above, speaking TLS with {@code tls} when it is not null (an upstream's {@code tls}). */
+    static HttpClient newUpstreamClient(ProxyConfig.Proxy settings, Object serverExecutor, SslContextFactory.Client tls) throws ServletException {
         ClientConnector connector = new ClientConnector();
         connector.setSelectors(1);
+        if (tls != null) {
+            connector.setSslContextFactory(tls);
+        }
         HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
         // Our response listeners never block (ResponseWriter writes asynchronously, the access
         // log only queues, counters are atomic), so the selector runs them itself rather than
@@ -166,7 +187,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         x.server = server;
         x.tried.add(server);
         x.headersReceived = false;
-        Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
+        String scheme = x.upstream.config().tls() == null ? "http://" : "https://";
+        Request proxyRequest = newProxyRequest(request, scheme + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
         proxyRequest.timeout(0, TimeUnit.MILLISECONDS);
@@ -178,6 +200,24 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         server.onRequestStart();
         sendProxyRequest(request, response, proxyRequest);
+    }
+
+    /** Requests to an upstream over TLS go through that upstream's TLS client. */
+    @Override
+    protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget) {
+        Exchange x = exchange(request);
+        ProxyConfig.UpstreamTls tls = x == null ? null : x.upstream.config().tls();
+        if (tls == null) {
+            return super.newProxyRequest(request, rewrittenTarget);
+        }
+        HttpClient client = tlsClients.computeIfAbsent(tls, t -> {
+            try {
+                return newUpstreamClient(settings, getServletContext().getAttribute(SERVER_EXECUTOR), UpstreamTlsContext.of(t).newJettyFactory());
+            } catch (ServletException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+        return client.newRequest(rewrittenTarget).method(request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
 
     private static String pathInContext(HttpServletRequest request) {
@@ -261,6 +301,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         boolean serverFault = !x.headersReceived && !x.clientFailed;
         if (serverFault) {
             failed.onFailure();
+            String tlsReason = x.upstream.config().tls() == null ? null : UpstreamTlsContext.reason(failure);
+            if (tlsReason != null) {
+                _log.warn("{}: TLS to the server failed ({}): {}", failed, tlsReason, failure.toString());
+            }
             if (!proxyResponse.isCommitted() && x.replayable && (x.idempotent || isConnectFailure(failure)) && x.mayRetry()) {
                 Server next = x.upstream.pick(x.request, x::wasTried);
                 if (next != null) {
@@ -287,6 +331,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof ConnectException || c instanceof NoRouteToHostException
                     || c instanceof UnresolvedAddressException
+                    || c instanceof javax.net.ssl.SSLHandshakeException // no request byte left us
+
                     || (c instanceof SocketTimeoutException && String.valueOf(c.getMessage()).contains("Connect"))) {
                 return true;
             }

@@ -114,7 +114,9 @@ public final class UpstreamTlsContext {
             @Override
             public void customize(javax.net.ssl.SSLEngine engine) {
                 super.customize(engine);
-                engine.setSSLParameters(parameters(engine.getPeerHost()));
+                if (engine.getPeerHost() != null) { // null for the engine Jetty makes at start to probe ciphers
+                    engine.setSSLParameters(parameters(engine.getPeerHost()));
+                }
             }
         };
         f.setSslContext(context);

@@ -66,7 +66,7 @@ class TlsListenersTest {
         cert = dir.resolve("site.crt");
         key = dir.resolve("site.key");
         caFile = ca.writeCa(dir.resolve("ca.pem"));
-        ca.write(ca.issue(KeyFormat.PKCS1_RSA, "localhost"), KeyFormat.PKCS1_RSA, cert, key);
+        ca.write(ca.issue(KeyFormat.PKCS1_RSA, "localhost", "127.0.0.1"), KeyFormat.PKCS1_RSA, cert, key);
         String json = """
                 { "listen": [ { "host": "127.0.0.1", "port": 0, "http2": true },
                               { "host": "127.0.0.1", "port": 0, "tls": { "cert": "site.crt", "key": "site.key", "check_interval": "100ms" } } ],
@@ -141,7 +141,7 @@ class TlsListenersTest {
     void renewedCertificateIsServedWithoutRestartAndBrokenPairIsIgnored() throws Exception {
         BigInteger first = servedSerial();
         // certbot's way: write the new files beside, then rename over the old ones.
-        TestCerts.Issued renewed = ca.issue(KeyFormat.SEC1_EC, "localhost");
+        TestCerts.Issued renewed = ca.issue(KeyFormat.SEC1_EC, "localhost", "127.0.0.1");
         ca.write(renewed, KeyFormat.SEC1_EC, dir.resolve("new.crt"), dir.resolve("new.key"));
         Files.move(dir.resolve("new.key"), key, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Files.move(dir.resolve("new.crt"), cert, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -63,7 +63,7 @@ public final class TestCerts {
         return new TestCerts(new Issued(sign(b, keys), keys));
     }
 
-    /** A certificate for the DNS names (the first is the CN) and 127.0.0.1, valid now. */
+    /** A certificate for the names (DNS names or IP addresses; the first is the CN), valid now. */
     public Issued issue(KeyFormat format, String... names) throws Exception {
         Instant now = Instant.now();
         return issue(format, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(10)), names);
@@ -73,11 +73,11 @@ public final class TestCerts {
         KeyPair keys = generate(format);
         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(ca.cert, BigInteger.valueOf(SERIAL.incrementAndGet()),
                 Date.from(notBefore), Date.from(notAfter), new X500Name("CN=" + names[0]), keys.getPublic());
-        GeneralName[] san = new GeneralName[names.length + 1];
+        GeneralName[] san = new GeneralName[names.length];
         for (int i = 0; i < names.length; i++) {
-            san[i] = new GeneralName(GeneralName.dNSName, names[i]);
+            boolean ip = names[i].matches("[0-9.]+");
+            san[i] = new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, names[i]);
         }
-        san[names.length] = new GeneralName(GeneralName.iPAddress, "127.0.0.1");
         b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(san));
         b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
         return new Issued(sign(b, ca.keys), keys);
