@@ -20,10 +20,18 @@ public final class WsBackend implements AutoCloseable {
     private final Server server;
     private final ServerConnector connector;
 
-    private WsBackend(String name) throws Exception {
+    private WsBackend(String name, org.eclipse.jetty.util.ssl.SslContextFactory.Server tls) throws Exception {
         this.name = name;
         server = new Server();
-        connector = new ServerConnector(server);
+        if (tls == null) {
+            connector = new ServerConnector(server);
+        } else {
+            // No SNI-versus-Host check: the proxy sends SNI server_name and Host host:port, as nginx does.
+            org.eclipse.jetty.server.HttpConfiguration http = new org.eclipse.jetty.server.HttpConfiguration();
+            http.addCustomizer(new org.eclipse.jetty.server.SecureRequestCustomizer(false));
+            connector = new ServerConnector(server, new org.eclipse.jetty.server.SslConnectionFactory(tls, "http/1.1"),
+                    new org.eclipse.jetty.server.HttpConnectionFactory(http));
+        }
         connector.setHost("127.0.0.1");
         server.addConnector(connector);
         server.setHandler(WebSocketUpgradeHandler.from(server, container -> {
@@ -40,7 +48,16 @@ public final class WsBackend implements AutoCloseable {
     }
 
     public static WsBackend start(String name) throws Exception {
-        return new WsBackend(name);
+        return new WsBackend(name, null);
+    }
+
+    /** The same over TLS, with {@code cert} from {@code ca}. */
+    public static WsBackend startTls(String name, TestCerts ca, TestCerts.Issued cert) throws Exception {
+        org.eclipse.jetty.util.ssl.SslContextFactory.Server tls = new org.eclipse.jetty.util.ssl.SslContextFactory.Server();
+        tls.setKeyStore(ca.keyStore(cert, "secret".toCharArray()));
+        tls.setKeyStorePassword("secret");
+        tls.setSniRequired(false);
+        return new WsBackend(name, tls);
     }
 
     public String address() {

@@ -14,14 +14,29 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /** Jetty's WebSocket client: one connection, messages received in a queue, close observed. */
 public final class WsClient implements AutoCloseable {
-    private final WebSocketClient client = new WebSocketClient();
+    private final WebSocketClient client;
     private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
     public final CountDownLatch closed = new CountDownLatch(1);
     public volatile int closeCode;
     private Session session;
 
+    private WsClient(WebSocketClient client) {
+        this.client = client;
+    }
+
     public static WsClient connect(String url) throws Exception {
-        WsClient c = new WsClient();
+        return connect(url, new WebSocketClient());
+    }
+
+    /** Over {@code wss://}, trusting what {@code tls} trusts. */
+    public static WsClient connect(String url, org.eclipse.jetty.util.ssl.SslContextFactory.Client tls) throws Exception {
+        org.eclipse.jetty.client.HttpClient http = new org.eclipse.jetty.client.HttpClient();
+        http.setSslContextFactory(tls);
+        return connect(url, new WebSocketClient(http));
+    }
+
+    private static WsClient connect(String url, WebSocketClient client) throws Exception {
+        WsClient c = new WsClient(client);
         c.client.start();
         try {
             c.session = c.client.connect(c.new Listener(), URI.create(url)).get(10, TimeUnit.SECONDS);
