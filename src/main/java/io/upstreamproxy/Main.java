@@ -95,7 +95,7 @@ public final class Main {
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
         context.addEventListener(new UpstreamProxyListener());
-        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context, config), config.proxy())));
+        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context, config), config)));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();

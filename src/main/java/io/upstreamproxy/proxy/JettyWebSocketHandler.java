@@ -46,12 +46,20 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
 
     private final Supplier<Router> router;
     private final WebSocketTunnel tunnel;
+    private final String apiPath;
+    private final String statusPath;
 
-    /** {@code router}: read per request, since the upstreams exist only once the context started. */
-    public JettyWebSocketHandler(Handler next, Supplier<Router> router, io.upstreamproxy.config.ProxyConfig.Proxy settings) {
+    /**
+     * {@code router}: read per request, since the upstreams exist only once the context started.
+     * The API and the status page keep their paths (and the access filter over them): an upgrade
+     * there goes on to the servlets, as the servlet mappings would send it.
+     */
+    public JettyWebSocketHandler(Handler next, Supplier<Router> router, io.upstreamproxy.config.ProxyConfig config) {
         super(next);
         this.router = router;
-        this.tunnel = new WebSocketTunnel(settings);
+        this.tunnel = new WebSocketTunnel(config.proxy());
+        this.apiPath = config.api().path();
+        this.statusPath = config.status().path();
     }
 
     @Override
@@ -61,6 +69,9 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
             return super.handle(request, response, callback);
         }
         String path = request.getHttpURI().getPath();
+        if (path.equals(apiPath) || path.startsWith(apiPath + "/") || path.startsWith(statusPath)) {
+            return super.handle(request, response, callback);
+        }
         Router r = router.get();
         Upstream upstream = r == null ? null : r.route(path);
         if (upstream == null) {

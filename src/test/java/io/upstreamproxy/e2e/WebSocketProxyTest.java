@@ -80,6 +80,17 @@ class WebSocketProxyTest {
     }
 
     @Test
+    void upgradeToTheApiPathStaysWithTheApi() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ""))) {
+            String answer = rawUpgrade(proxy.port(), "/api/upstreams");
+            assertTrue(!answer.startsWith("HTTP/1.1 101"), answer);
+            assertTrue(answer.contains(b1.address()), "the API's own answer: " + answer);
+            assertEquals(0, b1.upgrades.get());
+        }
+    }
+
+    @Test
     void connectFailureBeforeThe101GoesToTheNextServer() throws Exception {
         int dead = Backend.deadPort();
         try (WsBackend b1 = WsBackend.start("b1");
