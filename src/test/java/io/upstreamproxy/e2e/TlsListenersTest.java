@@ -133,7 +133,7 @@ class TlsListenersTest {
         assertTrue(Curl.run("--http2", "--cacert", ca, "-X", "PATCH", "-d", "{\"drain\":false}", https("/api/upstreams/backend/servers/0")).contains("\"drain\": false"));
         assertEquals("2 200", Curl.run("--http2", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_version} %{http_code}", https("/status/")));
         // h2c on the plain listener where http2 is set: prior knowledge and Upgrade.
-        assertEquals("2 b1", Curl.run("--http2-prior-knowledge", "-w", " %{http_version}", http("/")).transform(s -> s.substring(s.length() - 1) + " " + s.substring(0, s.length() - 2)));
+        assertEquals("b1 2", Curl.run("--http2-prior-knowledge", "-w", " %{http_version}", http("/")));
         assertEquals("b1 2", Curl.run("--http2", "-w", " %{http_version}", http("/")));
     }
 
