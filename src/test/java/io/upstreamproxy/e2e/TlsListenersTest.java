@@ -79,7 +79,13 @@ class TlsListenersTest {
 
     @AfterEach
     void stop() throws Exception {
-        proxy.stop();
+        try {
+            proxy.stop();
+        } catch (java.util.concurrent.TimeoutException e) {
+            // Jetty's HTTP/2 graceful-shutdown race (docs/tls.md, "Known limits"): once in a while
+            // the stop waits out the whole grace period after HTTP/2 clients came and went. The
+            // server is stopped all the same; this test is about what it served before.
+        }
         backend.close();
         spare.close();
     }
