@@ -22,6 +22,9 @@ usage: bench/run.sh [options]
   --bare          also measure the bare servlet (our features off: fixed round-robin, no
                   routing, balancer, counters or access log); needs `mvn test-compile`
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
+  --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
+                  EC P-256 certificate made here with openssl) in front of the plain backend;
+                  HAProxy and the bare servlet are left out
   --jvm-opts STR  JVM options for our jar (default: $BENCH_JVM_OPTS or the recommended ones below)
   --profile FILE  profile our jar during the measured rounds: JFR (FILE.jfr) by default, or
                   async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
@@ -33,7 +36,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar
+HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --no-haproxy) HAPROXY=0 ;;
     --bare) BARE=1 ;;
     --no-access-log) ACCESS_LOG=0 ;;
+    --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
     --profile) PROFILE=$(realpath -m "$2"); shift ;;
     --jar) JAR=$(realpath "$2"); shift ;;
@@ -64,6 +68,11 @@ for tool in wrk nginx java curl ss; do
 done
 if [ "$HAPROXY" = auto ]; then
   command -v haproxy >/dev/null && HAPROXY=1 || HAPROXY=0
+fi
+SCHEME=http
+if [ "$HTTPS" = 1 ]; then
+  command -v openssl >/dev/null || { echo "bench: --https needs openssl" >&2; exit 2; }
+  SCHEME=https HAPROXY=0 BARE=0
 fi
 if [ ! -f "$JAR" ] || { [ "$BARE" = 1 ] && [ ! -d "$ROOT/target/test-classes" ]; }; then
   echo "bench: building the jar"
@@ -96,6 +105,14 @@ free_port() {
   done
 }
 free_port; B1=$PORT; free_port; B2=$PORT
+if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
+  NGINX_LISTEN_OPTS="ssl; ssl_certificate $TMP/tls.crt; ssl_certificate_key $TMP/tls.key; ssl_protocols TLSv1.2 TLSv1.3"
+  OURS_TLS=", \"tls\": { \"cert\": \"$TMP/tls.crt\", \"key\": \"$TMP/tls.key\" }, \"http2\": false"
+else
+  NGINX_LISTEN_OPTS="" OURS_TLS=""
+fi
 free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT
 
 # --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
@@ -135,7 +152,7 @@ http {
     keepalive 512;
   }
   server {
-    listen 127.0.0.1:$P_NGINX;
+    listen 127.0.0.1:$P_NGINX $NGINX_LISTEN_OPTS;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
@@ -174,7 +191,7 @@ EOF
 # --- ours: the same two servers, round-robin, defaults otherwise ---------------------------------
 cat >"$TMP/upstream-proxy.json" <<EOF
 {
-  "listen": { "host": "127.0.0.1", "port": $P_OURS },
+  "listen": { "host": "127.0.0.1", "port": $P_OURS$OURS_TLS },
   "upstreams": {
     "backend": {
       "balancer": "round-robin",
@@ -192,12 +209,12 @@ start() { # name, command...: runs it in the background, output to $TMP/name.out
   PIDS+=($!)
   eval "PID_$name=$!"
 }
-ready() { # name, port: waits up to 30 s for a 200
+ready() { # name, port[, scheme]: waits up to 30 s for a 200
   local i pid
   eval "pid=\$PID_$1"
   for i in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$2/" 2>/dev/null)" = 200 ]; then return 0; fi
+    if [ "$(curl -sk -o /dev/null -w '%{http_code}' "${3:-http}://127.0.0.1:$2/" 2>/dev/null)" = 200 ]; then return 0; fi
     sleep 0.1
   done
   echo "bench: $1 did not answer 200 on 127.0.0.1:$2; its output:" >&2
@@ -223,7 +240,7 @@ if [ "$BARE" = 1 ]; then
   TARGETS+=(bare); PORT_bare=$P_BARE
 fi
 ready backend "$B1"; ready backend "$B2"
-for t in "${TARGETS[@]}"; do eval "ready $t \$PORT_$t"; done
+for t in "${TARGETS[@]}"; do eval "ready $t \$PORT_$t $SCHEME"; done
 
 # CPU seconds (user+system) used so far by a process and its children threads/processes.
 cpu_ticks() {
@@ -249,7 +266,7 @@ run_wrk() { # target, seconds -> sets R_* from the RESULT line
   eval "port=\$PORT_$1 pid=\$PID_$1"
   before=$(cpu_ticks "$pid")
   line=$(wrk -t"$THREADS" -c"$CONNS" -d"$2"s --timeout "$WRK_TIMEOUT" -s "$ROOT/bench/report.lua" \
-    "http://127.0.0.1:$port/" 2>&1 | grep '^RESULT') || { echo "bench: wrk failed against $1" >&2; exit 1; }
+    "$SCHEME://127.0.0.1:$port/" 2>&1 | grep '^RESULT') || { echo "bench: wrk failed against $1" >&2; exit 1; }
   after=$(cpu_ticks "$pid")
   eval "$(echo "${line#RESULT }" | tr ' ' '\n' | sed 's/^/R_/')"
   R_RPS=$(awk -v n="$R_requests" -v us="$R_duration_us" 'BEGIN {printf "%.0f", n / (us / 1e6)}')
@@ -261,6 +278,7 @@ run_wrk() { # target, seconds -> sets R_* from the RESULT line
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
 
 echo "bench: backend 127.0.0.1:$B1,$B2; ours :$P_OURS; nginx :$P_NGINX$([ "$HAPROXY" = 1 ] && echo "; haproxy :$P_HAPROXY")$([ "$BARE" = 1 ] && echo "; bare :$P_BARE")"
+[ "$HTTPS" = 1 ] && echo "bench: HTTPS round: TLS at ours and nginx (same EC P-256 certificate), plain HTTP/1.1 to the backend"
 echo "bench: wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout $WRK_TIMEOUT, $ROUNDS rounds; access log $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); JVM: ${JVM_OPTS:-(defaults)}"
 echo "bench: warming up ${WARMUP}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 run_wrk ours "$WARMUP"

@@ -13,6 +13,9 @@ import io.upstreamproxy.proxy.AccessLog;
 import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Upstream;
+import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.proxy.JettyWebSocketHandler;
+import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
@@ -27,9 +30,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
-import org.eclipse.jetty.http.UriCompliance;
-import org.eclipse.jetty.server.HttpConfiguration;
-import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -146,7 +147,7 @@ public final class Main {
     /** {@code source} reads the config again for a reload (null: the file {@code config} came from). */
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
-        Server server = newServer(config.listen(), config.proxy());
+        Server server = newServer(config.listeners(), config.proxy());
         ServletContextHandler context = new ServletContextHandler("/");
         context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
         context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
@@ -155,7 +156,7 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        server.setHandler(new GracefulHandler(context));
+        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context), config)));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();
@@ -164,7 +165,7 @@ public final class Main {
             if (demo != null) {
                 demo.close();
             }
-            throw new UserError("cannot listen on " + config.listen().host() + ":" + config.listen().port() + ": " + e.getMessage());
+            throw new UserError("cannot listen on " + failedListener(server, config) + ": " + e.getMessage());
         } catch (RuntimeException e) {
             server.stop();
             if (demo != null) {
@@ -186,6 +187,11 @@ public final class Main {
     /** A context attribute the listener published (tests reach the fleet node this way). */
     public Object attribute(String name) {
         return context.getServletContext().getAttribute(name);
+    }
+
+    /** The routes over the running upstreams, as the listener publishes them (null before it did; a reload replaces them). */
+    private static Supplier<Router> webSocketRoutes(ServletContextHandler context) {
+        return () -> (Router) context.getServletContext().getAttribute(UpstreamProxyListener.ROUTER_ATTRIBUTE);
     }
 
     /** The running upstreams (for tests and embedding). */
@@ -219,49 +225,55 @@ public final class Main {
         }, "reload with POST /api/reload instead");
     }
 
-    /** {@link #newServer(ProxyConfig.Listen, ProxyConfig.Proxy)} with the default client limits. */
+    /** Embedded Jetty with one HTTP listener and the default client limits, not started (tests, the benchmark's bare server). */
     public static Server newServer(ProxyConfig.Listen listen) {
         return newServer(listen, new ProxyConfig.Proxy(Duration.ofSeconds(5), Duration.ofSeconds(60), 64 << 10, 256, 1024));
     }
 
-    /**
-     * Embedded Jetty with its one HTTP listener, not started: threads and connector as the proxy
-     * runs them, with the client-side limits of {@code proxy}. The head limit here is the one the
-     * upstream client is sized from (see {@code UpstreamProxyServlet}), so whatever this listener
-     * accepts the proxy can forward; anything larger is refused here with 414/431. The connector's
-     * idle timeout is {@code client_header_timeout} (a client silent mid-head, or idle between
-     * requests); while a body is read, the proxy sets {@code client_body_timeout} on the connection.
-     */
+    /** Embedded Jetty with one listener and the client-side limits of {@code proxy}, not started. */
     public static Server newServer(ProxyConfig.Listen listen, ProxyConfig.Proxy proxy) {
+        return newServer(List.of(listen), proxy);
+    }
+
+    /**
+     * Embedded Jetty with a connector per listener (plain, TLS, HTTP/2), not started: threads and
+     * connectors as the proxy runs them, with the client-side limits of {@code proxy}
+     * ({@link Connectors#addAll}). Errors Jetty answers itself (bad heads, bad URIs) come in the
+     * proxy's JSON error shape.
+     */
+    public static Server newServer(List<ProxyConfig.Listen> listeners, ProxyConfig.Proxy proxy) {
         QueuedThreadPool threads = new QueuedThreadPool(200, 8);
         threads.setName("upstream-proxy");
         Server server = new Server(threads);
-        HttpConfiguration http = new HttpConfiguration();
-        http.setRequestHeaderSize(proxy.maxHeaderBytes());
-        http.setSendServerVersion(false);
-        http.setSendXPoweredBy(false);
-        // Jetty's per-connection cache of parsed header fields costs about 100 KiB of heap per
-        // connection once it has served a request (an index sized for 1,024 entries): 2,500
-        // keep-alive clients fill a 256 MiB heap. Without it each request allocates its
-        // header fields anew, which costs far less than the OutOfMemoryError it caused under
-        // 4,000 slow readers (docs/hardening.md).
-        http.setHeaderCacheSize(0);
-        // RFC 3986 with no violation allowed: ambiguous encodings (%2F, %2e%2e, %00, %25...)
-        // are refused with 400 before any handler runs. Written out although it is Jetty's
-        // default, because the proxy's routing relies on it (see docs/hardening.md).
-        http.setUriCompliance(UriCompliance.DEFAULT);
-        ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
-        connector.setHost(listen.host());
-        connector.setPort(listen.port());
-        connector.setAcceptQueueSize(proxy.backlog());
-        connector.setIdleTimeout(proxy.clientHeaderTimeout().toMillis());
-        server.addConnector(connector);
+        try {
+            Connectors.addAll(server, listeners, proxy);
+        } catch (io.upstreamproxy.tls.PemException e) {
+            throw new UserError(e.getMessage()); // the files changed since the config was checked
+        }
         server.setErrorHandler(new JsonErrorHandler());
         return server;
     }
 
+    /** The first listener's port. */
     public int port() {
-        return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+        return port(0);
+    }
+
+    /** The port of listener {@code i}, in config order. */
+    public int port(int i) {
+        return ((ServerConnector) server.getConnectors()[i]).getLocalPort();
+    }
+
+    /** The first listener that did not open, as host:port, for the start-up error. */
+    private static String failedListener(Server server, ProxyConfig config) {
+        Connector[] connectors = server.getConnectors();
+        for (int i = 0; i < connectors.length && i < config.listeners().size(); i++) {
+            if (connectors[i] instanceof ServerConnector c && !c.isOpen()) {
+                ProxyConfig.Listen l = config.listeners().get(i);
+                return l.host() + ":" + l.port();
+            }
+        }
+        return config.listen().host() + ":" + config.listen().port();
     }
 
     /** Graceful stop: close the listener, wait for in-flight requests, then stop everything; logs both ends. */
@@ -333,16 +345,26 @@ public final class Main {
         }, "upstream-proxy-stop"));
     }
 
-    /** The URL a local user reaches the proxy at: the listen host, or loopback when it listens on every address. */
-    private String baseUrl(ProxyConfig config) {
-        String host = config.listen().host();
+    /** The URL a local user reaches listener {@code i} at: its host, or loopback when it listens on every address. */
+    private String baseUrl(ProxyConfig config, int i) {
+        ProxyConfig.Listen l = config.listeners().get(i);
+        String host = l.host();
         String shown = host.equals("0.0.0.0") || host.equals("::") ? "127.0.0.1" : host;
-        return "http://" + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port();
+        return (l.tls() == null ? "http://" : "https://") + (shown.contains(":") ? "[" + shown + "]" : shown) + ":" + port(i);
+    }
+
+    /** The first listener's URL (the start line's status, metrics and API URLs). */
+    private String baseUrl(ProxyConfig config) {
+        return baseUrl(config, 0);
     }
 
     private void printBanner(PrintStream out, ProxyConfig config) {
         String base = baseUrl(config);
-        out.println("upstream-proxy listening on " + base + "/ (config " + config.source() + ")");
+        for (int i = 0; i < config.listeners().size(); i++) {
+            ProxyConfig.Listen l = config.listeners().get(i);
+            out.println("upstream-proxy listening on " + baseUrl(config, i) + "/" + (l.http2() ? " (HTTP/2 too)" : "")
+                    + (i == 0 ? " (config " + config.source() + ")" : ""));
+        }
         if (demo != null) {
             out.println("demo backends on " + String.join(", ", demo.addresses()));
         }

@@ -42,12 +42,7 @@ public final class ConfigLoader {
         JsonElement root = ConfigJson.parse(text);
         JsonFields f = new JsonFields("", root);
 
-        ProxyConfig.Listen listen = new ProxyConfig.Listen("0.0.0.0", 8080);
-        if (f.has("listen")) {
-            JsonFields l = f.object("listen");
-            listen = new ProxyConfig.Listen(l.string("host", "0.0.0.0"), l.integer("port", 8080, 0, 65535));
-            l.finish();
-        }
+        List<ProxyConfig.Listen> listeners = Listeners.read(f, source);
 
         Map<String, ProxyConfig.UpstreamConfig> upstreams = new LinkedHashMap<>();
         JsonFields ups = f.object("upstreams");
@@ -55,7 +50,7 @@ public final class ConfigLoader {
             if (!NAME.matcher(name).matches()) {
                 throw new ConfigException(ups.pathOf(name), "invalid upstream name (expected: letters, digits, '.', '_', '-', '~'; at most 64)");
             }
-            upstreams.put(name, readUpstream(name, ups.object(name)));
+            upstreams.put(name, readUpstream(name, ups.object(name), source));
         }
         if (upstreams.isEmpty()) {
             throw new ConfigException("upstreams", "{} (expected: at least one upstream)");
@@ -116,11 +111,11 @@ public final class ConfigLoader {
         FleetConfig fleet = f.has("fleet") ? FleetConfig.read(f.object("fleet"),
                 source == null ? null : source.toAbsolutePath().getParent()) : null;
         f.finish();
-        return new ProxyConfig(source, listen, java.util.Collections.unmodifiableMap(upstreams),
+        return new ProxyConfig(source, listeners, java.util.Collections.unmodifiableMap(upstreams),
                 List.copyOf(routes), api, status, state, proxy, resolver, observe, fleet);
     }
 
-    private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u) {
+    private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u, Path source) {
         String balancer = u.string("balancer", "round-robin");
         String hashKey = u.string("hash_key", null);
         try {
@@ -143,10 +138,10 @@ public final class ConfigLoader {
         }
         HealthCheckConfig hc = u.has("health_check") ? HealthCheckConfig.read(u.object("health_check")) : null;
         Duration resolve = u.duration("resolve", null, Duration.ofSeconds(1), Duration.ofDays(1));
+        ProxyConfig.UpstreamTls tls = u.has("tls") ? Listeners.readUpstreamTls(u.object("tls"), source) : null;
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls);
     }
-
     /** {@code "resolver": "127.0.0.1:53"} (port 53 when left out): the nameserver for host names; null: the system's. */
     private static HostPort readResolver(JsonFields f) {
         String text = f.string("resolver", null);
@@ -198,7 +193,8 @@ public final class ConfigLoader {
                 p.duration("client_header_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofHours(1)),
                 p.duration("client_body_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofHours(1)),
                 sizeLong(p, "max_body_size", 0, 0, 1L << 40),
-                p.integer("backlog", 511, 1, 65_535));
+                p.integer("backlog", 511, 1, 65_535),
+                p.duration("websocket_idle_timeout", ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE, Duration.ofSeconds(1), Duration.ofDays(7)));
         p.finish();
         return c;
     }
@@ -210,6 +206,11 @@ public final class ConfigLoader {
             p = source.toAbsolutePath().getParent().resolve(p);
         }
         return p.normalize();
+    }
+
+    /** {@link #besideConfig}, absolute: files the proxy opens later from any working directory (PEM files). */
+    static Path resolve(String file, Path source) {
+        return besideConfig(source, file).toAbsolutePath().normalize();
     }
 
     /** Rule lists: every entry an address, a CIDR block or {@code all}. */

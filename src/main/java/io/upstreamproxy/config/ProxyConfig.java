@@ -2,6 +2,7 @@ package io.upstreamproxy.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -9,7 +10,7 @@ import java.util.Map;
  * The whole checked configuration. Built once by {@link ConfigLoader}; nothing in it changes
  * afterwards (run-time changes live in the upstream registry and the state file).
  */
-public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig> upstreams,
+public record ProxyConfig(Path source, List<Listen> listeners, Map<String, UpstreamConfig> upstreams,
                           List<Route> routes, Api api, Status status, State state, Proxy proxy,
                           HostPort resolver, Observe observe, FleetConfig fleet) {
 
@@ -30,8 +31,32 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
         public static final AccessLog DEFAULT = new AccessLog("default", null);
     }
 
-    /** Where the embedded server listens. */
-    public record Listen(String host, int port) {}
+    /** The first listener: the one {@code --port} changes and the banner shows. */
+    public Listen listen() {
+        return listeners.get(0);
+    }
+
+    /** Where the embedded server listens; {@code tls} null: plain HTTP. */
+    public record Listen(String host, int port, boolean http2, ListenTls tls) {
+        public Listen(String host, int port) {
+            this(host, port, false, null);
+        }
+
+        public Listen withPort(int p) {
+            return new Listen(host, p, http2, tls);
+        }
+    }
+
+    /**
+     * A TLS listener's PEM files (absolute), and how often they are checked for a renewed pair.
+     */
+    public record ListenTls(Path cert, Path key, Duration checkInterval) {}
+
+    /**
+     * TLS to an upstream's servers. {@code ca} null: the system trust store; {@code serverName}
+     * null: each server's host; {@code cert}/{@code key} null: no client certificate.
+     */
+    public record UpstreamTls(boolean verify, Path ca, String serverName, Path cert, Path key) {}
 
     /** A path prefix and the upstream it goes to; the longest matching prefix wins. */
     public record Route(String path, String upstream) {}
@@ -51,69 +76,79 @@ public record ProxyConfig(Path source, Listen listen, Map<String, UpstreamConfig
      * upstream). {@code maxHeaderBytes}: the largest request head (request line and headers) the
      * listener accepts, and so the largest the proxy forwards; {@code clientHeaderTimeout} and
      * {@code clientBodyTimeout}: how long a client may stay silent while sending them;
-     * {@code maxBodyBytes}: 0 = unlimited; {@code backlog}: the listener's accept queue.
+     * {@code maxBodyBytes}: 0 = unlimited; {@code backlog}: the listener's accept queue;
+     * {@code websocketIdleTimeout}: how long a relayed WebSocket may stay silent both ways.
      */
     public record Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                         int maxConnectionsPerServer, int maxQueuedPerServer,
                         int maxHeaderBytes, Duration clientHeaderTimeout, Duration clientBodyTimeout,
-                        long maxBodyBytes, int backlog) {
+                        long maxBodyBytes, int backlog, Duration websocketIdleTimeout) {
+        public static final Duration DEFAULT_WEBSOCKET_IDLE = Duration.ofHours(1);
 
         /** The upstream side only, with the client-side limits at their defaults. */
         public Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                      int maxConnectionsPerServer, int maxQueuedPerServer) {
             this(connectTimeout, readTimeout, bufferBodyBytes, maxConnectionsPerServer, maxQueuedPerServer,
-                    8 << 10, Duration.ofSeconds(60), Duration.ofSeconds(60), 0, 511);
+                    8 << 10, Duration.ofSeconds(60), Duration.ofSeconds(60), 0, 511, DEFAULT_WEBSOCKET_IDLE);
         }
     }
 
     /**
      * One named group of servers. {@code retries} -1 means: until each server was tried once.
      * {@code resolve}: how often host names among the servers are resolved again (null: once,
-     * at start and reload, and left to the HTTP client).
+     * at start and reload, and left to the HTTP client). {@code tls} null: plain HTTP to the servers.
      */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
-                                 List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve) {
+                                 List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
+                                 UpstreamTls tls) {
 
         /** The same upstream with another server list (host names replaced by their addresses). */
         public UpstreamConfig withServers(List<ServerConfig> next) {
-            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve);
+            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls);
         }
     }
 
     /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
     public ProxyConfig withObserve(Observe o) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, o, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, o, fleet);
     }
 
-    /** The same configuration listening elsewhere (the {@code --port} override). */
+    /** The same configuration with the first listener on another port (the {@code --port} override). */
     public ProxyConfig withPort(int port) {
-        return withListen(new Listen(listen.host(), port));
+        List<Listen> moved = new ArrayList<>(listeners);
+        moved.set(0, listeners.get(0).withPort(port));
+        return withListeners(moved);
     }
 
     // Withers, so code that changes one part never spells out every component.
 
+    /** One listener only (tests, the reload that keeps what is running). */
     public ProxyConfig withListen(Listen next) {
-        return new ProxyConfig(source, next, upstreams, routes, api, status, state, proxy, resolver, observe, fleet);
+        return withListeners(List.of(next));
+    }
+
+    public ProxyConfig withListeners(List<Listen> next) {
+        return new ProxyConfig(source, List.copyOf(next), upstreams, routes, api, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
-        return new ProxyConfig(source, listen, next, routes, api, status, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, next, routes, api, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withApi(Api next) {
-        return new ProxyConfig(source, listen, upstreams, routes, next, status, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, next, status, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withStatus(Status next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, next, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, next, state, proxy, resolver, observe, fleet);
     }
 
     public ProxyConfig withState(State next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
     }
 
     /** The same configuration with other fleet settings (null: a single instance, docs/fleet.md). */
     public ProxyConfig withFleet(FleetConfig next) {
-        return new ProxyConfig(source, listen, upstreams, routes, api, status, state, proxy, resolver, observe, next);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, observe, next);
     }
 }

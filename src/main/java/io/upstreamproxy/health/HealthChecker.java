@@ -2,6 +2,8 @@ package io.upstreamproxy.health;
 
 import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -24,6 +26,7 @@ import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
@@ -58,20 +61,21 @@ public final class HealthChecker implements AutoCloseable {
 
     private final Scheduler scheduler;
     private final HttpClient http;
+    private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new java.util.concurrent.ConcurrentHashMap<>();
     private final AsynchronousChannelGroup group;
     private final List<UpstreamChecks> upstreams = new ArrayList<>();
     private final Clock clock;
-    private final Function<HealthCheckConfig, Probe> probes;
+    private final Function<Upstream, Probe> probes;
     private final RandomGenerator random;
     private volatile boolean closed;
 
     private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock,
-                          Function<HealthCheckConfig, Probe> probes, RandomGenerator random) {
+                          Function<Upstream, Probe> probes, RandomGenerator random) {
         this.scheduler = scheduler;
         this.http = http;
         this.group = group;
         this.clock = clock;
-        this.probes = probes;
+        this.probes = probes != null ? probes : this::newProbe;
         this.random = random;
     }
 
@@ -81,7 +85,7 @@ public final class HealthChecker implements AutoCloseable {
      * upstreams come from {@code random}. What {@link #start(UpstreamRegistry)} does with real
      * threads and sockets; tests pass a scheduler that runs when they move the clock.
      */
-    static HealthChecker start(UpstreamRegistry registry, Scheduler scheduler, Function<HealthCheckConfig, Probe> probes,
+    static HealthChecker start(UpstreamRegistry registry, Scheduler scheduler, Function<Upstream, Probe> probes,
                                RandomGenerator random) {
         HealthChecker checker = new HealthChecker(scheduler, null, null, registry.clock(), probes, random);
         checker.begin(registry.all().values().stream().filter(u -> u.config().healthCheck() != null).toList());
@@ -121,15 +125,7 @@ public final class HealthChecker implements AutoCloseable {
                     return t;
                 });
             }
-            HttpClient client = http;
-            AsynchronousChannelGroup channels = group;
-            Function<HealthCheckConfig, Probe> probes = config -> switch (config.type()) {
-                case HTTP -> new HttpProbe(client, config, false);
-                case HTTP_AGENT -> new HttpProbe(client, config, true);
-                case TCP -> new SocketProbe(channels, scheduler, client.getSocketAddressResolver(), config.timeout().toMillis(), false);
-                case AGENT -> new SocketProbe(channels, scheduler, client.getSocketAddressResolver(), config.timeout().toMillis(), true);
-            };
-            HealthChecker checker = new HealthChecker(scheduler, http, group, registry.clock(), probes, ThreadLocalRandom.current());
+            HealthChecker checker = new HealthChecker(scheduler, http, group, registry.clock(), null, ThreadLocalRandom.current());
             checker.begin(checked);
             LOG.info("health checks on for {} upstream(s)", checked.size());
             return checker;
@@ -139,9 +135,43 @@ public final class HealthChecker implements AutoCloseable {
         }
     }
 
+    /** The real probe for {@code upstream}'s check; http checks of an upstream over TLS speak TLS too. */
+    private Probe newProbe(Upstream upstream) {
+        HealthCheckConfig config = upstream.config().healthCheck();
+        String scheme = upstream.config().tls() == null ? "http" : "https";
+        return switch (config.type()) {
+            case HTTP -> new HttpProbe(clientFor(upstream), config, false, scheme);
+            case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme);
+            case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
+            case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
+        };
+    }
+
+    /** The plain client, or one per TLS setting for upstreams over TLS (made on first use). */
+    private HttpClient clientFor(Upstream upstream) {
+        ProxyConfig.UpstreamTls tls = upstream.config().tls();
+        if (tls == null) {
+            return http;
+        }
+        return tlsClients.computeIfAbsent(tls, t -> {
+            try {
+                return newHttpClient(scheduler, UpstreamTlsContext.of(t).newJettyFactory());
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot start the TLS health check client: " + e, e);
+            }
+        });
+    }
+
     private static HttpClient newHttpClient(Scheduler scheduler) throws Exception {
+        return newHttpClient(scheduler, null);
+    }
+
+    private static HttpClient newHttpClient(Scheduler scheduler, SslContextFactory.Client tls) throws Exception {
         ClientConnector connector = new ClientConnector();
         connector.setSelectors(1);
+        if (tls != null) {
+            connector.setSslContextFactory(tls);
+        }
         HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
         QueuedThreadPool pool = new QueuedThreadPool(CLIENT_THREADS, 1);
         pool.setName("upstream-proxy-health-client");
@@ -188,6 +218,13 @@ public final class HealthChecker implements AutoCloseable {
             closed = true;
             upstreams.forEach(UpstreamChecks::stop);
         }
+        for (HttpClient c : tlsClients.values()) {
+            try {
+                c.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping a TLS health check client: {}", e.toString());
+            }
+        }
         stopQuietly(http, group, scheduler);
     }
 
@@ -224,7 +261,7 @@ public final class HealthChecker implements AutoCloseable {
         UpstreamChecks(Upstream upstream) {
             this.upstream = upstream;
             this.config = upstream.config().healthCheck();
-            this.probe = probes.apply(config);
+            this.probe = probes.apply(upstream);
             this.phaseNanos = random.nextLong(config.interval().toNanos());
         }
 

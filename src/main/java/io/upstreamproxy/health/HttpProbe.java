@@ -33,9 +33,12 @@ final class HttpProbe implements Probe {
     private final HttpClient client;
     private final HealthCheckConfig config;
     private final boolean agent;
+    private final String scheme;
 
-    HttpProbe(HttpClient client, HealthCheckConfig config, boolean agent) {
+    /** {@code scheme}: "http", or "https" with a {@code client} speaking the upstream's TLS. */
+    HttpProbe(HttpClient client, HealthCheckConfig config, boolean agent, String scheme) {
         this.client = client;
+        this.scheme = scheme;
         this.config = config;
         this.agent = agent;
     }
@@ -74,7 +77,7 @@ final class HttpProbe implements Probe {
         private final ByteArrayOutputStream body = new ByteArrayOutputStream();
 
         Attempt(HostPort target) {
-            request = client.newRequest("http://" + target + config.uri())
+            request = client.newRequest(scheme + "://" + target + config.uri())
                     .method(config.method())
                     .timeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
                     .headers(h -> config.headers().forEach(h::put));

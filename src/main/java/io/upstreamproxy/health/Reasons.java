@@ -23,7 +23,8 @@ final class Reasons {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof TimeoutException || t instanceof InterruptedByTimeoutException || t instanceof SocketTimeoutException
                     || t instanceof ConnectException || t instanceof NoRouteToHostException
-                    || t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
+                    || t instanceof UnknownHostException || t instanceof UnresolvedAddressException
+                    || t instanceof javax.net.ssl.SSLHandshakeException) {
                 return false;
             }
             if (t.getCause() == t) {
@@ -34,6 +35,10 @@ final class Reasons {
     }
 
     static String of(Throwable failure) {
+        String tls = io.upstreamproxy.tls.UpstreamTlsContext.reason(failure);
+        if (tls != null) {
+            return tls; // "certificate not trusted", "name mismatch", ...
+        }
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof TimeoutException || t instanceof InterruptedByTimeoutException
                     || t instanceof SocketTimeoutException) {

@@ -87,6 +87,12 @@ record Fault(Kind kind, int status, String reason) {
                 // it is still the request's size, not the server.
                 return new Fault(Kind.CLIENT, 431, "request head too large to forward");
             }
+            if (c instanceof javax.net.ssl.SSLHandshakeException) {
+                // No request byte left us: like a refused connection, the server's (or its
+                // certificate's) fault, and any method may go to the next server.
+                String why = io.upstreamproxy.tls.UpstreamTlsContext.reason(failure);
+                return new Fault(Kind.CONNECT, 502, "TLS to the server failed: " + (why != null ? why : describe(c)));
+            }
             if (c instanceof ConnectException || c instanceof NoRouteToHostException || c instanceof UnresolvedAddressException
                     || (c instanceof SocketTimeoutException && String.valueOf(c.getMessage()).contains("Connect"))) {
                 return new Fault(Kind.CONNECT, 502, "connect failed: " + describe(c));

@@ -47,7 +47,11 @@ final class ServletRequestInfo implements RequestInfo {
     @Override
     public String query(String name) {
         // Not request.getParameter: on a form POST that would consume the body we must forward.
-        String q = request.getQueryString();
+        return queryValue(request.getQueryString(), name);
+    }
+
+    /** The decoded value of {@code name} in a raw query string, "" when it has no value, null when absent. */
+    static String queryValue(String q, String name) {
         if (q == null) {
             return null;
         }

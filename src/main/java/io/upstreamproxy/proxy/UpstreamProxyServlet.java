@@ -4,6 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -13,7 +14,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.AsyncRequestContent;
@@ -28,6 +31,7 @@ import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -53,6 +57,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private transient volatile Router router;
     private transient volatile ProxyConfig.Proxy settings;
     private final transient AccessLog accessLog;
+    private final transient WebSocketTunnel webSocket;
+    /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
+    private final transient Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
 
     /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
     public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
@@ -64,6 +71,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         this.router = router;
         this.settings = settings;
         this.accessLog = accessLog;
+        this.webSocket = new WebSocketTunnel(settings);
     }
 
     /**
@@ -86,6 +94,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     public void destroy() {
         super.destroy();
+        for (HttpClient c : tlsClients.values()) {
+            try {
+                c.stop();
+            } catch (Exception e) {
+                _log.debug("stopping an upstream TLS client", e);
+            }
+        }
         accessLog.close();
     }
 
@@ -103,7 +118,15 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** The client {@link #createHttpClient} starts; {@code serverExecutor} is Jetty's pool or null. */
     static HttpClient newUpstreamClient(ProxyConfig.Proxy settings, Object serverExecutor) throws ServletException {
+        return newUpstreamClient(settings, serverExecutor, null);
+    }
+
+    /** As above, speaking TLS with {@code tls} when it is not null (an upstream's {@code tls}). */
+    static HttpClient newUpstreamClient(ProxyConfig.Proxy settings, Object serverExecutor, SslContextFactory.Client tls) throws ServletException {
         ClientConnector connector = new ClientConnector();
+        if (tls != null) {
+            connector.setSslContextFactory(tls);
+        }
         connector.setSelectors(1);
         HttpClientTransportOverHTTP transport = new HttpClientTransportOverHTTP(connector);
         // Our response listeners never block (ResponseWriter writes asynchronously, the access
@@ -157,6 +180,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         String query = request.getQueryString();
         String target = query == null ? path.forward() : path.forward() + "?" + query;
+        if (WebSocketTunnel.isUpgrade(request.getMethod(), request.getProtocol(), request.getHeader("Upgrade"))) {
+            WebSocketRelay.open(webSocket, request, response, upstream, new ServletRequestInfo(request, path.forward()), target);
+            return;
+        }
 
         // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
         long length = request.getHeader("Transfer-Encoding") != null ? -1 : Math.max(0, request.getContentLengthLong());
@@ -223,7 +250,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
         x.startAttempt(server);
         server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
-        Request proxyRequest = newProxyRequest(request, "http://" + server.key() + x.target);
+        String scheme = x.upstream.config().tls() == null ? "http://" : "https://";
+        Request proxyRequest = newProxyRequest(request, scheme + server.key() + x.target);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
         proxyRequest.timeout(0, TimeUnit.MILLISECONDS);
@@ -240,6 +268,24 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
         }
         sendProxyRequest(request, response, proxyRequest);
+    }
+
+    /** Requests to an upstream over TLS go through that upstream's TLS client. */
+    @Override
+    protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget) {
+        Exchange x = exchange(request);
+        ProxyConfig.UpstreamTls tls = x == null ? null : x.upstream.config().tls();
+        if (tls == null) {
+            return super.newProxyRequest(request, rewrittenTarget);
+        }
+        HttpClient client = tlsClients.computeIfAbsent(tls, t -> {
+            try {
+                return newUpstreamClient(settings, getServletContext().getAttribute(SERVER_EXECUTOR), UpstreamTlsContext.of(t).newJettyFactory());
+            } catch (ServletException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        });
+        return client.newRequest(rewrittenTarget).method(request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
 
     /**

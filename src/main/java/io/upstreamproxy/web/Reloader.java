@@ -88,9 +88,10 @@ public final class Reloader {
      */
     static ProxyConfig keepRestartOnly(ProxyConfig running, ProxyConfig loaded, List<String> restart) {
         ProxyConfig next = loaded;
-        if (!loaded.listen().equals(running.listen())) {
-            restart.add("listen (running: " + running.listen().host() + ":" + running.listen().port() + ")");
-            next = next.withListen(running.listen());
+        if (!loaded.listeners().equals(running.listeners())) {
+            restart.add("listen (running: " + running.listeners().stream().map(l -> l.host() + ":" + l.port())
+                    .collect(java.util.stream.Collectors.joining(", ")) + ")");
+            next = next.withListeners(running.listeners());
         }
         ProxyConfig.Api api = loaded.api();
         if (!api.path().equals(running.api().path())) {

@@ -61,6 +61,8 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Context attribute where the running {@link AccessLog} is published (the jar reopens its file on SIGUSR1). */
     public static final String ACCESS_LOG_HANDLE_ATTRIBUTE = "io.upstreamproxy.accessLogHandle";
 
+    /** Context attribute where the current {@link Router} is published (the jar's WebSocket handler routes by it); a reload replaces it. */
+    public static final String ROUTER_ATTRIBUTE = "io.upstreamproxy.router";
     /** Context attribute where the {@link Reloader} (SIGHUP, POST /api/reload) is published. */
     public static final String RELOADER_ATTRIBUTE = "io.upstreamproxy.reloader";
     /**
@@ -100,7 +102,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
         context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
         AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog);
-        UpstreamProxyServlet proxyServlet = new UpstreamProxyServlet(new Router(config.routes(), registry), config.proxy(), accessLog);
+        Router router = new Router(config.routes(), registry);
+        context.setAttribute(ROUTER_ATTRIBUTE, router);
+        UpstreamProxyServlet proxyServlet = new UpstreamProxyServlet(router, config.proxy(), accessLog);
         ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy", proxyServlet);
         proxy.setAsyncSupported(true);
         proxy.setLoadOnStartup(1);
@@ -110,7 +114,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
             metricsAccess.reconfigure(metricsRules(next));
-            proxyServlet.reconfigure(new Router(next.routes(), registry), next.proxy());
+            Router nextRouter = new Router(next.routes(), registry);
+            proxyServlet.reconfigure(nextRouter, next.proxy());
+            context.setAttribute(ROUTER_ATTRIBUTE, nextRouter);
             followHealthChecks(registry, next);
         });
         context.setAttribute(RELOADER_ATTRIBUTE, reloader);

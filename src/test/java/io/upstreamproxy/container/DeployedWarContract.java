@@ -9,6 +9,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.WsBackend;
+import io.upstreamproxy.testing.WsClient;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -42,6 +44,7 @@ abstract class DeployedWarContract {
 
     Backend heavy;
     Backend light;
+    WsBackend webSocket;
     Path dir;
     Path config;
     Path paramConfig;
@@ -61,9 +64,10 @@ abstract class DeployedWarContract {
         Path war = builtWar();
         heavy = Backend.start("heavy");
         light = Backend.start("light");
+        webSocket = WsBackend.start("ws");
         dir = Files.createTempDirectory("upstream-proxy-" + getClass().getSimpleName() + "-");
-        config = writeConfig(dir.resolve("lb.json"), server(heavy, 2), server(light, 1));
-        paramConfig = writeConfig(dir.resolve("lb-param.json"), server(light, 1));
+        config = writeConfig(dir.resolve("lb.json"), webSocket, server(heavy, 2), server(light, 1));
+        paramConfig = writeConfig(dir.resolve("lb-param.json"), null, server(light, 1));
         try {
             container = start(dir, war, config, paramConfig);
         } catch (TestAbortedException e) {
@@ -98,6 +102,9 @@ abstract class DeployedWarContract {
                     b.close();
                 }
             }
+            if (webSocket != null) {
+                webSocket.close();
+            }
             deleteRecursively(dir);
         }
     }
@@ -105,6 +112,14 @@ abstract class DeployedWarContract {
     @Test
     void webappStartsWithTheConfigFromTheContainerWideSource() {
         assertReadyWith(config);
+    }
+
+    @Test
+    void relaysAWebSocketThroughTheContainersUpgrade() throws Exception {
+        try (WsClient ws = WsClient.connect(container.url(CONTEXT + "/ws/echo").replaceFirst("^http:", "ws:"))) {
+            assertEquals("ws:hello", ws.ask("hello"));
+            assertEquals("ws:" + "y".repeat(20_000), ws.ask("y".repeat(20_000)));
+        }
     }
 
     @Test
@@ -299,7 +314,8 @@ abstract class DeployedWarContract {
     }
 
     private void assertReadyWith(Path configFile) {
-        assertTrue(container.log().contains("upstream-proxy ready: 1 upstream(s), 1 route(s), config " + configFile),
+        String counts = configFile.equals(config) ? "2 upstream(s), 2 route(s)" : "1 upstream(s), 1 route(s)";
+        assertTrue(container.log().contains("upstream-proxy ready: " + counts + ", config " + configFile),
                 () -> "no ready line naming " + configFile + " in the container log:\n" + container.log());
     }
 
@@ -307,17 +323,22 @@ abstract class DeployedWarContract {
         return "{ \"server\": \"" + backend.address() + "\", \"weight\": " + weight + " }";
     }
 
-    /** A config with one upstream "backend" of {@code servers}, the API, and a state file beside it. */
-    private static Path writeConfig(Path file, String... servers) throws IOException {
+    /**
+     * A config with one upstream "backend" of {@code servers} (and, when {@code webSocket} is
+     * given, an upstream "ws" of it under /ws/), the API, and a state file beside it.
+     */
+    private static Path writeConfig(Path file, WsBackend webSocket, String... servers) throws IOException {
         String name = file.getFileName().toString().replace(".json", "");
+        String ws = webSocket == null ? "" : ", \"ws\": { \"servers\": [ { \"server\": \"" + webSocket.address() + "\" } ] }";
+        String wsRoute = webSocket == null ? "" : ", { \"path\": \"/ws/\", \"upstream\": \"ws\" }";
         Files.writeString(file, """
                 {
-                  "upstreams": { "backend": { "servers": [ %s ] } },
-                  "routes": [ { "path": "/", "upstream": "backend" } ],
+                  "upstreams": { "backend": { "servers": [ %s ] }%s },
+                  "routes": [ { "path": "/", "upstream": "backend" }%s ],
                   "api": { "path": "/api/upstreams", "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
                   "state": { "file": "state/%s.state.json" }
                 }
-                """.formatted(String.join(", ", servers), name));
+                """.formatted(String.join(", ", servers), ws, wsRoute, name));
         return file;
     }
 

@@ -1,0 +1,133 @@
+package io.upstreamproxy.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.RunningProxy;
+import io.upstreamproxy.testing.WsBackend;
+import io.upstreamproxy.testing.WsClient;
+import io.upstreamproxy.upstream.Server;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** WebSocket through the jar: relay, counting, drain, refusal, retry, idle timeout. */
+class WebSocketProxyTest {
+
+    private static String config(String servers, String proxy) {
+        return "{ \"upstreams\": { \"ws\": { \"servers\": [ " + servers + " ] } }" + proxy + " }";
+    }
+
+    private static Server server(RunningProxy p, String address) {
+        return p.registry().get("ws").servers().stream().filter(s -> s.key().equals(address)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void relaysBothWaysAndCountsTheOpenSocketAsActive() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ""))) {
+            Server s = server(proxy, b1.address());
+            try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                assertEquals("b1:hello", ws.ask("hello"));
+                String big = "x".repeat(50_000); // several relay buffers, under Jetty's 64 KiB message limit
+                assertTrue(("b1:" + big).equals(ws.ask(big)), "a 50 kB message came back changed");
+                assertEquals(1, s.stats().active());
+                assertEquals(1, s.stats().requests());
+            }
+            Http.await("active back to 0", Duration.ofSeconds(10), () -> s.stats().active() == 0);
+            assertEquals(1, s.stats().requests());
+            assertEquals(1, s.stats().responses(1));
+        }
+    }
+
+    @Test
+    void drainLeavesOpenSocketsWorkingAndSendsNoNewOnes() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1"); WsBackend b2 = WsBackend.start("b2");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}, {\"server\": \"" + b2.address() + "\"}", ""))) {
+            try (WsClient first = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                String name = first.ask("who").split(":")[0];
+                String address = name.equals("b1") ? b1.address() : b2.address();
+                Server drained = server(proxy, address);
+                int id = drained.id();
+                assertEquals(200, Http.send("PATCH", proxy.url("/api/upstreams/ws/servers/" + id), "application/json", "{\"drain\": true}").statusCode());
+                for (int i = 0; i < 3; i++) {
+                    try (WsClient other = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                        assertTrue(!other.ask("new").startsWith(name + ":"), "a new WebSocket went to the drained server");
+                    }
+                }
+                assertEquals(name + ":still here", first.ask("still here"));
+                assertEquals(1, drained.stats().active());
+            }
+            Server drained = proxy.registry().get("ws").servers().stream().filter(s -> s.config().drain()).findFirst().orElseThrow();
+            Http.await("the drained server's active back to 0", Duration.ofSeconds(10), () -> drained.stats().active() == 0);
+        }
+    }
+
+    @Test
+    void refusalIsPassedToTheClient() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ""))) {
+            String answer = rawUpgrade(proxy.port(), "/refuse");
+            assertTrue(answer.startsWith("HTTP/1.1 403 "), answer);
+            assertTrue(answer.contains("no WebSocket here"), answer);
+        }
+    }
+
+    @Test
+    void upgradeToTheApiPathStaysWithTheApi() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ""))) {
+            String answer = rawUpgrade(proxy.port(), "/api/upstreams");
+            assertTrue(!answer.startsWith("HTTP/1.1 101"), answer);
+            assertTrue(answer.contains(b1.address()), "the API's own answer: " + answer);
+            assertEquals(0, b1.upgrades.get());
+        }
+    }
+
+    @Test
+    void connectFailureBeforeThe101GoesToTheNextServer() throws Exception {
+        int dead = Backend.deadPort();
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"127.0.0.1:" + dead + "\", \"max_fails\": 0}, {\"server\": \"" + b1.address() + "\"}", ""))) {
+            for (int i = 0; i < 4; i++) {
+                try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                    assertEquals("b1:" + i, ws.ask(String.valueOf(i)));
+                }
+            }
+            assertTrue(server(proxy, "127.0.0.1:" + dead).stats().fails() >= 1);
+            Http.await("active back to 0", Duration.ofSeconds(10), () -> server(proxy, b1.address()).stats().active() == 0);
+        }
+    }
+
+    @Test
+    void idleWebSocketIsClosedAfterTheIdleTimeout() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ", \"proxy\": {\"websocket_idle_timeout\": \"1s\"}"))) {
+            try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                assertEquals("b1:a", ws.ask("a"));
+                assertTrue(ws.closed.await(10, TimeUnit.SECONDS), "the idle WebSocket was not closed");
+            }
+            Http.await("active back to 0", Duration.ofSeconds(10), () -> server(proxy, b1.address()).stats().active() == 0);
+        }
+    }
+
+    /** An upgrade request written by hand; returns everything the proxy answered until it closed. */
+    static String rawUpgrade(int port, String path) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+}
