@@ -147,6 +147,10 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
         return new ProxyConfig(source, listeners, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
     }
 
+    public ProxyConfig withProxy(Proxy next) {
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, next, resolver, observe, fleet);
+    }
+
     /** The same configuration with other fleet settings (null: a single instance, docs/fleet.md). */
     public ProxyConfig withFleet(FleetConfig next) {
         return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, observe, next);

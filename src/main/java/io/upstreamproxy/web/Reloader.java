@@ -1,6 +1,7 @@
 package io.upstreamproxy.web;
 
 import io.upstreamproxy.config.ConfigWarnings;
+import io.upstreamproxy.config.Durations;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.state.StateException;
 import java.util.ArrayList;
@@ -106,6 +107,27 @@ public final class Reloader {
         if (!Objects.equals(loaded.state(), running.state())) {
             restart.add("state.file (running: " + running.state().file() + ")");
             next = next.withState(running.state());
+        }
+        ProxyConfig.Proxy p = loaded.proxy();
+        ProxyConfig.Proxy r = running.proxy();
+        List<String> connector = new java.util.ArrayList<>(); // made once, with the listeners and the upstream client
+        if (p.maxHeaderBytes() != r.maxHeaderBytes()) {
+            connector.add("proxy.max_header_size (running: " + r.maxHeaderBytes() + " bytes)");
+        }
+        if (!p.clientHeaderTimeout().equals(r.clientHeaderTimeout())) {
+            connector.add("proxy.client_header_timeout (running: " + Durations.format(r.clientHeaderTimeout()) + ")");
+        }
+        if (p.backlog() != r.backlog()) {
+            connector.add("proxy.backlog (running: " + r.backlog() + ")");
+        }
+        if (!p.websocketIdleTimeout().equals(r.websocketIdleTimeout())) {
+            connector.add("proxy.websocket_idle_timeout (running: " + Durations.format(r.websocketIdleTimeout()) + ")");
+        }
+        if (!connector.isEmpty()) {
+            restart.addAll(connector);
+            next = next.withProxy(new ProxyConfig.Proxy(p.connectTimeout(), p.readTimeout(), p.bufferBodyBytes(),
+                    p.maxConnectionsPerServer(), p.maxQueuedPerServer(), r.maxHeaderBytes(), r.clientHeaderTimeout(),
+                    p.clientBodyTimeout(), p.maxBodyBytes(), r.backlog(), r.websocketIdleTimeout()));
         }
         if (!Objects.equals(loaded.fleet(), running.fleet())) {
             // the etcd client, the lease and the instance name are made once (docs/fleet.md)
