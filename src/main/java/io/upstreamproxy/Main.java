@@ -87,11 +87,13 @@ public final class Main {
         Supplier<ProxyConfig> source = () -> given.overrides(loadConfig(given.config));
         try {
             Main main = start(config, parsed.demo, parsed.accessLog, source);
-            main.printBanner(System.out, config);
-            main.logStart(config);
+            // Signals first: the banner says "ready", and a SIGHUP sent on it (systemd's reload, a
+            // script) must find the handler in place, not the JVM's default that ends the process.
             main.stopOnSignal();
             main.reloadOnHangup();
             main.reopenAccessLogOnSignal();
+            main.printBanner(System.out, config);
+            main.logStart(config);
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
