@@ -94,6 +94,20 @@ public final class BareProxy {
         }
 
         @Override
+        protected void addViaHeader(HttpServletRequest clientRequest, Request proxyRequest) {
+            if (!ProxyHeaders.addVia(clientRequest, proxyRequest, getViaHost())) {
+                super.addViaHeader(clientRequest, proxyRequest);
+            }
+        }
+
+        @Override
+        protected void addForwardedHeader(HttpServletRequest clientRequest, Request proxyRequest) {
+            if (!ProxyHeaders.addForwarded(clientRequest, proxyRequest)) {
+                super.addForwardedHeader(clientRequest, proxyRequest);
+            }
+        }
+
+        @Override
         protected void onResponseContent(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse,
                                          byte[] buffer, int offset, int length, Callback callback) {
             ((ResponseWriter) clientRequest.getAttribute(WRITER)).write(serverResponse, buffer, offset, length, callback);
