@@ -9,11 +9,26 @@ import java.util.function.Predicate;
  * so on an idle upstream it behaves exactly like {@code round-robin}. With a at 3 in flight
  * and b, c idle, weights 1,1,1: b c b c ... until a drains.
  *
- * <p>Cost: one lock-free O(n) pass reading the live counters; when several endpoints tie
- * (always, on an idle upstream), a second O(n) pass under the round-robin's own lock.
- * The counters move while we read them; a pick is a best effort at that instant, as in nginx.
+ * <p>Exact up to {@value #EXACT_UP_TO} endpoints: one lock-free O(n) pass reading the live
+ * counters, then the round-robin among those that tie (flat while all tie, see
+ * {@link SmoothWeightedRoundRobin}).
+ *
+ * <p>Beyond that, a sample, so that a pick costs the same at 1,000 servers as at 20: the
+ * candidates are the round-robin's next endpoint and {@value #DRAWS} endpoints drawn at random
+ * in proportion to their weights, and the one with the fewest in flight per weight wins, the
+ * round-robin's on a tie. On an idle upstream every candidate ties, so the picks are exactly
+ * {@code round-robin}'s, as with nginx; under load the pick is the best of three rather than
+ * the best of all (Envoy's least-request does the same with two random draws): a busy server
+ * still loses nearly every comparison, and no pick reads every server's counter.
+ *
+ * <p>The counters move while we read them; a pick is a best effort at that instant, as in nginx.
  */
 final class LeastConnections<E extends Endpoint> implements Balancer<E> {
+    /** Endpoints up to which every pick compares them all. */
+    static final int EXACT_UP_TO = 16;
+    /** Random candidates beside the round-robin's, past {@link #EXACT_UP_TO}. */
+    static final int DRAWS = 2;
+
     private final BalancerOptions options;
     private final SmoothWeightedRoundRobin<E> tieBreak;
     private volatile List<E> endpoints = List.of();
@@ -36,6 +51,29 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
             return null;
         }
         long now = options.nanoClock().getAsLong();
+        return list.size() <= EXACT_UP_TO ? exact(list, request, usable, now) : sampled(request, usable, now);
+    }
+
+    private E sampled(RequestInfo request, Predicate<? super E> usable, long now) {
+        E best = tieBreak.pick(request, usable);
+        if (best == null) {
+            return null;
+        }
+        for (int d = 0; d < DRAWS; d++) {
+            E e = tieBreak.draw(options.random(), usable);
+            if (e != null && lighter(e, best, now)) {
+                best = e;
+            }
+        }
+        return best;
+    }
+
+    /** Fewer in flight per weight: a.active/a.weight < b.active/b.weight, without division. */
+    private static boolean lighter(Endpoint a, Endpoint b, long now) {
+        return a.active() * (long) b.effectiveWeight(now) < b.active() * (long) a.effectiveWeight(now);
+    }
+
+    private E exact(List<E> list, RequestInfo request, Predicate<? super E> usable, long now) {
         E best = null;
         long bestActive = 0;
         long bestWeight = 1;
