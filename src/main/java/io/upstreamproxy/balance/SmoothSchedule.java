@@ -7,17 +7,17 @@ package io.upstreamproxy.balance;
  * divisor first (1,000 servers of weight 3 make a cycle of 1,000, not 3,000).
  *
  * <p>Memory: one {@code char} per entry of the cycle, at most {@value #MAX_ENTRIES} entries
- * (512 KiB). Building takes one walk over the weights per entry (up to
- * {@value #MAX_BUILD_STEPS} steps, some tens of milliseconds, once per server list).
- * {@link #fits} says ahead whether a list is within both bounds; a list that is not (many
- * servers with large, unrelated weights, or more than 65,536 servers) is not given a schedule
- * and its balancer walks every server on each pick, as before.
+ * (512 KiB; 1,000 servers of weights 1..5 take 6 KiB). Building is O(log n) per entry
+ * ({@link SmoothCycle}): 2 ms for those 1,000 servers, about 0.1 s for the longest cycle,
+ * once per server list, by the first pick after an update (picks meanwhile wait for it).
+ * {@link #fits} says ahead whether a list is within the bound; a list that is not (many
+ * servers with large, unrelated weights: 1,000 servers averaging more than 262 after the
+ * division; or more than 65,536 servers) is not given a schedule, and its balancer walks
+ * every server on each pick, as before.
  */
 final class SmoothSchedule {
     /** Entries of one cycle at most: the reduced weights' sum. */
     static final int MAX_ENTRIES = 1 << 18;
-    /** Entries times servers at most: the work of building the cycle. */
-    static final long MAX_BUILD_STEPS = 1L << 26;
 
     /** The weights divided by their greatest common divisor. */
     private final int[] weights;
@@ -29,29 +29,16 @@ final class SmoothSchedule {
     private SmoothSchedule(int[] weights, int total) {
         this.weights = weights;
         this.total = total;
-        this.order = new char[total];
-        long[] scores = new long[weights.length];
-        for (int k = 0; k < total; k++) {
-            int best = 0;
-            for (int i = 0; i < weights.length; i++) {
-                scores[i] += weights[i];
-                // strictly greater: the first of equal scores wins, as nginx
-                if (scores[i] > scores[best]) {
-                    best = i;
-                }
-            }
-            scores[best] -= total;
-            order[k] = (char) best;
-        }
+        this.order = SmoothCycle.of(weights, total);
     }
 
-    /** True when a schedule of these weights (each at least 1) is within the memory and build bounds. */
+    /** True when a schedule of these weights (each at least 1) is within the memory bound. */
     static boolean fits(int[] weights) {
         if (weights.length == 0 || weights.length > Character.MAX_VALUE + 1) {
             return false;
         }
         long total = reducedTotal(weights, gcd(weights));
-        return total <= MAX_ENTRIES && total * weights.length <= MAX_BUILD_STEPS;
+        return total <= MAX_ENTRIES;
     }
 
     /** The schedule of these weights; only for weights that {@link #fits}. */
