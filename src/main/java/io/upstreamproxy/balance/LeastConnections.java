@@ -51,16 +51,16 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
             return null;
         }
         long now = options.nanoClock().getAsLong();
-        return list.size() <= EXACT_UP_TO ? exact(list, request, usable, now) : sampled(request, usable, now);
+        return list.size() <= EXACT_UP_TO ? exact(list, usable, now) : sampled(usable, now);
     }
 
-    private E sampled(RequestInfo request, Predicate<? super E> usable, long now) {
-        E best = tieBreak.pick(request, usable);
+    private E sampled(Predicate<? super E> usable, long now) {
+        E best = tieBreak.pick(usable, now);
         if (best == null) {
             return null;
         }
         for (int d = 0; d < DRAWS; d++) {
-            E e = tieBreak.draw(options.random(), usable);
+            E e = tieBreak.draw(options.random(), usable, now);
             if (e != null && lighter(e, best, now)) {
                 best = e;
             }
@@ -73,7 +73,7 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
         return a.active() * (long) b.effectiveWeight(now) < b.active() * (long) a.effectiveWeight(now);
     }
 
-    private E exact(List<E> list, RequestInfo request, Predicate<? super E> usable, long now) {
+    private E exact(List<E> list, Predicate<? super E> usable, long now) {
         E best = null;
         long bestActive = 0;
         long bestWeight = 1;
@@ -100,7 +100,7 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
         }
         long a = bestActive;
         long w = bestWeight;
-        E chosen = tieBreak.pick(request, e -> usable.test(e) && e.active() * w == a * e.effectiveWeight(now));
+        E chosen = tieBreak.pick(e -> usable.test(e) && e.active() * w == a * e.effectiveWeight(now), now);
         // The counters moved between the passes and no endpoint ties any more: keep the first pass's answer.
         return chosen != null ? chosen : best;
     }

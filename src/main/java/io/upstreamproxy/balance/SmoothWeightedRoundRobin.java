@@ -53,11 +53,16 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
 
     @Override
     public E pick(RequestInfo request, Predicate<? super E> usable) {
+        return pick(usable, options.nanoClock().getAsLong());
+    }
+
+    /** {@link #pick} at a time the caller has already read. */
+    E pick(Predicate<? super E> usable, long now) {
         Rotation<E> r = rotation;
         if (r.endpoints.isEmpty()) {
             return null;
         }
-        return r.pick(usable, options.nanoClock().getAsLong());
+        return r.pick(usable, now);
     }
 
     /**
@@ -66,7 +71,7 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
      * For {@link LeastConnections}: with a schedule, a random position of the cycle is such a
      * draw, O(1); without one, every endpoint is equally likely.
      */
-    E draw(RandomGenerator random, Predicate<? super E> usable) {
+    E draw(RandomGenerator random, Predicate<? super E> usable, long now) {
         Rotation<E> r = rotation;
         int n = r.endpoints.size();
         if (n == 0) {
@@ -78,7 +83,7 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
         if (!usable.test(e)) {
             return null;
         }
-        int effective = e.effectiveWeight(options.nanoClock().getAsLong());
+        int effective = e.effectiveWeight(now);
         return effective < r.full[i] && random.nextInt(r.full[i]) >= effective ? null : e;
     }
 
