@@ -13,22 +13,20 @@ import java.util.function.Predicate;
  * counters, then the round-robin among those that tie (flat while all tie, see
  * {@link SmoothWeightedRoundRobin}).
  *
- * <p>Beyond that, a sample, so that a pick costs the same at 1,000 servers as at 20: the
- * candidates are the round-robin's next endpoint and {@value #DRAWS} endpoints drawn at random
- * in proportion to their weights, and the one with the fewest in flight per weight wins, the
- * round-robin's on a tie. On an idle upstream every candidate ties, so the picks are exactly
- * {@code round-robin}'s, as with nginx; under load the pick is the best of three rather than
- * the best of all (Envoy's least-request does the same with two random draws): a busy server
- * still loses nearly every comparison, and no pick reads every server's counter.
+ * <p>Beyond that, a sample, so that a pick costs the same at 1,000 servers as at 20: two
+ * endpoints drawn at random in proportion to their weights (Envoy's least-request), the one
+ * with fewer in flight per weight wins; when they tie, the round-robin's next endpoint joins
+ * and wins ties. On an idle upstream every pick ties, so the picks are exactly
+ * {@code round-robin}'s, as with nginx; under load a pick is the best of two or three rather
+ * than the best of all: a busy server still loses nearly every comparison, no pick reads every
+ * server's counter, and a pick that does not tie touches no shared state at all (the
+ * round-robin's position is an atomic counter that threads would contend on).
  *
  * <p>The counters move while we read them; a pick is a best effort at that instant, as in nginx.
  */
 final class LeastConnections<E extends Endpoint> implements Balancer<E> {
     /** Endpoints up to which every pick compares them all. */
     static final int EXACT_UP_TO = 16;
-    /** Random candidates beside the round-robin's, past {@link #EXACT_UP_TO}. */
-    static final int DRAWS = 2;
-
     private final BalancerOptions options;
     private final SmoothWeightedRoundRobin<E> tieBreak;
     private volatile List<E> endpoints = List.of();
@@ -55,17 +53,19 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
     }
 
     private E sampled(Predicate<? super E> usable, long now) {
-        E best = tieBreak.pick(usable, now);
-        if (best == null) {
-            return null;
-        }
-        for (int d = 0; d < DRAWS; d++) {
-            E e = tieBreak.draw(options.random(), usable, now);
-            if (e != null && lighter(e, best, now)) {
-                best = e;
+        E a = tieBreak.draw(options.random(), usable, now);
+        E b = tieBreak.draw(options.random(), usable, now);
+        if (a != null && b != null) {
+            if (lighter(a, b, now)) {
+                return a;
+            }
+            if (lighter(b, a, now)) {
+                return b;
             }
         }
-        return best;
+        E drawn = a != null ? a : b;
+        E turn = tieBreak.pick(usable, now);
+        return turn == null || drawn != null && lighter(drawn, turn, now) ? drawn : turn;
     }
 
     /** Fewer in flight per weight: a.active/a.weight < b.active/b.weight, without division. */

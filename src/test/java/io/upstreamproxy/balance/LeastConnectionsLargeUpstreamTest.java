@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** least-conn past {@link LeastConnections#EXACT_UP_TO} servers: the round-robin's turn against two weighted draws. */
+/** least-conn past {@link LeastConnections#EXACT_UP_TO} servers: two weighted draws, the round-robin's turn on a tie. */
 class LeastConnectionsLargeUpstreamTest {
 
     private static List<FakeEndpoint> randomWeights(int n, long seed) {
@@ -49,7 +49,7 @@ class LeastConnectionsLargeUpstreamTest {
         list.get(0).active = 50;
         Balancer<FakeEndpoint> b = Picks.create("least-conn", null, list);
         Map<String, Integer> counts = Picks.counts(b, list, 10_000, RequestInfo.NONE);
-        // round-robin alone would give it 100; it is the round-robin's candidate on those picks and loses unless both draws hit it too
+        // round-robin alone would give it 100: a draw of it loses to the other draw, and its round-robin turn to the tied draws
         assertEquals(0, counts.get(list.get(0).name));
     }
 
@@ -62,7 +62,7 @@ class LeastConnectionsLargeUpstreamTest {
         Balancer<FakeEndpoint> b = Picks.create("least-conn", null, list);
         Map<String, Integer> counts = Picks.counts(b, list, 10_000, RequestInfo.NONE);
         int busy = list.subList(0, 50).stream().mapToInt(e -> counts.get(e.name)).sum();
-        // busy wins only when all three candidates are busy: about 1 in 8, against 1 in 2 for round-robin
+        // busy wins only when both draws and the round-robin's turn are busy: about 1 in 8, against 1 in 2 for round-robin
         assertTrue(busy < 2_000, busy + " of 10,000 to the busy half");
     }
 
