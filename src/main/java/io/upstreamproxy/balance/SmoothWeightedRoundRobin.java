@@ -15,28 +15,29 @@ import java.util.random.RandomGenerator;
  * <p>Weights are the endpoints' effective weights, so a server in slow start gets a growing
  * share. {@code least-conn} and the hashing balancers' fallback reuse this class.
  *
- * <p>Cost: flat in the number of servers while they are all usable and at full weight. With
- * every server usable and at full weight nginx's sequence is periodic, so each server list
- * gets a {@link SmoothSchedule} of one cycle (built by the first pick after an update) and a
- * pick is an atomic increment of the position, a table lookup and one usable check, no lock.
- * When the endpoint at the position is not usable or not at its full weight (slow start, an
- * agent's {@code N%}), the pick falls back to nginx's walk over every server, O(n) under a
- * lock per server list, starting from the scores nginx would have at that position, so the
- * walk continues the sequence exactly. The first pick of every cycle walks too, to see every
- * server once a cycle (a cycle has at least n picks, so this adds at most one server's check
- * per pick on average). The walk goes on while it sees any server unusable or
- * below full weight; the first walk that finds every server usable and at full weight hands
- * back to the schedule, at the position the picks have reached.
+ * <p>Cost: flat in the number of servers while they are all usable and at full weight. Then
+ * nginx's sequence is periodic, so each server list gets a {@link SmoothSchedule} of one cycle
+ * (built by the first pick after an update), and a pick is an atomic increment of the
+ * position, a table lookup and one usable check, with no lock. When the endpoint at the
+ * position is not usable or not at its full weight (slow start, an agent's {@code N%}), the
+ * pick falls back to nginx's walk over every server, O(n) under a lock per server list,
+ * starting from the scores nginx would have at that position, so the walk continues the
+ * sequence exactly. The first pick of every cycle walks too, to see every server once a cycle
+ * (a cycle has at least n picks, so this adds at most one server's check per pick on
+ * average). The walk goes on while it sees any server unusable or below full weight; the
+ * first walk that finds every server usable and at full weight hands back to the schedule, at
+ * the position the picks have reached.
  *
  * <p>What differs from nginx, and why: (1) a server that becomes unusable is noticed at its
  * next turn in the schedule or at the start of the next cycle, not at once (noticing at once
- * means asking every server on every pick, the O(n) this avoids); until then the picks follow the schedule, which never hands
- * the server a request it cannot take, but nginx would have reordered the others a little.
- * (2) Back on the schedule, the order resumes at the position reached rather than from the
- * walk's scores, which may lie on another of the sequence's cycles: around that seam a server
- * may get one pick more or less than nginx would give it, never a burst, and every full cycle
- * after it is exact again. An update starts the sequence afresh, as it did before.
- * A server list whose cycle would be too long ({@link SmoothSchedule#fits}) always walks.
+ * means asking every server on every pick, the O(n) this avoids); until then the picks follow
+ * the schedule, which never hands the server a request it cannot take, but nginx would have
+ * reordered the others a little. (2) Back on the schedule, the order resumes at the position
+ * reached rather than from the walk's scores, which may lie on another of the sequence's
+ * cycles: around that seam a server may get one pick more or fewer than nginx would give it,
+ * never a burst, and every full cycle after it is exact again. An update starts the sequence
+ * afresh, as it did before. A server list whose cycle would be too long
+ * ({@link SmoothSchedule#fits}) always walks.
  */
 final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> {
     private final BalancerOptions options;
