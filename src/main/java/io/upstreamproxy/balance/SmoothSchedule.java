@@ -90,6 +90,19 @@ final class SmoothSchedule {
     }
 
     /**
+     * The position just after the first turn of endpoint {@code index} at or after position
+     * {@code k}: where to go on from when that endpoint has just been picked. Found within one
+     * cycle, as every endpoint has a turn in each.
+     */
+    long after(int index, long k) {
+        long m = k;
+        while (order[cyclePosition(m)] != index) {
+            m++;
+        }
+        return m + 1;
+    }
+
+    /**
      * nginx's running scores just before position {@code k}, had it walked every server from
      * all scores 0, in units where endpoint i's weight is {@code weights[i] * unit / reduced
      * weight}: walking on from these scores gives exactly the schedule's sequence. Endpoint i

@@ -1,7 +1,7 @@
 package io.upstreamproxy.balance;
 
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
@@ -25,17 +25,19 @@ import java.util.random.RandomGenerator;
  * sequence exactly. The first pick of every cycle walks too, to see every server once a cycle
  * (a cycle has at least n picks, so this adds at most one server's check per pick on
  * average). The walk goes on while it sees any server unusable or below full weight; the
- * first walk that finds every server usable and at full weight hands back to the schedule, at
- * the position the picks have reached.
+ * first walk that finds every server usable and at full weight hands back to the schedule,
+ * going on from just after the next turn of the server that walk picked.
  *
  * <p>What differs from nginx, and why: (1) a server that becomes unusable is noticed at its
  * next turn in the schedule or at the start of the next cycle, not at once (noticing at once
  * means asking every server on every pick, the O(n) this avoids); until then the picks follow
  * the schedule, which never hands the server a request it cannot take, but nginx would have
- * reordered the others a little. (2) Back on the schedule, the order resumes at the position
- * reached rather than from the walk's scores, which may lie on another of the sequence's
- * cycles: around that seam a server may get one pick more or fewer than nginx would give it,
- * never a burst, and every full cycle after it is exact again. An update starts the sequence
+ * reordered the others a little. (2) Back on the schedule, the order resumes after the
+ * picked server's turn rather than from the walk's scores, which may lie on another of the
+ * sequence's cycles: around that seam a server may get one pick more or fewer than nginx would
+ * give it, never a burst, and every full cycle after it is exact again. (Resuming at the
+ * position reached instead could hand the server the walk just picked its turn again at once:
+ * with two servers of equal weight, a b a b b a b a.) An update starts the sequence
  * afresh, as it did before. A server list whose cycle would be too long
  * ({@link SmoothSchedule#fits}) always walks.
  */
@@ -96,13 +98,19 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
 
     /** One server list, its schedule (built on first use) and, while walking, nginx's scores. */
     private static final class Rotation<E extends Endpoint> {
+        private static final int SLOT = 16;
         final List<E> endpoints;
         /** Each endpoint's weight at full strength, in effective-weight units. */
         final int[] full;
         /** Whether this list gets a schedule at all; false: every pick walks. */
         final boolean scheduled;
-        /** Picks so far; the schedule's position. */
-        private final AtomicLong position = new AtomicLong();
+        /**
+         * Picks so far, the schedule's position: the middle slot of an array of 32 longs, so
+         * that no other object shares its cache line. Every pick on another core reads this
+         * rotation's fields; a counter written next to them would evict those reads on each
+         * pick (false sharing). 256 bytes per server list.
+         */
+        private final AtomicLongArray position = new AtomicLongArray(2 * SLOT);
         private volatile SmoothSchedule schedule;
         /**
          * nginx's scores while walking, null on the schedule. Read and written under the lock
@@ -140,7 +148,7 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
             if (s == null) {
                 return walk(s, 0, usable, now);
             }
-            long k = position.getAndIncrement();
+            long k = position.getAndIncrement(SLOT);
             int j = s.cyclePosition(k);
             // The first pick of each cycle walks: it sees every server, so a change is noticed
             // there at the latest, at O(n) once per cycle of at least n picks.
@@ -187,6 +195,10 @@ final class SmoothWeightedRoundRobin<E extends Endpoint> implements Balancer<E> 
             }
             sc[best] -= total;
             if (allFull && s != null) {
+                // Go on from just after this server's next turn, so that the seam does not hand it a
+                // second pick in a row. Skipped forward, never set: other threads' picks have moved
+                // the position on meanwhile, and setting it back would repeat their turns.
+                position.getAndAdd(SLOT, s.after(best, k) - (k + 1));
                 scores = null;
             }
             return endpoints.get(best);

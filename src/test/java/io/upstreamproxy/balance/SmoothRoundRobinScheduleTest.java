@@ -178,6 +178,18 @@ class SmoothRoundRobinScheduleTest {
     }
 
     @Test
+    void backOnTheScheduleTheWalksLastServerDoesNotGetASecondTurnInARow() {
+        List<FakeEndpoint> list = FakeEndpoint.weighted(1, 1);
+        SmoothWeightedRoundRobin<FakeEndpoint> b = roundRobin(list);
+        list.get(1).usable = false;
+        assertEquals("a a a", Picks.sequence(b, 3));
+        list.get(1).usable = true;
+        // the first pick walks (nginx's scores make it a), then the schedule goes on after a's turn
+        assertEquals("a b a b a b a b a", Picks.sequence(b, 9));
+        assertTrue(b.onSchedule());
+    }
+
+    @Test
     void aRetryThatExcludesTheServerWhoseTurnItIsWalksOnceAndReturns() {
         List<FakeEndpoint> list = FakeEndpoint.weighted(1, 1, 1);
         SmoothWeightedRoundRobin<FakeEndpoint> b = roundRobin(list);
