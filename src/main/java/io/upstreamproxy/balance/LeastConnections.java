@@ -15,12 +15,13 @@ import java.util.function.Predicate;
  *
  * <p>Beyond that, a sample, so that a pick costs the same at 1,000 servers as at 20: two
  * endpoints drawn at random in proportion to their weights (Envoy's least-request), the one
- * with fewer in flight per weight wins; when they tie, the round-robin's next endpoint joins
- * and wins ties. On an idle upstream every pick ties, so the picks are exactly
- * {@code round-robin}'s, as with nginx; under load a pick is the best of two or three rather
- * than the best of all: a busy server still loses nearly every comparison, no pick reads every
- * server's counter, and a pick that does not tie touches no shared state at all (the
- * round-robin's position is an atomic counter that threads would contend on).
+ * with fewer in flight per weight wins. When both have none in flight, the round-robin's next
+ * endpoint joins and wins ties, so on an idle upstream the picks are exactly
+ * {@code round-robin}'s, as with nginx. When they tie with requests in flight, a third draw
+ * joins instead. Under load a pick is thus the best of two or three rather than the best of
+ * all: a busy server still loses nearly every comparison, no pick reads every server's
+ * counter, and only idle ties touch shared state (the round-robin's position, an atomic
+ * counter that threads contend on).
  *
  * <p>The counters move while we read them; a pick is a best effort at that instant, as in nginx.
  */
@@ -62,7 +63,14 @@ final class LeastConnections<E extends Endpoint> implements Balancer<E> {
             if (lighter(b, a, now)) {
                 return b;
             }
+            if (a.active() != 0) {
+                // A tie under load: a third draw, not the round-robin, whose shared position
+                // would make threads contend on the ties a busy upstream has often.
+                E c = tieBreak.draw(options.random(), usable, now);
+                return c != null && lighter(c, a, now) ? c : a;
+            }
         }
+        // Idle draws (or a draw that found nothing usable): the round-robin's turn, unless a draw is lighter.
         E drawn = a != null ? a : b;
         E turn = tieBreak.pick(usable, now);
         return turn == null || drawn != null && lighter(drawn, turn, now) ? drawn : turn;

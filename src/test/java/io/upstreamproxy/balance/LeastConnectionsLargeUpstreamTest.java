@@ -1,6 +1,7 @@
 package io.upstreamproxy.balance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** least-conn past {@link LeastConnections#EXACT_UP_TO} servers: two weighted draws, the round-robin's turn on a tie. */
+/** least-conn past {@link LeastConnections#EXACT_UP_TO} servers: two weighted draws, the round-robin's turn on an idle tie, a third draw on a busy one. */
 class LeastConnectionsLargeUpstreamTest {
 
     private static List<FakeEndpoint> randomWeights(int n, long seed) {
@@ -62,8 +63,20 @@ class LeastConnectionsLargeUpstreamTest {
         Balancer<FakeEndpoint> b = Picks.create("least-conn", null, list);
         Map<String, Integer> counts = Picks.counts(b, list, 10_000, RequestInfo.NONE);
         int busy = list.subList(0, 50).stream().mapToInt(e -> counts.get(e.name)).sum();
-        // busy wins only when both draws and the round-robin's turn are busy: about 1 in 8, against 1 in 2 for round-robin
+        // busy wins only when both draws and then a third (or the round-robin's turn) are busy: about 1 in 8, against 1 in 2 for round-robin
         assertTrue(busy < 2_000, busy + " of 10,000 to the busy half");
+    }
+
+    @Test
+    void tiesUnderLoadGoToTheDrawsNotTheRoundRobin() {
+        List<FakeEndpoint> list = FakeEndpoint.servers(100);
+        Balancer<FakeEndpoint> roundRobin = Picks.create("round-robin", null, list);
+        String inTurn = Picks.sequence(roundRobin, 20);
+        Balancer<FakeEndpoint> idle = Picks.create("least-conn", null, list);
+        assertEquals(inTurn, Picks.sequence(idle, 20), "idle ties: the round-robin's turn");
+        list.forEach(e -> e.active = 3);
+        Balancer<FakeEndpoint> busy = Picks.create("least-conn", null, list);
+        assertNotEquals(inTurn, Picks.sequence(busy, 20), "busy ties: random draws");
     }
 
     @Test
