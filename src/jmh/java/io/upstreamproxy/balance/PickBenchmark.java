@@ -19,10 +19,13 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The cost of one pick, per algorithm and upstream size, on one thread and on two threads
- * sharing the balancer. Endpoints have weights 1..5 and no requests in flight; the usable
- * check reads a volatile flag, as {@code Server.isEligible} reads volatile state; requests
- * cycle through 1024 client addresses and {@code X-User} values so hashing sees varied keys.
- * Run as README says ({@code -Pjmh}); not part of {@code mvn verify}.
+ * sharing the balancer. Endpoints have weights 1..5; the usable check reads a volatile flag,
+ * as {@code Server.isEligible} reads volatile state; requests cycle through 1024 client
+ * addresses and {@code X-User} values so hashing sees varied keys. {@code upstream} sets the
+ * servers' state: {@code idle} (none in flight, all usable), {@code busy} (0..9 in flight,
+ * varying from server to server, so least-conn compares rather than ties; the counts stay
+ * put during the run) and {@code down10} (idle, every tenth server unusable).
+ * Run as docs/balancers.md says ({@code -Pjmh}); not part of {@code mvn verify}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,6 +42,9 @@ public class PickBenchmark {
 
     @Param({"2", "10", "100", "1000"})
     public int servers;
+
+    @Param({"idle", "busy", "down10"})
+    public String upstream;
 
     private Balancer<Node> balancer;
     private RequestInfo[] requests;
@@ -81,7 +87,10 @@ public class PickBenchmark {
     public void setUp() {
         List<Node> nodes = new ArrayList<>();
         for (int i = 0; i < servers; i++) {
-            nodes.add(new Node("10.1." + i / 256 + "." + i % 256 + ":8080", 1 + i % 5));
+            Node n = new Node("10.1." + i / 256 + "." + i % 256 + ":8080", 1 + i % 5);
+            n.active = upstream.equals("busy") ? (i * 7) % 10 : 0;
+            n.down = upstream.equals("down10") && i % 10 == 3;
+            nodes.add(n);
         }
         String hashKey = algorithm.equals("consistent-hash") ? "header:X-User" : null;
         balancer = Balancers.create(algorithm, BalancerOptions.of(hashKey, System::nanoTime));
