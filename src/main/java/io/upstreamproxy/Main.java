@@ -14,6 +14,7 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.state.StateException;
@@ -158,7 +159,7 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context), config)));
+        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(new CoreProxyHandler(context), webSocketRoutes(context), config)));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();
