@@ -159,7 +159,7 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(new CoreProxyHandler(context), webSocketRoutes(context), config)));
+        server.setHandler(new GracefulHandler(new CoreProxyHandler(new JettyWebSocketHandler(context, webSocketRoutes(context), config), context)));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();

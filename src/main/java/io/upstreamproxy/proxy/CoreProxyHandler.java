@@ -8,32 +8,59 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The jar's proxy path: requests that the servlet mappings would give the proxy servlet are
  * served here, through Jetty's core API, without the servlet layer (no servlet request,
- * response or async context per exchange: about a third of the proxy's CPU per request in
- * the benchmark, see docs/benchmark.md). Everything else (the API, the status page, metrics,
- * upgrades) goes on to the servlet context. Both paths run the same {@link ProxyEngine},
- * which the context publishes when it starts; until then every request goes to the servlets.
+ * response or async context per exchange). Both paths run the same {@link ProxyEngine}, which
+ * the context publishes when it starts; until then every request goes to the servlets.
+ *
+ * <p>Nothing on the proxy path blocks (bodies and responses move as the sockets allow, the
+ * access log only queues), so this handler says so to Jetty: a proxied request is handled
+ * on the thread that read it, with no hand-off to another thread. Everything else (the API,
+ * the status page, metrics, WebSocket upgrades) may block, and goes on to {@code next} on a
+ * pool thread.
  */
 public final class CoreProxyHandler extends Handler.Wrapper {
+    private static final Logger LOG = LoggerFactory.getLogger(CoreProxyHandler.class);
+
     private final ServletContextHandler context;
     private volatile ProxyEngine engine;
 
-    public CoreProxyHandler(ServletContextHandler context) {
-        super(context);
+    /** {@code next}: the handlers in front of {@code context} (or the context itself). */
+    public CoreProxyHandler(Handler next, ServletContextHandler context) {
+        super(next);
         this.context = context;
     }
 
     @Override
-    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+    public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
         ProxyEngine e = engine();
-        if (e == null || !proxied(request)) {
-            return super.handle(request, response, callback);
+        if (e != null && proxied(request)) {
+            new CoreExchange(e, request, response, callback).start();
+            return true;
         }
-        new CoreExchange(e, request, response, callback).start();
+        getServer().getThreadPool().execute(() -> handleBlocking(request, response, callback));
         return true;
+    }
+
+    /** The servlets' share, on a pool thread; 404 when nothing there takes the request. */
+    private void handleBlocking(Request request, Response response, Callback callback) {
+        try {
+            if (!super.handle(request, response, callback)) {
+                Response.writeError(request, response, callback, 404);
+            }
+        } catch (Throwable t) {
+            LOG.debug("handling {}", request.getHttpURI(), t);
+            Response.writeError(request, response, callback, t);
+        }
     }
 
     private ProxyEngine engine() {
