@@ -7,6 +7,7 @@ import io.upstreamproxy.upstream.Upstream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.client.BytesRequestContent;
@@ -295,10 +296,11 @@ final class CoreExchange {
             x.headerNanos = System.nanoTime() - x.attemptNanos;
             response.setStatus(r.getStatus());
             HttpFields.Mutable headers = response.getHeaders();
+            Set<String> listed = CoreHeaders.connectionListed(r.getHeaders());
             for (HttpField f : r.getHeaders()) {
                 if (f.getHeader() == HttpHeader.DATE) {
                     headers.put(f); // the server's, in place of the one Jetty put there
-                } else if (CoreHeaders.toClient(f)) {
+                } else if (CoreHeaders.toClient(f, listed)) {
                     headers.add(f);
                 }
             }

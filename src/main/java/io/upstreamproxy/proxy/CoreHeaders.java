@@ -11,11 +11,11 @@ import org.eclipse.jetty.server.Request;
 /**
  * The headers the jar's {@link CoreProxyHandler} sends upstream and back, the same as the
  * servlet's (Jetty's {@code AbstractProxyServlet} copy and our additions in
- * {@link UpstreamProxyServlet}); {@code CoreHeadersTest} holds the two side by side.
+ * {@link UpstreamProxyServlet}); {@code FrontEndsTest} holds the two side by side.
  * Upstream: the client's headers without {@code Host}, the hop-by-hop ones, those the
  * {@code Connection} header names and {@code Expect}; then {@code Via}, {@code Forwarded} and
  * {@code X-Forwarded-For/-Proto/-Host}. Back to the client: the server's headers without the
- * hop-by-hop ones and {@code Server}.
+ * hop-by-hop ones (those its {@code Connection} header names included) and {@code Server}.
  */
 final class CoreHeaders {
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
@@ -56,9 +56,16 @@ final class CoreHeaders {
         }
     }
 
-    /** Whether a server's response header goes on to the client. */
-    static boolean toClient(HttpField f) {
-        return f.getHeader() != HttpHeader.SERVER && !HOP.contains(f.getLowerCaseName());
+    /**
+     * Whether a server's response header goes on to the client; {@code listed}: the names the
+     * response's {@code Connection} header gives ({@link #connectionListed}), hop-by-hop too.
+     */
+    static boolean toClient(HttpField f, Set<String> listed) {
+        if (f.getHeader() == HttpHeader.SERVER) {
+            return false;
+        }
+        String name = f.getLowerCaseName();
+        return !HOP.contains(name) && (listed == null || !listed.contains(name));
     }
 
     /** Adds {@code value} as the last element of {@code header}, after what the client sent (as Jetty merges). */
@@ -78,7 +85,8 @@ final class CoreHeaders {
         out.put(header, merged.append(value).toString());
     }
 
-    private static Set<String> connectionListed(HttpFields in) {
+    /** The lower-case names a {@code Connection} header lists, or null when there is none. */
+    static Set<String> connectionListed(HttpFields in) {
         Set<String> names = null;
         for (HttpField f : in.getFields(HttpHeader.CONNECTION)) {
             for (String v : f.getValue().split(",")) {

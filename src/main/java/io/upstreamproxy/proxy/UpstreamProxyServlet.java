@@ -326,10 +326,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         return VIA;
     }
 
-    /** The server's own {@code Server} header is dropped, as nginx does: no software versions leak through us. */
+    /**
+     * The server's own {@code Server} header is dropped, as nginx does: no software versions leak
+     * through us; so are the headers the response's {@code Connection} header names (hop-by-hop).
+     */
     @Override
     protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
-        return field.getHeader() == HttpHeader.SERVER ? null : field;
+        return CoreHeaders.toClient(field, CoreHeaders.connectionListed(serverResponse.getHeaders())) ? field : null;
     }
 
     @Override
