@@ -14,6 +14,7 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.state.StateException;
@@ -31,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
@@ -49,6 +51,12 @@ public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     private final Server server;
+    /**
+     * System property: {@code servlet} serves proxied requests through the servlet, as the WAR
+     * does, instead of Jetty's core API ({@link CoreProxyHandler}, the default). The tests run
+     * the end-to-end suite both ways; operators should not need it.
+     */
+    public static final String FRONT_END = "upstream-proxy.front-end";
     private final ServletContextHandler context;
     private final DemoBackends demo;
 
@@ -158,7 +166,11 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        server.setHandler(new GracefulHandler(new JettyWebSocketHandler(context, webSocketRoutes(context), config)));
+        Handler handlers = new JettyWebSocketHandler(context, webSocketRoutes(context), config);
+        if (!"servlet".equals(System.getProperty(FRONT_END))) {
+            handlers = new CoreProxyHandler(handlers, context);
+        }
+        server.setHandler(new GracefulHandler(handlers));
         server.setStopTimeout(GRACE.toMillis());
         try {
             server.start();
@@ -254,6 +266,11 @@ public final class Main {
         }
         server.setErrorHandler(new JsonErrorHandler());
         return server;
+    }
+
+    /** True when proxied requests go through Jetty's core API ({@link CoreProxyHandler}), false through the servlet. */
+    public boolean coreFrontEnd() {
+        return server.getDescendant(CoreProxyHandler.class) != null;
     }
 
     /** The first listener's port. */

@@ -112,47 +112,6 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         return true;
     }
 
-    /** The balancer's view of a core request (hash keys: address, path, header, cookie, query). */
-    private static final class CoreRequestInfo implements RequestInfo {
-        private final Request request;
-        private final String path;
-
-        CoreRequestInfo(Request request, String path) {
-            this.request = request;
-            this.path = path;
-        }
-
-        @Override
-        public String clientAddress() {
-            return Request.getRemoteAddr(request);
-        }
-
-        @Override
-        public String path() {
-            return path;
-        }
-
-        @Override
-        public String header(String name) {
-            return request.getHeaders().get(name);
-        }
-
-        @Override
-        public String cookie(String name) {
-            for (org.eclipse.jetty.http.HttpCookie c : Request.getCookies(request)) {
-                if (c.getName().equals(name)) {
-                    return c.getValue();
-                }
-            }
-            return null;
-        }
-
-        @Override
-        public String query(String name) {
-            return ServletRequestInfo.queryValue(request.getHttpURI().getQuery(), name);
-        }
-    }
-
     /** The client side after the upgrade: read without blocking, written to as the server sends. */
     private static final class Relay extends AbstractConnection implements Connection.UpgradeTo {
         private static final long STACK = 256 << 10;

@@ -41,10 +41,14 @@ final class ProxyHeaders {
         if (scheme == null) {
             scheme = clientRequest.isSecure() ? "https" : "http";
         }
-        String value = "by=" + QUOTE.quote(clientRequest.getLocalAddr()) + ";for=" + QUOTE.quote(clientRequest.getRemoteAddr())
-                + ";host=" + QUOTE.quote(host) + ";proto=" + scheme;
+        String value = forwarded(clientRequest.getLocalAddr(), clientRequest.getRemoteAddr(), host, scheme);
         proxyRequest.headers(h -> h.add(HttpHeader.FORWARDED, value));
         return true;
+    }
+
+    /** One {@code Forwarded} element, as Jetty writes it. */
+    static String forwarded(String localAddr, String remoteAddr, String host, String scheme) {
+        return "by=" + QUOTE.quote(localAddr) + ";for=" + QUOTE.quote(remoteAddr) + ";host=" + QUOTE.quote(host) + ";proto=" + scheme;
     }
 
     /** "HTTP/1.1" gives "1.1"; anything not of the form HTTP/x (any case) is kept whole, as Jetty does. */

@@ -20,8 +20,12 @@ record RequestPath(String forward, String route) {
     static RequestPath of(HttpServletRequest request) {
         String uri = request.getRequestURI();
         String context = request.getContextPath();
-        String raw = context.isEmpty() ? uri : uri.substring(context.length());
-        if (raw.isEmpty()) {
+        return of(context.isEmpty() ? uri : uri.substring(context.length()));
+    }
+
+    /** From the raw (still encoded) path in context; null when it climbs above the root. */
+    static RequestPath of(String raw) {
+        if (raw == null || raw.isEmpty()) {
             raw = "/";
         }
         String canonical = raw.indexOf('.') < 0 ? raw : URIUtil.canonicalPath(raw);

@@ -48,60 +48,23 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 public class UpstreamProxyServlet extends AsyncProxyServlet {
     private static final long serialVersionUID = 1L;
     private static final String EXCHANGE = Exchange.class.getName();
-    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
-    static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
+    public static final String SERVER_EXECUTOR = "org.eclipse.jetty.server.Executor";
     /** What we call ourselves in {@code Via}. */
     static final String VIA = "upstream-proxy";
 
-    // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
-    private transient volatile Router router;
-    private transient volatile ProxyConfig.Proxy settings;
-    private final transient AccessLog accessLog;
+    private final transient ProxyEngine engine;
     private final transient WebSocketTunnel webSocket;
-    /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
-    private final transient Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
 
-    /** {@code accessLog}: one line per request to stderr (see {@link AsyncAccessLog}). */
-    public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, boolean accessLog) {
-        this(router, settings, accessLog ? AccessLog.async(System.err, Clock.SYSTEM) : AccessLog.OFF);
-    }
-
-    /** With the access log to use ({@link AccessLog#OFF} for none); the servlet closes it when destroyed. */
-    public UpstreamProxyServlet(Router router, ProxyConfig.Proxy settings, AccessLog accessLog) {
-        this.router = router;
-        this.settings = settings;
-        this.accessLog = accessLog;
-        this.webSocket = new WebSocketTunnel(settings);
-    }
-
-    /**
-     * A reload: new routes and proxy settings from the next request on. The upstream client
-     * takes the new connect timeout at once; pool and queue sizes apply to servers whose
-     * connection pool is created afterwards (new servers, or idle ones Jetty let go). The
-     * listener's limits (head size, client timeouts) belong to the connector: a restart.
-     */
-    public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
-        router = nextRouter;
-        settings = next;
-        HttpClient client = getHttpClient();
-        if (client != null) {
-            client.setConnectTimeout(next.connectTimeout().toMillis());
-            client.setMaxConnectionsPerDestination(next.maxConnectionsPerServer());
-            client.setMaxRequestsQueuedPerDestination(next.maxQueuedPerServer());
-        }
+    /** The servlet front end of {@code engine}, which it closes when destroyed. */
+    public UpstreamProxyServlet(ProxyEngine engine) {
+        this.engine = engine;
+        this.webSocket = new WebSocketTunnel(engine == null ? null : engine.settings());
     }
 
     @Override
     public void destroy() {
         super.destroy();
-        for (HttpClient c : tlsClients.values()) {
-            try {
-                c.stop();
-            } catch (Exception e) {
-                _log.debug("stopping an upstream TLS client", e);
-            }
-        }
-        accessLog.close();
+        engine.close();
     }
 
     /**
@@ -113,7 +76,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
      */
     @Override
     protected HttpClient createHttpClient() throws ServletException {
-        return newUpstreamClient(settings, getServletContext().getAttribute(SERVER_EXECUTOR));
+        return engine.plainClient();
     }
 
     /** The client {@link #createHttpClient} starts; {@code serverExecutor} is Jetty's pool or null. */
@@ -173,7 +136,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             ErrorBody.send(response, 400, "BadRequest", "path climbs above the root");
             return;
         }
-        Upstream upstream = router.route(path.route());
+        ProxyConfig.Proxy settings = engine.settings();
+        Upstream upstream = engine.router().route(path.route());
         if (upstream == null) {
             ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path.route() + "\"");
             return;
@@ -187,17 +151,17 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
         // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
         long length = request.getHeader("Transfer-Encoding") != null ? -1 : Math.max(0, request.getContentLengthLong());
-        long max = settings.maxBodyBytes();
-        if (max > 0 && length > max) {
+        String tooLarge = engine.tooLarge(length);
+        if (tooLarge != null) {
             response.setHeader("Connection", "close"); // the body that follows is not worth reading
-            ErrorBody.send(response, 413, "BodyTooLarge", "request body of " + length + " bytes is larger than " + max + " bytes (proxy.max_body_size)");
+            ErrorBody.send(response, 413, "BodyTooLarge", tooLarge);
             return;
         }
         // Small and of known length: read it whole first, so the request can be retried.
         boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
         boolean streamed = length != 0 && !buffered;
         Exchange x = new Exchange(upstream, new ServletRequestInfo(request, path.forward()), target, !streamed,
-                IDEMPOTENT.contains(request.getMethod()), start);
+                ProxyEngine.idempotent(request.getMethod()), start);
         request.setAttribute(EXCHANGE, x);
         AsyncContext async = request.startAsync();
         async.setTimeout(0); // the upstream request carries the timeouts
@@ -250,12 +214,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
         x.startAttempt(server);
         server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
-        String scheme = x.upstream.config().tls() == null ? "http://" : "https://";
-        Request proxyRequest = newProxyRequest(request, scheme + server.key() + x.target);
+        ProxyConfig.Proxy settings = engine.settings();
+        Request proxyRequest = engine.newRequest(x, server, request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
-        proxyRequest.timeout(0, TimeUnit.MILLISECONDS);
-        proxyRequest.idleTimeout(settings.readTimeout().toMillis(), TimeUnit.MILLISECONDS);
         if (x.body != null) {
             proxyRequest.body(new BytesRequestContent(request.getContentType(), x.body));
         } else if (!x.replayable) {
@@ -268,24 +230,6 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
         }
         sendProxyRequest(request, response, proxyRequest);
-    }
-
-    /** Requests to an upstream over TLS go through that upstream's TLS client. */
-    @Override
-    protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget) {
-        Exchange x = exchange(request);
-        ProxyConfig.UpstreamTls tls = x == null ? null : x.upstream.config().tls();
-        if (tls == null) {
-            return super.newProxyRequest(request, rewrittenTarget);
-        }
-        HttpClient client = tlsClients.computeIfAbsent(tls, t -> {
-            try {
-                return newUpstreamClient(settings, getServletContext().getAttribute(SERVER_EXECUTOR), UpstreamTlsContext.of(t).newJettyFactory());
-            } catch (ServletException e) {
-                throw new IllegalStateException(e.getMessage(), e);
-            }
-        });
-        return client.newRequest(rewrittenTarget).method(request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
     }
 
     /**
@@ -382,10 +326,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         return VIA;
     }
 
-    /** The server's own {@code Server} header is dropped, as nginx does: no software versions leak through us. */
+    /**
+     * The server's own {@code Server} header is dropped, as nginx does: no software versions leak
+     * through us; so are the headers the response's {@code Connection} header names (hop-by-hop).
+     */
     @Override
     protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
-        return field.getHeader() == HttpHeader.SERVER ? null : field;
+        return CoreHeaders.toClient(field, CoreHeaders.connectionListed(serverResponse.getHeaders())) ? field : null;
     }
 
     @Override
@@ -442,49 +389,23 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
             return;
         }
-        x.reasons.add(fault.reason());
-        if (fault.countsAgainstServer()) {
-            failed.onFailure(fault.reason());
-        } else {
-            failed.onAbandoned();
-        }
-        if (fault.retryable(x.replayable, x.idempotent) && !proxyResponse.isCommitted() && x.mayRetry()) {
-            Server next = x.upstream.pick(x.request, x::wasTried);
-            if (next != null) {
-                x.attemptFailed(fault.status(), fault.reason());
-                x.upstream.stats().retried();
-                Events.retry(clientRequest.getMethod(), x.target, failed, next, fault.reason());
-                proxyResponse.reset();
-                try {
-                    send(clientRequest, proxyResponse, x, next);
-                    return;
-                } catch (IOException | RuntimeException e) {
-                    next.onAbandoned();
-                    x.reasons.add("cannot send: " + Fault.describe(e));
-                }
+        Server next = engine.afterFailure(x, fault, proxyResponse.isCommitted(), clientRequest.getMethod());
+        if (next != null) {
+            proxyResponse.reset();
+            try {
+                send(clientRequest, proxyResponse, x, next);
+                return;
+            } catch (IOException | RuntimeException e) {
+                next.onAbandoned();
+                x.reasons.add("cannot send: " + Fault.describe(e));
             }
         }
         log(clientRequest, fault.status(), x, failed);
         if (fault.kind() == Fault.Kind.CLIENT) {
             reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
         } else {
-            reply(clientRequest, proxyResponse, x, fault.status(), upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
+            reply(clientRequest, proxyResponse, x, fault.status(), ProxyEngine.upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
         }
-    }
-
-    /** The 502/504/503 body: the upstream and each server tried, with why it failed. */
-    private static String upstreamError(Exchange x, int status) {
-        JsonObject extra = new JsonObject();
-        extra.addProperty("upstream", x.upstream.name());
-        JsonArray tried = new JsonArray();
-        for (int i = 0; i < x.tried.size(); i++) {
-            JsonObject t = new JsonObject();
-            t.addProperty("server", x.tried.get(i).key());
-            t.addProperty("reason", i < x.reasons.size() ? x.reasons.get(i) : "");
-            tried.add(t);
-        }
-        extra.add("tried", tried);
-        return ErrorBody.json(status, ErrorBody.codeFor(status), x.attempts(), extra);
     }
 
     private static Exchange exchange(HttpServletRequest request) {
@@ -492,10 +413,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     }
 
     private void log(HttpServletRequest request, int status, Exchange x, Server server) {
-        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
-        accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), request.getRemoteAddr(), request.getMethod(),
-                x.target, request.getProtocol(), status, x.upstream.name(), server == null ? null : server.key(), ms,
-                x.received, request.getHeader("Referer"), request.getHeader("User-Agent"), x.retried));
+        engine.log(x, status, server, request.getRemoteAddr(), request.getMethod(), request.getProtocol(),
+                request.getHeader("Referer"), request.getHeader("User-Agent"));
     }
-
 }

@@ -14,6 +14,7 @@ import io.upstreamproxy.health.HealthChecker;
 import io.upstreamproxy.logging.LogSetup;
 import io.upstreamproxy.metrics.ProxyMetrics;
 import io.upstreamproxy.proxy.AccessLog;
+import io.upstreamproxy.proxy.ProxyEngine;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
 import io.upstreamproxy.state.FileStateStore;
@@ -104,8 +105,9 @@ public class UpstreamProxyListener implements ServletContextListener {
         AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog);
         Router router = new Router(config.routes(), registry);
         context.setAttribute(ROUTER_ATTRIBUTE, router);
-        UpstreamProxyServlet proxyServlet = new UpstreamProxyServlet(router, config.proxy(), accessLog);
-        ServletRegistration.Dynamic proxy = context.addServlet("upstream-proxy", proxyServlet);
+        ProxyEngine engine = new ProxyEngine(router, config.proxy(), accessLog, context.getAttribute(UpstreamProxyServlet.SERVER_EXECUTOR));
+        context.setAttribute(ProxyEngine.ATTRIBUTE, engine);
+        ServletRegistration.Dynamic proxy = context.addServlet(ProxyEngine.SERVLET, new UpstreamProxyServlet(engine));
         proxy.setAsyncSupported(true);
         proxy.setLoadOnStartup(1);
         proxy.addMapping("/");
@@ -115,7 +117,7 @@ public class UpstreamProxyListener implements ServletContextListener {
             management.reconfigure(next);
             metricsAccess.reconfigure(metricsRules(next));
             Router nextRouter = new Router(next.routes(), registry);
-            proxyServlet.reconfigure(nextRouter, next.proxy());
+            engine.reconfigure(nextRouter, next.proxy());
             context.setAttribute(ROUTER_ATTRIBUTE, nextRouter);
             followHealthChecks(registry, next);
         });

@@ -96,7 +96,7 @@ class ProxyHeadersTest {
         assertFalse(ProxyHeaders.addForwarded(c, upstream("Forwarded", "for=192.0.2.1")));
         assertFalse(ProxyHeaders.addForwarded(client("HTTP/1.0", "127.0.0.1", "127.0.0.1", null, "http"), upstream()));
 
-        UpstreamProxyServlet ours = new UpstreamProxyServlet(null, null, AccessLog.OFF) {
+        UpstreamProxyServlet ours = new UpstreamProxyServlet(null) {
             private static final long serialVersionUID = 1L;
         };
         Request merged = upstream("Via", "1.0 other", "Forwarded", "for=192.0.2.1");

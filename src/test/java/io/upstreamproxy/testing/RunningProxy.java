@@ -44,6 +44,11 @@ public final class RunningProxy implements AutoCloseable {
         return main.attribute(name);
     }
 
+    /** True when proxied requests go through Jetty's core API, false through the servlet (the WAR's way). */
+    public boolean coreFrontEnd() {
+        return main.coreFrontEnd();
+    }
+
     public int port() {
         return main.port();
     }

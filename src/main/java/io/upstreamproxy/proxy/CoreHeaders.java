@@ -1,0 +1,101 @@
+package io.upstreamproxy.proxy;
+
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+
+/**
+ * The headers the jar's {@link CoreProxyHandler} sends upstream and back, the same as the
+ * servlet's (Jetty's {@code AbstractProxyServlet} copy and our additions in
+ * {@link UpstreamProxyServlet}); {@code FrontEndsTest} holds the two side by side.
+ * Upstream: the client's headers without {@code Host}, the hop-by-hop ones, those the
+ * {@code Connection} header names and {@code Expect}; then {@code Via}, {@code Forwarded} and
+ * {@code X-Forwarded-For/-Proto/-Host}. Back to the client: the server's headers without the
+ * hop-by-hop ones (those its {@code Connection} header names included) and {@code Server}.
+ */
+final class CoreHeaders {
+    private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
+            "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
+
+    private CoreHeaders() {}
+
+    /** The headers of the request to the server, for {@code client}'s request. */
+    static void toServer(Request client, HttpFields.Mutable out) {
+        HttpFields in = client.getHeaders();
+        Set<String> listed = connectionListed(in);
+        for (HttpField f : in) {
+            HttpHeader h = f.getHeader();
+            if (h == HttpHeader.HOST || h == HttpHeader.EXPECT) {
+                continue;
+            }
+            String name = f.getLowerCaseName();
+            if (HOP.contains(name) || (listed != null && listed.contains(name))) {
+                continue;
+            }
+            out.add(f);
+        }
+        String protocol = client.getConnectionMetaData().getProtocol();
+        String scheme = client.getHttpURI().getScheme();
+        String remote = Request.getRemoteAddr(client);
+        String host = in.get(HttpHeader.HOST);
+        append(out, HttpHeader.VIA, ProxyHeaders.protocolVersion(protocol) + " " + UpstreamProxyServlet.VIA);
+        if (host != null) {
+            append(out, HttpHeader.FORWARDED, ProxyHeaders.forwarded(Request.getLocalAddr(client), remote, host, scheme));
+        }
+        String prior = in.get(HttpHeader.X_FORWARDED_FOR);
+        out.put(HttpHeader.X_FORWARDED_FOR, prior == null || prior.isBlank() ? remote : prior + ", " + remote);
+        out.put(HttpHeader.X_FORWARDED_PROTO, scheme);
+        if (host != null) {
+            out.put(HttpHeader.X_FORWARDED_HOST, host);
+        } else {
+            out.remove(HttpHeader.X_FORWARDED_HOST);
+        }
+    }
+
+    /**
+     * Whether a server's response header goes on to the client; {@code listed}: the names the
+     * response's {@code Connection} header gives ({@link #connectionListed}), hop-by-hop too.
+     */
+    static boolean toClient(HttpField f, Set<String> listed) {
+        if (f.getHeader() == HttpHeader.SERVER) {
+            return false;
+        }
+        String name = f.getLowerCaseName();
+        return !HOP.contains(name) && (listed == null || !listed.contains(name));
+    }
+
+    /** Adds {@code value} as the last element of {@code header}, after what the client sent (as Jetty merges). */
+    private static void append(HttpFields.Mutable out, HttpHeader header, String value) {
+        if (!out.contains(header)) {
+            out.add(header, value);
+            return;
+        }
+        StringBuilder merged = new StringBuilder();
+        for (HttpField f : out.getFields(header)) {
+            for (String v : f.getValues()) {
+                if (!v.isBlank()) {
+                    merged.append(v).append(", ");
+                }
+            }
+        }
+        out.put(header, merged.append(value).toString());
+    }
+
+    /** The lower-case names a {@code Connection} header lists, or null when there is none. */
+    static Set<String> connectionListed(HttpFields in) {
+        Set<String> names = null;
+        for (HttpField f : in.getFields(HttpHeader.CONNECTION)) {
+            for (String v : f.getValue().split(",")) {
+                if (names == null) {
+                    names = new HashSet<>();
+                }
+                names.add(v.trim().toLowerCase(Locale.ENGLISH));
+            }
+        }
+        return names;
+    }
+}

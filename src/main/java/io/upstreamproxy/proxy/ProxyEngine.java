@@ -1,0 +1,189 @@
+package io.upstreamproxy.proxy;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.tls.UpstreamTlsContext;
+import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Upstream;
+import jakarta.servlet.ServletException;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the two front ends of the proxy share: the jar's {@link CoreProxyHandler} (Jetty's core
+ * API, no servlet layer) and the WAR's {@link UpstreamProxyServlet}. It holds what a reload
+ * replaces (routes, proxy settings), the upstream HTTP clients and the access log, and it makes
+ * every decision of an exchange: which server, whether a failed attempt counts against its
+ * server and goes to another one, the error bodies and the log line. The front ends only read
+ * the client's request and write its response.
+ */
+public final class ProxyEngine {
+    /** Context attribute where the webapp's listener publishes the engine (the jar's {@link CoreProxyHandler} finds it there). */
+    public static final String ATTRIBUTE = "io.upstreamproxy.engine";
+    /** The proxy servlet's name: requests the servlet mappings give it are the proxied ones. */
+    public static final String SERVLET = "upstream-proxy";
+    private static final Logger LOG = LoggerFactory.getLogger(ProxyEngine.class);
+    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
+
+    // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
+    private volatile Router router;
+    private volatile ProxyConfig.Proxy settings;
+    private final AccessLog accessLog;
+    private final Object serverExecutor;
+    private volatile HttpClient plain; // guarded by this when created
+    /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
+    private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
+
+    /** {@code serverExecutor}: embedded Jetty's thread pool, which the clients share, or null (a pool of their own). */
+    public ProxyEngine(Router router, ProxyConfig.Proxy settings, AccessLog accessLog, Object serverExecutor) {
+        this.router = router;
+        this.settings = settings;
+        this.accessLog = accessLog;
+        this.serverExecutor = serverExecutor;
+    }
+
+    Router router() {
+        return router;
+    }
+
+    ProxyConfig.Proxy settings() {
+        return settings;
+    }
+
+    /**
+     * A reload: new routes and proxy settings from the next request on. The upstream clients
+     * take the new connect timeout at once; pool and queue sizes apply to servers whose
+     * connection pool is created afterwards (new servers, or idle ones Jetty let go). The
+     * listener's limits (head size, client timeouts) belong to the connector: a restart.
+     */
+    public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
+        router = nextRouter;
+        settings = next;
+        HttpClient client = plain;
+        if (client != null) {
+            client.setConnectTimeout(next.connectTimeout().toMillis());
+            client.setMaxConnectionsPerDestination(next.maxConnectionsPerServer());
+            client.setMaxRequestsQueuedPerDestination(next.maxQueuedPerServer());
+        }
+    }
+
+    /** The client for plain-HTTP upstreams, started on first use. */
+    HttpClient plainClient() {
+        HttpClient c = plain;
+        if (c == null) {
+            synchronized (this) {
+                c = plain;
+                if (c == null) {
+                    c = newClient(null);
+                    plain = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    private HttpClient client(Upstream upstream) {
+        ProxyConfig.UpstreamTls tls = upstream.config().tls();
+        return tls == null ? plainClient() : tlsClients.computeIfAbsent(tls, t -> newClient(t));
+    }
+
+    private HttpClient newClient(ProxyConfig.UpstreamTls tls) {
+        try {
+            return UpstreamProxyServlet.newUpstreamClient(settings, serverExecutor, tls == null ? null : UpstreamTlsContext.of(tls).newJettyFactory());
+        } catch (ServletException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    /** The request for {@code x}'s current attempt to {@code server}, with the read timeout; headers and body are the caller's. */
+    Request newRequest(Exchange x, Server server, String method) {
+        String scheme = x.upstream.config().tls() == null ? "http://" : "https://";
+        return client(x.upstream).newRequest(scheme + server.key() + x.target)
+                .method(method)
+                .timeout(0, TimeUnit.MILLISECONDS)
+                .idleTimeout(settings.readTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    static boolean idempotent(String method) {
+        return IDEMPOTENT.contains(method);
+    }
+
+    /** The 413 text when a declared body is larger than {@code proxy.max_body_size}, else null. */
+    String tooLarge(long length) {
+        long max = settings.maxBodyBytes();
+        return max > 0 && length > max ? "request body of " + length + " bytes is larger than " + max + " bytes (proxy.max_body_size)" : null;
+    }
+
+    /**
+     * An attempt failed before its response headers arrived: counts it against its server when
+     * {@link Fault} says it was the server's fault, and returns the server to try next, or null
+     * when the request ends here ({@code committed}: the client already has part of an answer).
+     */
+    Server afterFailure(Exchange x, Fault fault, boolean committed, String method) {
+        Server failed = x.server;
+        x.reasons.add(fault.reason());
+        if (fault.countsAgainstServer()) {
+            failed.onFailure(fault.reason());
+        } else {
+            failed.onAbandoned();
+        }
+        if (!fault.retryable(x.replayable, x.idempotent) || committed || !x.mayRetry()) {
+            return null;
+        }
+        Server next = x.upstream.pick(x.request, x::wasTried);
+        if (next != null) {
+            x.attemptFailed(fault.status(), fault.reason());
+            x.upstream.stats().retried();
+            Events.retry(method, x.target, failed, next, fault.reason());
+        }
+        return next;
+    }
+
+    /** The 502/504/503 body: the upstream and each server tried, with why it failed. */
+    static String upstreamError(Exchange x, int status) {
+        JsonObject extra = new JsonObject();
+        extra.addProperty("upstream", x.upstream.name());
+        JsonArray tried = new JsonArray();
+        for (int i = 0; i < x.tried.size(); i++) {
+            JsonObject t = new JsonObject();
+            t.addProperty("server", x.tried.get(i).key());
+            t.addProperty("reason", i < x.reasons.size() ? x.reasons.get(i) : "");
+            tried.add(t);
+        }
+        extra.add("tried", tried);
+        return ErrorBody.json(status, ErrorBody.codeFor(status), x.attempts(), extra);
+    }
+
+    /** The access log line of an exchange that ended with {@code status}, answered by {@code server} (or none). */
+    void log(Exchange x, int status, Server server, String remoteAddr, String method, String protocol, String referer, String userAgent) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
+        accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), remoteAddr, method, x.target, protocol, status,
+                x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried));
+    }
+
+    /** Stops the upstream clients and closes the access log. */
+    public void close() {
+        HttpClient c = plain;
+        if (c != null) {
+            stop(c);
+        }
+        tlsClients.values().forEach(ProxyEngine::stop);
+        accessLog.close();
+    }
+
+    private static void stop(HttpClient c) {
+        try {
+            c.stop();
+        } catch (Exception e) {
+            LOG.debug("stopping an upstream client", e);
+        }
+    }
+}
