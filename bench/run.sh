@@ -19,8 +19,9 @@ usage: bench/run.sh [options]
   --c1000         1,000 connections (same as -c 1000)
   --haproxy       also measure HAProxy (default: when `haproxy` is installed)
   --no-haproxy    skip HAProxy
-  --bare          also measure the bare servlet (our features off: fixed round-robin, no
-                  routing, balancer, counters or access log); needs `mvn test-compile`
+  --bare          also measure the bare proxy: Jetty's own core reverse proxy on the same
+                  server and client settings, nothing of ours on the request path (no routing,
+                  balancer, counters, metrics, health or access log); needs `mvn test-compile`
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -236,7 +237,10 @@ if [ "$HAPROXY" = 1 ]; then
 fi
 if [ "$BARE" = 1 ]; then
   # shellcheck disable=SC2086
-  start bare java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR" io.upstreamproxy.proxy.BareProxy "$P_BARE" "127.0.0.1:$B1" "127.0.0.1:$B2"
+  JETTY_VERSION=$(sed -n 's:.*<jetty.version>\(.*\)</jetty.version>.*:\1:p' "$ROOT/pom.xml")
+  JETTY_PROXY=${MAVEN_REPO:-$HOME/.m2/repository}/org/eclipse/jetty/jetty-proxy/$JETTY_VERSION/jetty-proxy-$JETTY_VERSION.jar
+  [ -f "$JETTY_PROXY" ] || (cd "$ROOT" && mvn -B -q dependency:get -Dartifact="org.eclipse.jetty:jetty-proxy:$JETTY_VERSION")
+  start bare java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR:$JETTY_PROXY" io.upstreamproxy.proxy.BareProxy "$P_BARE" "127.0.0.1:$B1" "127.0.0.1:$B2"
   TARGETS+=(bare); PORT_bare=$P_BARE
 fi
 ready backend "$B1"; ready backend "$B2"
