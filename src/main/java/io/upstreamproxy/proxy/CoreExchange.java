@@ -49,12 +49,12 @@ final class CoreExchange {
         long start = System.nanoTime();
         RequestPath path = RequestPath.of(request.getHttpURI().getPath());
         if (path == null) {
-            reply(400, ErrorBody.json(400, "BadRequest", "path climbs above the root"), false);
+            reply(new ProxyEngine.Answer(400, ErrorBody.json(400, "BadRequest", "path climbs above the root"), false));
             return;
         }
         Upstream upstream = engine.router().route(path.route());
         if (upstream == null) {
-            reply(404, ErrorBody.json(404, "RouteNotFound", "no route for \"" + path.route() + "\""), false);
+            reply(new ProxyEngine.Answer(404, ErrorBody.json(404, "RouteNotFound", "no route for \"" + path.route() + "\""), false));
             return;
         }
         String query = request.getHttpURI().getQuery();
@@ -63,7 +63,7 @@ final class CoreExchange {
         long length = request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) ? -1 : Math.max(0, request.getLength());
         String tooLarge = engine.tooLarge(length);
         if (tooLarge != null) {
-            reply(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true); // the body that follows is not worth reading
+            reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
             return;
         }
         ProxyConfig.Proxy settings = engine.settings();
@@ -83,30 +83,27 @@ final class CoreExchange {
     private void pickAndSend() {
         Server server = x.upstream.pick(x.request, s -> false);
         if (server == null) {
-            x.upstream.stats().noEligible();
-            log(503, null);
-            reply(503, ErrorBody.json(503, "NoEligibleServer", "upstream \"" + x.upstream.name() + "\" has no eligible server"), false);
+            ProxyEngine.Answer a = ProxyEngine.noEligibleServer(x);
+            log(a.status(), null);
+            reply(a);
             return;
         }
         try {
             send(server);
         } catch (RuntimeException e) {
             server.onAbandoned();
-            log(500, server);
-            reply(500, ErrorBody.json(500, "ServerError", "cannot send the request: " + Fault.describe(e)), true);
+            ProxyEngine.Answer a = ProxyEngine.cannotSend(e);
+            log(a.status(), server);
+            reply(a);
         }
     }
 
     /** Reading the client's buffered body failed: no server was asked, none is told. */
     private void onClientFault(Throwable failure) {
-        x.clientFailure = failure;
-        Fault f = Fault.ofClient(failure);
-        if (closedByClient()) {
-            f = f.clientGone();
-        }
-        log(f.status(), null);
+        ProxyEngine.Answer a = ProxyEngine.clientFault(x, failure, closedByClient());
+        log(a.status(), null);
         idleTimeout(-1);
-        reply(f.status(), ErrorBody.json(f.status(), ErrorBody.codeFor(f.status()), f.reason()), true);
+        reply(a);
     }
 
     /** Sends the request to {@code server}: one attempt. */
@@ -131,16 +128,16 @@ final class CoreExchange {
      * response was already committed (or the client is gone) the connection is cut instead,
      * so a client never mistakes a response cut short for a whole one.
      */
-    private void reply(int status, String json, boolean close) {
-        if (status == Fault.CLIENT_CLOSED || response.isCommitted()) {
-            finish(new IOException("response cut short: " + status));
+    private void reply(ProxyEngine.Answer a) {
+        if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted()) {
+            finish(new IOException("response cut short: " + a.status()));
             return;
         }
         response.reset();
-        byte[] body = (json + "\n").getBytes(StandardCharsets.UTF_8);
-        response.setStatus(status);
+        byte[] body = (a.json() + "\n").getBytes(StandardCharsets.UTF_8);
+        response.setStatus(a.status());
         HttpFields.Mutable headers = response.getHeaders();
-        if (close) {
+        if (a.close()) {
             headers.put(HttpHeader.CONNECTION, "close");
         }
         headers.put(HttpHeader.CONTENT_TYPE, "application/json;charset=utf-8");
@@ -366,14 +363,11 @@ final class CoreExchange {
          */
         private void failed(org.eclipse.jetty.client.Response r, Throwable failure) {
             Server failedServer = x.server;
-            Fault fault = Fault.of(failure, x.clientFailure);
-            if (x.clientFailure != null && closedByClient()) {
-                fault = fault.clientGone();
-            }
+            Fault fault = ProxyEngine.fault(x, failure, closedByClient());
             if (x.headersReceived) {
                 x.responded(r.getStatus()); // it answered; what broke later is not retried
                 log(fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : r.getStatus(), failedServer);
-                reply(fault.status(), ErrorBody.json(fault.status(), ErrorBody.codeFor(fault.status()), fault.reason()), true);
+                reply(ProxyEngine.Answer.of(fault));
                 return;
             }
             Server next = engine.afterFailure(x, fault, response.isCommitted(), request.getMethod());
@@ -388,11 +382,7 @@ final class CoreExchange {
                 }
             }
             log(fault.status(), failedServer);
-            if (fault.kind() == Fault.Kind.CLIENT) {
-                reply(fault.status(), ErrorBody.json(fault.status(), ErrorBody.codeFor(fault.status()), fault.reason()), true);
-            } else {
-                reply(fault.status(), ProxyEngine.upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
-            }
+            reply(ProxyEngine.answer(x, fault));
         }
 
         /** A write to the client finished: release its chunk, then the next chunk, or the end. */

@@ -147,8 +147,51 @@ public final class ProxyEngine {
         return next;
     }
 
+    /** What the client is told when an exchange ends: status, JSON body, and whether the connection closes after it. */
+    record Answer(int status, String json, boolean close) {
+        /** A fault told as itself: its status and reason; the connection closes. */
+        static Answer of(Fault fault) {
+            return new Answer(fault.status(), ErrorBody.json(fault.status(), ErrorBody.codeFor(fault.status()), fault.reason()), true);
+        }
+    }
+
+    /** Whose fault an attempt's {@code failure} was; {@code clientGone}: the client's side of the connection is closed. */
+    static Fault fault(Exchange x, Throwable failure, boolean clientGone) {
+        Fault fault = Fault.of(failure, x.clientFailure);
+        return x.clientFailure != null && clientGone ? fault.clientGone() : fault;
+    }
+
+    /** Reading the client's buffered body failed with {@code failure}: no server was asked, none is told. */
+    static Answer clientFault(Exchange x, Throwable failure, boolean clientGone) {
+        x.clientFailure = failure;
+        Fault fault = Fault.ofClient(failure);
+        return Answer.of(clientGone ? fault.clientGone() : fault);
+    }
+
+    /**
+     * The answer once an exchange ended in {@code fault} with no server left to try: the client's
+     * faults with their reason, the servers' with each server tried and why it failed.
+     */
+    static Answer answer(Exchange x, Fault fault) {
+        if (fault.kind() == Fault.Kind.CLIENT) {
+            return Answer.of(fault);
+        }
+        return new Answer(fault.status(), upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
+    }
+
+    /** No server of the upstream may take the request now (counted in the upstream's stats). */
+    static Answer noEligibleServer(Exchange x) {
+        x.upstream.stats().noEligible();
+        return new Answer(503, ErrorBody.json(503, "NoEligibleServer", "upstream \"" + x.upstream.name() + "\" has no eligible server"), false);
+    }
+
+    /** Building or sending the upstream request failed on our side before anything was sent. */
+    static Answer cannotSend(Exception e) {
+        return new Answer(500, ErrorBody.json(500, "ServerError", "cannot send the request: " + Fault.describe(e)), true);
+    }
+
     /** The 502/504/503 body: the upstream and each server tried, with why it failed. */
-    static String upstreamError(Exchange x, int status) {
+    private static String upstreamError(Exchange x, int status) {
         JsonObject extra = new JsonObject();
         extra.addProperty("upstream", x.upstream.name());
         JsonArray tried = new JsonArray();

@@ -1,11 +1,7 @@
 package io.upstreamproxy.proxy;
 
-import com.google.gson.JsonArray;
-import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
-import io.upstreamproxy.tls.UpstreamTlsContext;
-import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.AsyncContext;
@@ -14,11 +10,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
@@ -184,30 +176,27 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     private void pickAndSend(HttpServletRequest request, HttpServletResponse response, Exchange x) {
         Server server = x.upstream.pick(x.request, s -> false);
         if (server == null) {
-            x.upstream.stats().noEligible();
-            log(request, 503, x, null);
-            reply(request, response, x, 503, "NoEligibleServer", "upstream \"" + x.upstream.name() + "\" has no eligible server", false);
+            ProxyEngine.Answer a = ProxyEngine.noEligibleServer(x);
+            log(request, a.status(), x, null);
+            reply(request, response, x, a);
             return;
         }
         try {
             send(request, response, x, server);
         } catch (IOException | RuntimeException e) {
             server.onAbandoned();
-            log(request, 500, x, server);
-            reply(request, response, x, 500, "ServerError", "cannot send the request: " + Fault.describe(e), true);
+            ProxyEngine.Answer a = ProxyEngine.cannotSend(e);
+            log(request, a.status(), x, server);
+            reply(request, response, x, a);
         }
     }
 
     /** Reading the client's buffered body failed: no server was asked, none is told. */
     private void onClientFault(HttpServletRequest request, HttpServletResponse response, Exchange x, Throwable failure) {
-        x.clientFailure = failure;
-        Fault f = Fault.ofClient(failure);
-        if (ClientConnection.closedByClient(request)) {
-            f = f.clientGone();
-        }
-        log(request, f.status(), x, null);
+        ProxyEngine.Answer a = ProxyEngine.clientFault(x, failure, ClientConnection.closedByClient(request));
+        log(request, a.status(), x, null);
         ClientConnection.idleTimeout(request, -1);
-        reply(request, response, x, f.status(), ErrorBody.codeFor(f.status()), f.reason(), true);
+        reply(request, response, x, a);
     }
 
     /** Sends the request to {@code server}: one attempt. */
@@ -237,23 +226,19 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
      * response was already committed (or the client is gone) the connection is cut instead,
      * so a client never mistakes a response cut short for a whole one.
      */
-    private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, int status, String code, String text, boolean close) {
-        reply(request, response, x, status, ErrorBody.json(status, code, text), close);
-    }
-
-    private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, int status, String json, boolean close) {
+    private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, ProxyEngine.Answer a) {
         AsyncContext async = request.getAsyncContext();
-        if (status == Fault.CLIENT_CLOSED || response.isCommitted()) {
+        if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted()) {
             abortClient(response);
             async.complete();
             return;
         }
         response.reset();
-        if (close) {
+        if (a.close()) {
             response.setHeader("Connection", "close");
         }
-        byte[] body = (json + "\n").getBytes(StandardCharsets.UTF_8);
-        response.setStatus(status);
+        byte[] body = (a.json() + "\n").getBytes(StandardCharsets.UTF_8);
+        response.setStatus(a.status());
         response.setContentType("application/json");
         response.setCharacterEncoding("UTF-8");
         response.setContentLength(body.length);
@@ -332,7 +317,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
      */
     @Override
     protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
-        return CoreHeaders.toClient(field, CoreHeaders.connectionListed(serverResponse.getHeaders())) ? field : null;
+        return CoreHeaders.toClient(field, exchange(clientRequest).connectionListed) ? field : null;
     }
 
     @Override
@@ -348,6 +333,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         Exchange x = exchange(clientRequest);
         x.headersReceived = true;
         x.headerNanos = System.nanoTime() - x.attemptNanos;
+        x.connectionListed = CoreHeaders.connectionListed(serverResponse.getHeaders()); // once, for every field Jetty filters
         super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
         if (!serverResponse.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
             x.writer.commit(); // a stream (events, long poll, chunked): its head goes now, not with the first bytes
@@ -379,14 +365,11 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     protected void onProxyResponseFailure(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse, Throwable failure) {
         Exchange x = exchange(clientRequest);
         Server failed = x.server;
-        Fault fault = Fault.of(failure, x.clientFailure);
-        if (x.clientFailure != null && ClientConnection.closedByClient(clientRequest)) {
-            fault = fault.clientGone();
-        }
+        Fault fault = ProxyEngine.fault(x, failure, ClientConnection.closedByClient(clientRequest));
         if (x.headersReceived) {
             x.responded(serverResponse.getStatus()); // it answered; what broke later is not retried
             log(clientRequest, fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : serverResponse.getStatus(), x, failed);
-            reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
+            reply(clientRequest, proxyResponse, x, ProxyEngine.Answer.of(fault));
             return;
         }
         Server next = engine.afterFailure(x, fault, proxyResponse.isCommitted(), clientRequest.getMethod());
@@ -401,11 +384,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             }
         }
         log(clientRequest, fault.status(), x, failed);
-        if (fault.kind() == Fault.Kind.CLIENT) {
-            reply(clientRequest, proxyResponse, x, fault.status(), ErrorBody.codeFor(fault.status()), fault.reason(), true);
-        } else {
-            reply(clientRequest, proxyResponse, x, fault.status(), ProxyEngine.upstreamError(x, fault.status()), fault.kind() != Fault.Kind.OVERLOADED);
-        }
+        reply(clientRequest, proxyResponse, x, ProxyEngine.answer(x, fault));
     }
 
     private static Exchange exchange(HttpServletRequest request) {
