@@ -61,15 +61,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-TAKEN=" "
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    case "$TAKEN" in *" $p "*) continue ;; esac
-    if [ -z "$(ss -Htan "( sport = :$p )")" ]; then TAKEN="$TAKEN$p "; PORT=$p; return; fi
-  done
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 free_port; BACKEND=$PORT; free_port; PROXY=$PORT
 
 # --- the backend: nginx, one worker; / a small answer, /page 64 KiB, /upload takes any body ---

@@ -95,16 +95,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Free ports on 127.0.0.1 above 20000; never the 8080/9001-9003 that demos use.
-TAKEN=" "
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    case "$TAKEN" in *" $p "*) continue ;; esac
-    if [ -z "$(ss -Htan "( sport = :$p )")" ]; then TAKEN="$TAKEN$p "; PORT=$p; return; fi
-  done
-}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 free_port; B1=$PORT; free_port; B2=$PORT
 if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
