@@ -5,7 +5,6 @@ import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /** One client request on its way through the proxy: the upstream, the attempts so far, the body if buffered. */
 final class Exchange {
@@ -20,7 +19,6 @@ final class Exchange {
     byte[] body;                  // buffered body once read, or null (no body, or streamed)
     Server server;                // the current attempt's server
     ResponseWriter writer;        // writes the response body to the client
-    Set<String> connectionListed; // the servlet's: what the current response's Connection header names, or null
     volatile boolean headersReceived;
     volatile Throwable clientFailure; // what went wrong on the client's side, if anything
     // The current attempt's timing and body bytes (plain fields: one attempt runs at a time, and

@@ -10,16 +10,22 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import org.eclipse.jetty.client.AsyncRequestContent;
 import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.EarlyHintsProtocolHandler;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.ProcessingProtocolHandler;
+import org.eclipse.jetty.client.ProtocolHandlers;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpCookieStore;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.Callback;
@@ -117,6 +123,15 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         } catch (Exception x) {
             throw new ServletException("cannot start the upstream HTTP client", x);
         }
+        // What the server answers goes to the client as sent. Jetty's client would decode gzip
+        // (start() installs the decoders it finds, so they go after it), buffer a 401's or 407's
+        // body to try credentials (failing past 16 KiB), and answer Expect itself. It keeps only
+        // the handlers that swallow interim 102 and 103 responses before the final one.
+        client.getContentDecoderFactories().clear();
+        ProtocolHandlers handlers = client.getProtocolHandlers();
+        handlers.clear();
+        handlers.put(new ProcessingProtocolHandler());
+        handlers.put(new EarlyHintsProtocolHandler());
         return client;
     }
 
@@ -312,12 +327,24 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     }
 
     /**
-     * The server's own {@code Server} header is dropped, as nginx does: no software versions leak
-     * through us; so are the headers the response's {@code Connection} header names (hop-by-hop).
+     * The server's headers as it wrote them, less those {@link CoreHeaders#toClient} drops (its
+     * {@code Server}, hop-by-hop ones, those its {@code Connection} header names). Jetty's own
+     * copy re-joins each field's parsed value list, which unquotes values:
+     * {@code WWW-Authenticate: Basic realm="app"} would reach the client as {@code realm=app}.
+     * A name's first field replaces what the container set (its {@code Date}), later ones add.
      */
-    @Override
-    protected HttpField filterServerResponseHeader(HttpServletRequest clientRequest, Response serverResponse, HttpField field) {
-        return CoreHeaders.toClient(field, exchange(clientRequest).connectionListed) ? field : null;
+    private static void copyResponseHeaders(HttpServletResponse proxyResponse, HttpFields headers, Set<String> connectionListed) {
+        Set<String> copied = new HashSet<>();
+        for (HttpField field : headers) {
+            if (!CoreHeaders.toClient(field, connectionListed)) {
+                continue;
+            }
+            if (copied.add(field.getLowerCaseName())) {
+                proxyResponse.setHeader(field.getName(), field.getValue());
+            } else {
+                proxyResponse.addHeader(field.getName(), field.getValue());
+            }
+        }
     }
 
     @Override
@@ -333,8 +360,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         Exchange x = exchange(clientRequest);
         x.headersReceived = true;
         x.headerNanos = System.nanoTime() - x.attemptNanos;
-        x.connectionListed = CoreHeaders.connectionListed(serverResponse.getHeaders()); // once, for every field Jetty filters
-        super.onServerResponseHeaders(clientRequest, proxyResponse, serverResponse);
+        copyResponseHeaders(proxyResponse, serverResponse.getHeaders(), CoreHeaders.connectionListed(serverResponse.getHeaders()));
         if (!serverResponse.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
             x.writer.commit(); // a stream (events, long poll, chunked): its head goes now, not with the first bytes
         }
