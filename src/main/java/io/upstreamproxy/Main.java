@@ -14,6 +14,7 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.listen.ServerThreadPool;
 import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
 import io.upstreamproxy.proxy.Router;
@@ -36,7 +37,6 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -256,9 +256,7 @@ public final class Main {
      * proxy's JSON error shape.
      */
     public static Server newServer(List<ProxyConfig.Listen> listeners, ProxyConfig.Proxy proxy) {
-        QueuedThreadPool threads = new QueuedThreadPool(200, 8);
-        threads.setName("upstream-proxy");
-        Server server = new Server(threads);
+        Server server = new Server(new ServerThreadPool(200, 8));
         try {
             Connectors.addAll(server, listeners, proxy);
         } catch (io.upstreamproxy.tls.PemException e) {
