@@ -111,7 +111,11 @@ final class CoreExchange {
         x.startAttempt(server);
         server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
         org.eclipse.jetty.client.Request up = engine.newRequest(x, server, request.getMethod());
-        up.headers(h -> CoreHeaders.toServer(request, h.clear()));
+        up.headers(h -> {
+            CoreHeaders.toServer(request, h.clear());
+            // The value Jetty's client would derive from the request's URI, without building one.
+            h.add(HttpHeader.HOST, server.key());
+        });
         String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
         if (x.body != null) {
             up.body(new BytesRequestContent(contentType, x.body));
