@@ -20,6 +20,11 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * completing thread is the same choice. The resumed read does not recurse: a request it starts that
  * completes at once finds the connection still reading and returns to its loop.
  *
+ * <p>The resumption reads the socket rather than only registering for reads: the client has
+ * often sent its next request by then (the response reached it before the exchange ended), and
+ * reading it here saves waking the selector. Registering only was tried: it tripled the futex
+ * calls and context switches per request.
+ *
  * <p>Anything else (a blocking handler chain, such as the servlet front end, and every other
  * task) goes to the pool as usual.
  */

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A connection resuming itself (what Jetty's HTTP/1 connection does after a request that
  * finished asynchronously) runs on the calling thread when the server never blocks, and on a
- * pool thread otherwise. Real Jetty connections over an in-memory end point.
+ * pool thread otherwise. Real Jetty connections over an in-memory end point; {@code KeepAliveTest}
+ * covers pipelined requests through the proxy.
  */
 class ServerThreadPoolTest {
     private Server server;
