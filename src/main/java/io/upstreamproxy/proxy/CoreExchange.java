@@ -290,6 +290,8 @@ final class CoreExchange {
         private final AtomicInteger pumps = new AtomicInteger();
         private org.eclipse.jetty.client.Response serverResponse;
         private Content.Source source;
+        private long length = -1; // the server's Content-Length, -1 without one
+        private boolean lastWritten; // the client has been sent its last bytes; touched only while pumping
 
         @Override
         public void onHeaders(org.eclipse.jetty.client.Response r) {
@@ -311,7 +313,8 @@ final class CoreExchange {
         public void onContentSource(org.eclipse.jetty.client.Response r, Content.Source content) {
             serverResponse = r;
             source = content;
-            if (r.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
+            length = r.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+            if (length >= 0) {
                 pump();
             } else {
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
@@ -329,7 +332,12 @@ final class CoreExchange {
             } while (pumps.decrementAndGet() != 0);
         }
 
-        /** One chunk from the server to the client, or a demand for the next. */
+        /**
+         * One chunk from the server to the client, or a demand for the next. The chunk that
+         * completes the server's Content-Length goes as the client's last write (one write to
+         * the client, not a second empty one for the end of the server's stream), and what the
+         * server's stream still holds, its end, is then read without writing anything.
+         */
         private void step() {
             Content.Chunk chunk = source.read();
             if (chunk == null) {
@@ -339,8 +347,18 @@ final class CoreExchange {
             if (Content.Chunk.isFailure(chunk)) {
                 return; // the response failed: onComplete has it
             }
+            if (lastWritten) {
+                boolean end = chunk.isLast();
+                chunk.release();
+                if (!end) {
+                    source.demand(this::pump); // not expected: the parser stops at Content-Length
+                }
+                return;
+            }
             x.received += chunk.remaining();
-            response.write(chunk.isLast(), chunk.getByteBuffer(), new Written(chunk, chunk.isLast()));
+            boolean last = chunk.isLast() || x.received == length;
+            lastWritten = last;
+            response.write(last, chunk.getByteBuffer(), new Written(chunk, last, last && !chunk.isLast()));
         }
 
         @Override
@@ -393,10 +411,16 @@ final class CoreExchange {
         private final class Written implements Callback {
             private final Content.Chunk chunk;
             private final boolean last;
+            private final boolean serverEndUnread;
 
             Written(Content.Chunk chunk, boolean last) {
+                this(chunk, last, false);
+            }
+
+            Written(Content.Chunk chunk, boolean last, boolean serverEndUnread) {
                 this.chunk = chunk;
                 this.last = last;
+                this.serverEndUnread = serverEndUnread;
             }
 
             @Override
@@ -406,7 +430,8 @@ final class CoreExchange {
                 }
                 if (last) {
                     end();
-                } else {
+                }
+                if (!last || serverEndUnread) {
                     pump();
                 }
             }

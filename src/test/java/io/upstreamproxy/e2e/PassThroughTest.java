@@ -130,4 +130,17 @@ class PassThroughTest {
         assertEquals(200, r.statusCode());
         assertEquals("final", new String(r.body(), StandardCharsets.US_ASCII));
     }
+
+    @Test
+    void answersAHeadRequestWithTheLengthOfABodyItDoesNotSend() throws Exception {
+        RunningProxy p = proxyTo(RawBackend.start((head, out) -> out.write(
+                "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 1234\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1))));
+        try (RawHttp client = RawHttp.connect(p.port())) {
+            RawHttp.Reply r = client.send("HEAD /file HTTP/1.1\r\nHost: app\r\n\r\n").readHeadOnly();
+            assertEquals(200, r.status());
+            assertEquals("1234", r.headers().get("content-length"));
+            client.send("HEAD /again HTTP/1.1\r\nHost: app\r\n\r\n");
+            assertEquals(200, client.readHeadOnly().status(), "no body was sent: the next response follows at once on the same connection");
+        }
+    }
 }
