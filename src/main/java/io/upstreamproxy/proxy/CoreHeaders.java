@@ -88,12 +88,19 @@ final class CoreHeaders {
     /** The lower-case names a {@code Connection} header lists, or null when there is none. */
     static Set<String> connectionListed(HttpFields in) {
         Set<String> names = null;
-        for (HttpField f : in.getFields(HttpHeader.CONNECTION)) {
+        for (HttpField f : in) { // not getFields(CONNECTION): it collects a stream, on every request and response
+            if (f.getHeader() != HttpHeader.CONNECTION) {
+                continue;
+            }
             for (String v : f.getValue().split(",")) {
+                String name = v.trim().toLowerCase(Locale.ENGLISH);
+                if (name.equals("close") || HOP.contains(name)) {
+                    continue; // the usual "keep-alive" and "close": dropped anyway, no set to build
+                }
                 if (names == null) {
                     names = new HashSet<>();
                 }
-                names.add(v.trim().toLowerCase(Locale.ENGLISH));
+                names.add(name);
             }
         }
         return names;

@@ -24,6 +24,7 @@ public final class Server implements Endpoint {
     private final Clock clock;
     private final ServerStats stats = new ServerStats();
     private volatile ServerConfig config;
+    private volatile String key; // config's address as text, built once: read on every request
     private volatile HealthStatus health = HealthStatus.UP;
     private final HealthCheckStats healthChecks = new HealthCheckStats();
     private volatile AgentState agent = AgentState.NONE;
@@ -52,6 +53,7 @@ public final class Server implements Endpoint {
         this.id = id;
         this.upstream = upstream;
         this.config = config;
+        this.key = config.address().toString();
         this.clock = clock;
         this.unavailableUntilNanos = clock.nanos() - 1; // compared by difference: nanoTime may be negative
         this.rampStartNanos = clock.nanos() - ServerConfig.MAX_TIMEOUT.toNanos() - 1; // longer ago than any slow_start
@@ -92,6 +94,7 @@ public final class Server implements Endpoint {
             startSlowStart(); // before the new settings show, so no pick sees it back at full weight
         }
         config = next;
+        key = next.address().toString();
     }
 
     /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */
@@ -163,7 +166,7 @@ public final class Server implements Endpoint {
 
     @Override
     public String key() {
-        return config.address().toString();
+        return key;
     }
 
     @Override
