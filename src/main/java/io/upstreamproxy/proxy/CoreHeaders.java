@@ -92,7 +92,11 @@ final class CoreHeaders {
             if (f.getHeader() != HttpHeader.CONNECTION) {
                 continue;
             }
-            for (String v : f.getValue().split(",")) {
+            String value = f.getValue();
+            if (value.equalsIgnoreCase("keep-alive") || value.equalsIgnoreCase("close")) {
+                continue; // nearly every response's, with nothing to split
+            }
+            for (String v : value.split(",")) {
                 String name = v.trim().toLowerCase(Locale.ENGLISH);
                 if (name.equals("close") || HOP.contains(name)) {
                     continue; // the usual "keep-alive" and "close": dropped anyway, no set to build
