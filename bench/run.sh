@@ -31,13 +31,15 @@ usage: bench/run.sh [options]
                   async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
                   its libasyncProfiler.so
   --jar FILE      the jar to measure (default: target/upstream-proxy.jar, built when missing)
+  --syscalls      after the rounds, one more wrk run against ours and nginx under `perf stat`:
+                  system calls and context switches per request (needs perf and root)
   --keep          keep the temp dir (configs, logs)
 EOF
 }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0
+HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
     --profile) PROFILE=$(realpath -m "$2"); shift ;;
     --jar) JAR=$(realpath "$2"); shift ;;
     --keep) KEEP=1 ;;
+    --syscalls) SYSCALLS=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -67,6 +70,9 @@ done
 for tool in wrk nginx java curl ss; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (apt-get install wrk nginx-light curl)" >&2; exit 2; }
 done
+if [ "$SYSCALLS" = 1 ] && ! command -v perf >/dev/null; then
+  echo "bench: --syscalls needs perf (apt-get install linux-perf)" >&2; exit 2
+fi
 if [ "$HAPROXY" = auto ]; then
   command -v haproxy >/dev/null && HAPROXY=1 || HAPROXY=0
 fi
@@ -358,4 +364,28 @@ if awk -v m="$MEDIAN" -v c="$CPU_MEDIAN" -v p="$P99_MEDIAN" -v l="$P99_LIMIT" 'B
   echo "rung 0.8 (ratio >= 0.8, CPU <= 2x, p99 <= ${P99_LIMIT}x, zero errors): PASS"
 else
   echo "rung 0.8 (ratio >= 0.8, CPU <= 2x, p99 <= ${P99_LIMIT}x, zero errors): FAIL"
+fi
+
+# --- system calls per request (--syscalls): one more run of each proxy under perf stat ---------
+SYSCALL_EVENTS=syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_writev,syscalls:sys_enter_write
+SYSCALL_EVENTS=$SYSCALL_EVENTS,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex,context-switches
+syscalls_per_request() { # target -> prints one line: each event's count over the run / wrk's requests
+  local pid pids perf_pid
+  eval "pid=\$PID_$1"
+  pids=$(echo "$pid" $(pgrep -P "$pid") | tr ' ' ',') # nginx: the master and its worker
+  perf stat -x, -e "$SYSCALL_EVENTS" -p "$pids" -o "$TMP/perf-$1.csv" -- sleep "$DURATION" 2>/dev/null &
+  perf_pid=$!
+  run_wrk "$1" "$DURATION"
+  wait "$perf_pid" || { echo "bench: perf stat failed for $1 (root and the syscalls tracepoints are needed)" >&2; return 0; }
+  awk -F, -v n="$R_requests" -v t="$1" '
+    $3 ~ /sys_enter_|context-switches/ { name = $3; sub(/.*sys_enter_/, "", name); c[name] = $1 }
+    END { printf "%-6s read %.2f  recvfrom %.2f  writev %.2f  write %.2f  epoll_wait %.2f  epoll_ctl %.2f  futex %.2f  context switches %.2f\n",
+            t, c["read"] / n, c["recvfrom"] / n, c["writev"] / n, c["write"] / n, c["epoll_wait"] / n, c["epoll_ctl"] / n,
+            c["futex"] / n, c["context-switches"] / n }' "$TMP/perf-$1.csv"
+}
+if [ "$SYSCALLS" = 1 ]; then
+  echo
+  echo "system calls per request, one ${DURATION}s run each (perf stat):"
+  syscalls_per_request ours
+  syscalls_per_request nginx
 fi
