@@ -42,9 +42,9 @@ final class CoreHeaders {
         String scheme = client.getHttpURI().getScheme();
         String remote = Request.getRemoteAddr(client);
         String host = in.get(HttpHeader.HOST);
-        append(out, HttpHeader.VIA, ProxyHeaders.protocolVersion(protocol) + " " + UpstreamProxyServlet.VIA);
+        ProxyHeaders.append(out, HttpHeader.VIA, ProxyHeaders.protocolVersion(protocol) + " " + UpstreamProxyServlet.VIA);
         if (host != null) {
-            append(out, HttpHeader.FORWARDED, ProxyHeaders.forwarded(Request.getLocalAddr(client), remote, host, scheme));
+            ProxyHeaders.append(out, HttpHeader.FORWARDED, ProxyHeaders.forwarded(Request.getLocalAddr(client), remote, host, scheme));
         }
         String prior = in.get(HttpHeader.X_FORWARDED_FOR);
         out.put(HttpHeader.X_FORWARDED_FOR, prior == null || prior.isBlank() ? remote : prior + ", " + remote);
@@ -66,23 +66,6 @@ final class CoreHeaders {
         }
         String name = f.getLowerCaseName();
         return !HOP.contains(name) && (listed == null || !listed.contains(name));
-    }
-
-    /** Adds {@code value} as the last element of {@code header}, after what the client sent (as Jetty merges). */
-    private static void append(HttpFields.Mutable out, HttpHeader header, String value) {
-        if (!out.contains(header)) {
-            out.add(header, value);
-            return;
-        }
-        StringBuilder merged = new StringBuilder();
-        for (HttpField f : out.getFields(header)) {
-            for (String v : f.getValues()) {
-                if (!v.isBlank()) {
-                    merged.append(v).append(", ");
-                }
-            }
-        }
-        out.put(header, merged.append(value).toString());
     }
 
     /** The lower-case names a {@code Connection} header lists, or null when there is none. */

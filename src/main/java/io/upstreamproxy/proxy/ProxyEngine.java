@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.http.HttpException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -187,6 +188,10 @@ public final class ProxyEngine {
 
     /** Building or sending the upstream request failed on our side before anything was sent. */
     static Answer cannotSend(Exception e) {
+        if (e instanceof HttpException bad && bad.getCode() >= 400 && bad.getCode() < 500) {
+            // Jetty refused to build the upstream request from what the client sent: the client's fault
+            return new Answer(400, ErrorBody.json(400, "BadRequest", "the request cannot be forwarded: " + bad.getReason()), true);
+        }
         return new Answer(500, ErrorBody.json(500, "ServerError", "cannot send the request: " + Fault.describe(e)), true);
     }
 

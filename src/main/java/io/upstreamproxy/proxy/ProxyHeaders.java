@@ -3,47 +3,57 @@ package io.upstreamproxy.proxy;
 import jakarta.servlet.http.HttpServletRequest;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.QuotedStringTokenizer;
 
 /**
- * {@code Via} and {@code Forwarded} exactly as Jetty 12.1's {@code AbstractProxyServlet}
- * writes them, without its per-request {@code String.formatted}, {@code split} and stream
- * merging: those were about 5% of the proxy's Java CPU samples in the benchmark's profile
- * (docs/benchmark.md). Only the common case is done here, a request that does not carry the
- * header yet; each method returns false otherwise, and the caller lets Jetty merge.
+ * {@code Via} and {@code Forwarded}, as Jetty 12.1's {@code AbstractProxyServlet} writes them,
+ * for both front ends. Jetty's per-request {@code String.formatted}, {@code split} and stream
+ * merging were about 5% of the proxy's Java CPU samples in the benchmark's profile
+ * (docs/benchmark.md). When the client already sent the header, ours is appended to its values
+ * as they were written: Jetty re-parsed them, which unquoted {@code for="[2001:db8::1]:4711"}
+ * (no longer valid RFC 7239) and failed the request with a 500 on a value it could not parse
+ * ({@code Via: 1.1 "corp cache"}).
  */
 final class ProxyHeaders {
     private static final QuotedStringTokenizer QUOTE = HttpField.PARAMETER_TOKENIZER;
 
     private ProxyHeaders() {}
 
-    /** Adds {@code Via: 1.1 viaHost} unless the request already has a Via header (then false). */
-    static boolean addVia(HttpServletRequest clientRequest, Request proxyRequest, String viaHost) {
-        if (proxyRequest.getHeaders().contains(HttpHeader.VIA)) {
-            return false;
-        }
+    /** Appends {@code Via: 1.1 viaHost} to the request's Via values. */
+    static void addVia(HttpServletRequest clientRequest, Request proxyRequest, String viaHost) {
         String value = protocolVersion(clientRequest.getProtocol()) + " " + viaHost;
-        proxyRequest.headers(h -> h.add(HttpHeader.VIA, value));
-        return true;
+        proxyRequest.headers(h -> append(h, HttpHeader.VIA, value));
     }
 
-    /**
-     * Adds {@code Forwarded: by=...;for=...;host=...;proto=...} unless the request already has
-     * a Forwarded header or no Host (then false).
-     */
-    static boolean addForwarded(HttpServletRequest clientRequest, Request proxyRequest) {
+    /** Appends {@code by=...;for=...;host=...;proto=...} to the request's Forwarded values; nothing without a Host. */
+    static void addForwarded(HttpServletRequest clientRequest, Request proxyRequest) {
         String host = clientRequest.getHeader("Host");
-        if (host == null || proxyRequest.getHeaders().contains(HttpHeader.FORWARDED)) {
-            return false;
+        if (host == null) {
+            return;
         }
         String scheme = clientRequest.getScheme();
         if (scheme == null) {
             scheme = clientRequest.isSecure() ? "https" : "http";
         }
         String value = forwarded(clientRequest.getLocalAddr(), clientRequest.getRemoteAddr(), host, scheme);
-        proxyRequest.headers(h -> h.add(HttpHeader.FORWARDED, value));
-        return true;
+        proxyRequest.headers(h -> append(h, HttpHeader.FORWARDED, value));
+    }
+
+    /**
+     * Adds {@code value} as the last element of {@code header}: after the values already there,
+     * byte for byte as written (several fields joined with ", ", blank ones left out), in one field.
+     */
+    static void append(HttpFields.Mutable out, HttpHeader header, String value) {
+        StringBuilder merged = null;
+        for (HttpField f : out) { // not getFields(header): it collects a stream
+            if (f.getHeader() == header && f.getValue() != null && !f.getValue().isBlank()) {
+                merged = merged == null ? new StringBuilder() : merged.append(", ");
+                merged.append(f.getValue().trim());
+            }
+        }
+        out.put(header, merged == null ? value : merged.append(", ").append(value).toString());
     }
 
     /** One {@code Forwarded} element, as Jetty writes it. */

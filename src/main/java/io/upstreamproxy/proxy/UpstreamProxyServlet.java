@@ -287,20 +287,16 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         addForwardedHeaders(clientRequest, proxyRequest);
     }
 
-    /** Jetty's Via, written without its per-request split and concatenation streams (see {@link ProxyHeaders}). */
+    /** Jetty's Via, appended to the client's as written (see {@link ProxyHeaders}). */
     @Override
     protected void addViaHeader(HttpServletRequest clientRequest, Request proxyRequest) {
-        if (!ProxyHeaders.addVia(clientRequest, proxyRequest, getViaHost())) {
-            super.addViaHeader(clientRequest, proxyRequest);
-        }
+        ProxyHeaders.addVia(clientRequest, proxyRequest, getViaHost());
     }
 
-    /** Jetty's Forwarded, written without its per-request String.formatted (see {@link ProxyHeaders}). */
+    /** Jetty's Forwarded, appended to the client's as written (see {@link ProxyHeaders}). */
     @Override
     protected void addForwardedHeader(HttpServletRequest clientRequest, Request proxyRequest) {
-        if (!ProxyHeaders.addForwarded(clientRequest, proxyRequest)) {
-            super.addForwardedHeader(clientRequest, proxyRequest);
-        }
+        ProxyHeaders.addForwarded(clientRequest, proxyRequest);
     }
 
     /** X-Forwarded-For (appended to), -Proto and -Host, as nginx's usual proxy_set_header lines. */

@@ -70,4 +70,12 @@ class FaultTest {
         assertEquals(431, head.status());
         assertFalse(head.countsAgainstServer());
     }
+
+    @Test
+    void aRequestJettyCannotBuildFromTheClientsHeadersIsTheClientsBadRequest() {
+        ProxyEngine.Answer bad = ProxyEngine.cannotSend(new org.eclipse.jetty.http.HttpException.RuntimeException(400, "Invalid quoted"));
+        assertEquals(400, bad.status());
+        assertTrue(bad.json().contains("Invalid quoted"), bad.json());
+        assertEquals(500, ProxyEngine.cannotSend(new IllegalStateException("stopped")).status(), "anything else stays ours");
+    }
 }

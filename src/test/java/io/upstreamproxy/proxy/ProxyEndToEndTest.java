@@ -206,6 +206,21 @@ class ProxyEndToEndTest {
     }
 
     @Test
+    void keepsTheQuotesOfAForwardedElementItAppendsTo() throws Exception {
+        Backend b = backend("b");
+        RunningProxy p = proxy("{'upstreams': {'web': {'servers': [{'server': '" + b.address() + "'}]}}}");
+        HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(p.url("/h")))
+                .header("Forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https")
+                .header("Via", "1.1 \"corp cache\""));
+        assertEquals(200, r.statusCode(), r.body());
+        Map<String, String> h = b.seen.get(0).headers();
+        // RFC 7239: an IPv6 address or a port must stay quoted, or the element no longer parses
+        assertTrue(h.get("forwarded").startsWith("for=\"[2001:db8:cafe::17]:4711\";proto=https, "), h.get("forwarded"));
+        assertTrue(h.get("forwarded").endsWith(";proto=http"), h.get("forwarded"));
+        assertTrue(h.get("via").startsWith("1.1 \"corp cache\", "), h.get("via"));
+    }
+
+    @Test
     void dropsHopByHopHeaders() throws Exception {
         Backend b = backend("b");
         RunningProxy p = proxy("{'upstreams': {'web': {'servers': [{'server': '" + b.address() + "'}]}}}");

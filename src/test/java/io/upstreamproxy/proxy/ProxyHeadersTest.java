@@ -74,8 +74,8 @@ class ProxyHeadersTest {
         for (HttpServletRequest c : clients) {
             Request ours = upstream("X-Other", "1");
             Request theirs = upstream("X-Other", "1");
-            assertTrue(ProxyHeaders.addVia(c, ours, UpstreamProxyServlet.VIA));
-            assertTrue(ProxyHeaders.addForwarded(c, ours));
+            ProxyHeaders.addVia(c, ours, UpstreamProxyServlet.VIA);
+            ProxyHeaders.addForwarded(c, ours);
             jetty.via(c, theirs);
             jetty.forwarded(c, theirs);
             assertEquals(theirs.getHeaders().asString(), ours.getHeaders().asString(), c.getProtocol() + " " + c.getHeader("Host"));
@@ -90,12 +90,8 @@ class ProxyHeadersTest {
     }
 
     @Test
-    void leavesExistingHeadersAndMissingHostToJetty() {
+    void appendsToTheClientsValuesAsWritten() {
         HttpServletRequest c = client("HTTP/1.1", "127.0.0.1", "127.0.0.1", "h", "http");
-        assertFalse(ProxyHeaders.addVia(c, upstream("Via", "1.0 other"), UpstreamProxyServlet.VIA));
-        assertFalse(ProxyHeaders.addForwarded(c, upstream("Forwarded", "for=192.0.2.1")));
-        assertFalse(ProxyHeaders.addForwarded(client("HTTP/1.0", "127.0.0.1", "127.0.0.1", null, "http"), upstream()));
-
         UpstreamProxyServlet ours = new UpstreamProxyServlet(null) {
             private static final long serialVersionUID = 1L;
         };
@@ -104,5 +100,17 @@ class ProxyHeadersTest {
         ours.addForwardedHeader(c, merged);
         assertEquals("1.0 other, 1.1 upstream-proxy", merged.getHeaders().get(HttpHeader.VIA));
         assertEquals("for=192.0.2.1, by=\"127.0.0.1\";for=\"127.0.0.1\";host=\"h\";proto=http", merged.getHeaders().get(HttpHeader.FORWARDED));
+
+        // quoted values stay quoted, and a value Jetty's parser refuses is appended to, not parsed
+        Request quoted = upstream("Forwarded", "for=\"[2001:db8::1]:4711\"", "Via", "1.1 \"corp cache\"", "Via", "1.0 b");
+        ours.addViaHeader(c, quoted);
+        ours.addForwardedHeader(c, quoted);
+        assertEquals("1.1 \"corp cache\", 1.0 b, 1.1 upstream-proxy", quoted.getHeaders().get(HttpHeader.VIA));
+        assertEquals(1, quoted.getHeaders().getFields(HttpHeader.VIA).size(), "one field");
+        assertTrue(quoted.getHeaders().get(HttpHeader.FORWARDED).startsWith("for=\"[2001:db8::1]:4711\", by="));
+
+        Request noHost = upstream();
+        ours.addForwardedHeader(client("HTTP/1.0", "127.0.0.1", "127.0.0.1", null, "http"), noHost);
+        assertFalse(noHost.getHeaders().contains(HttpHeader.FORWARDED), "no Host, no Forwarded element");
     }
 }
