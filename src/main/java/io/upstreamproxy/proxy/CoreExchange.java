@@ -358,7 +358,7 @@ final class CoreExchange {
             x.received += chunk.remaining();
             boolean last = chunk.isLast() || x.received == length;
             lastWritten = last;
-            response.write(last, chunk.getByteBuffer(), new Written(chunk, last, last && !chunk.isLast()));
+            response.write(last, chunk.getByteBuffer(), new Written(chunk, last));
         }
 
         @Override
@@ -411,20 +411,16 @@ final class CoreExchange {
         private final class Written implements Callback {
             private final Content.Chunk chunk;
             private final boolean last;
-            private final boolean serverEndUnread;
 
             Written(Content.Chunk chunk, boolean last) {
-                this(chunk, last, false);
-            }
-
-            Written(Content.Chunk chunk, boolean last, boolean serverEndUnread) {
                 this.chunk = chunk;
                 this.last = last;
-                this.serverEndUnread = serverEndUnread;
             }
 
             @Override
             public void succeeded() {
+                // the client's last bytes, but not the server's: its end is still to be read
+                boolean serverEndUnread = last && chunk != null && !chunk.isLast();
                 if (chunk != null) {
                     chunk.release();
                 }

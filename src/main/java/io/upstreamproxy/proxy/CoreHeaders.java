@@ -46,14 +46,7 @@ final class CoreHeaders {
         if (host != null) {
             ProxyHeaders.append(out, HttpHeader.FORWARDED, ProxyHeaders.forwarded(Request.getLocalAddr(client), remote, host, scheme));
         }
-        String prior = in.get(HttpHeader.X_FORWARDED_FOR);
-        out.put(HttpHeader.X_FORWARDED_FOR, prior == null || prior.isBlank() ? remote : prior + ", " + remote);
-        out.put(HttpHeader.X_FORWARDED_PROTO, scheme);
-        if (host != null) {
-            out.put(HttpHeader.X_FORWARDED_HOST, host);
-        } else {
-            out.remove(HttpHeader.X_FORWARDED_HOST);
-        }
+        ProxyHeaders.xForwarded(out, in.get(HttpHeader.X_FORWARDED_FOR), remote, scheme, host);
     }
 
     /**
@@ -75,11 +68,7 @@ final class CoreHeaders {
             if (f.getHeader() != HttpHeader.CONNECTION) {
                 continue;
             }
-            String value = f.getValue();
-            if (value.equalsIgnoreCase("keep-alive") || value.equalsIgnoreCase("close")) {
-                continue; // nearly every response's, with nothing to split
-            }
-            for (String v : value.split(",")) {
+            for (String v : f.getValue().split(",")) {
                 String name = v.trim().toLowerCase(Locale.ENGLISH);
                 if (name.equals("close") || HOP.contains(name)) {
                     continue; // the usual "keep-alive" and "close": dropped anyway, no set to build

@@ -56,6 +56,20 @@ final class ProxyHeaders {
         out.put(header, merged == null ? value : merged.append(", ").append(value).toString());
     }
 
+    /**
+     * X-Forwarded-For ({@code priorFor}, the client's, appended to), -Proto and -Host (removed
+     * without a Host), as nginx's usual proxy_set_header lines.
+     */
+    static void xForwarded(HttpFields.Mutable out, String priorFor, String remote, String scheme, String host) {
+        out.put(HttpHeader.X_FORWARDED_FOR, priorFor == null || priorFor.isBlank() ? remote : priorFor + ", " + remote);
+        out.put(HttpHeader.X_FORWARDED_PROTO, scheme);
+        if (host != null) {
+            out.put(HttpHeader.X_FORWARDED_HOST, host);
+        } else {
+            out.remove(HttpHeader.X_FORWARDED_HOST);
+        }
+    }
+
     /** One {@code Forwarded} element, as Jetty writes it. */
     static String forwarded(String localAddr, String remoteAddr, String host, String scheme) {
         return "by=" + QUOTE.quote(localAddr) + ";for=" + QUOTE.quote(remoteAddr) + ";host=" + QUOTE.quote(host) + ";proto=" + scheme;

@@ -284,7 +284,8 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         super.addProxyHeaders(clientRequest, proxyRequest);
-        addForwardedHeaders(clientRequest, proxyRequest);
+        proxyRequest.headers(h -> ProxyHeaders.xForwarded(h, clientRequest.getHeader("X-Forwarded-For"), clientRequest.getRemoteAddr(),
+                clientRequest.getScheme(), clientRequest.getHeader("Host")));
     }
 
     /** Jetty's Via, appended to the client's as written (see {@link ProxyHeaders}). */
@@ -297,23 +298,6 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     @Override
     protected void addForwardedHeader(HttpServletRequest clientRequest, Request proxyRequest) {
         ProxyHeaders.addForwarded(clientRequest, proxyRequest);
-    }
-
-    /** X-Forwarded-For (appended to), -Proto and -Host, as nginx's usual proxy_set_header lines. */
-    static void addForwardedHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
-        String prior = clientRequest.getHeader("X-Forwarded-For");
-        String client = clientRequest.getRemoteAddr();
-        String forwardedFor = prior == null || prior.isBlank() ? client : prior + ", " + client;
-        String host = clientRequest.getHeader("Host");
-        proxyRequest.headers(h -> {
-            h.put(HttpHeader.X_FORWARDED_FOR, forwardedFor);
-            h.put(HttpHeader.X_FORWARDED_PROTO, clientRequest.getScheme());
-            if (host != null) {
-                h.put(HttpHeader.X_FORWARDED_HOST, host);
-            } else {
-                h.remove(HttpHeader.X_FORWARDED_HOST);
-            }
-        });
     }
 
     /** A fixed pseudonym in {@code Via}: neither our host name nor any version (Jetty's default names the host). */

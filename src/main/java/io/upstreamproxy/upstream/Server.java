@@ -24,7 +24,7 @@ public final class Server implements Endpoint {
     private final Clock clock;
     private final ServerStats stats = new ServerStats();
     private volatile ServerConfig config;
-    private volatile String key; // config's address as text, built once: read on every request
+    private final String key; // the address as text, built once: read on every request (a new address is a new Server)
     private volatile HealthStatus health = HealthStatus.UP;
     private final HealthCheckStats healthChecks = new HealthCheckStats();
     private volatile AgentState agent = AgentState.NONE;
@@ -94,7 +94,6 @@ public final class Server implements Endpoint {
             startSlowStart(); // before the new settings show, so no pick sees it back at full weight
         }
         config = next;
-        key = next.address().toString();
     }
 
     /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */
