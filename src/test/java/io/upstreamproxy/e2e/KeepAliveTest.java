@@ -34,7 +34,7 @@ class KeepAliveTest {
             out.write(("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: " + path.length() + "\r\n\r\n" + path).getBytes(StandardCharsets.ISO_8859_1));
         });
         open.add(echo);
-        RunningProxy p = RunningProxy.start(("{'upstreams': {'web': {'servers': [{'server': '" + echo.address() + "'}]}}}").replace('\'', '"'));
+        RunningProxy p = RunningProxy.inFrontOf(echo.address());
         open.add(p);
         return p;
     }

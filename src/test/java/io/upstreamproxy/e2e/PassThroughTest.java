@@ -40,7 +40,7 @@ class PassThroughTest {
 
     private RunningProxy proxyTo(RawBackend backend) throws Exception {
         open.add(backend);
-        RunningProxy p = RunningProxy.start(("{'upstreams': {'web': {'servers': [{'server': '" + backend.address() + "'}]}}}").replace('\'', '"'));
+        RunningProxy p = RunningProxy.inFrontOf(backend.address());
         open.add(p);
         return p;
     }

@@ -38,7 +38,7 @@ class StreamingTest {
 
     private RunningProxy proxyFor(RawBackend backend) throws Exception {
         open.add(backend);
-        RunningProxy p = RunningProxy.start(("{'upstreams': {'web': {'servers': [{'server': '" + backend.address() + "'}]}}}").replace('\'', '"'));
+        RunningProxy p = RunningProxy.inFrontOf(backend.address());
         open.add(p);
         return p;
     }

@@ -34,6 +34,11 @@ public final class RunningProxy implements AutoCloseable {
         return start(json, null);
     }
 
+    /** The proxy with one upstream, {@code web}, of the one server at {@code address} (host:port). */
+    public static RunningProxy inFrontOf(String address) throws Exception {
+        return start("{\"upstreams\": {\"web\": {\"servers\": [{\"server\": \"" + address + "\"}]}}}");
+    }
+
     /** The live upstreams, to check counters and states the API would show. */
     public UpstreamRegistry registry() {
         return main.registry();
