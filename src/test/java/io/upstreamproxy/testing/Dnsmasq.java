@@ -1,8 +1,10 @@
 package io.upstreamproxy.testing;
 
 import java.io.IOException;
+import java.net.BindException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -10,9 +12,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * A real nameserver for tests: dnsmasq on 127.0.0.1 and a free UDP port, answering only from a
- * hosts file the test rewrites ({@link #hosts}, which sends SIGHUP: dnsmasq rereads it). No
- * upstream nameservers, no /etc/hosts; stopped by its own PID.
+ * A real nameserver for tests: dnsmasq on 127.0.0.1 and a port free for UDP and TCP, answering
+ * only from a hosts file the test rewrites ({@link #hosts}, which sends SIGHUP: dnsmasq rereads
+ * it). No upstream nameservers, no /etc/hosts; stopped by its own PID.
  */
 public final class Dnsmasq implements AutoCloseable {
     static final Path BINARY = Path.of("/usr/sbin/dnsmasq");
@@ -30,10 +32,19 @@ public final class Dnsmasq implements AutoCloseable {
     /** Starts it with {@code hosts} lines ({@code "127.0.0.2 web.test"}); skips the test where dnsmasq is not installed. */
     public static Dnsmasq start(Path dir, String... hosts) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(BINARY), "dnsmasq is not installed (Debian: dnsmasq-base)");
-        Dnsmasq d = new Dnsmasq(dir, freeUdpPort());
-        Files.writeString(d.hostsFile, String.join("\n", hosts) + "\n");
-        d.launch();
-        return d;
+        for (int attempt = 1; ; attempt++) {
+            Dnsmasq d = new Dnsmasq(dir, freePort());
+            Files.writeString(d.hostsFile, String.join("\n", hosts) + "\n");
+            try {
+                d.launch();
+                return d;
+            } catch (IllegalStateException e) {
+                // another process took the port between our check and dnsmasq's bind: try another
+                if (attempt == 3 || !e.getMessage().contains("Address already in use")) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private void launch() throws Exception {
@@ -79,9 +90,15 @@ public final class Dnsmasq implements AutoCloseable {
         }
     }
 
-    private static int freeUdpPort() throws Exception {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+    /** A port free for both UDP and TCP on 127.0.0.1: dnsmasq listens on both. */
+    private static int freePort() throws Exception {
+        while (true) {
+            try (DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress());
+                 ServerSocket tcp = new ServerSocket(udp.getLocalPort(), 1, InetAddress.getLoopbackAddress())) {
+                return tcp.getLocalPort();
+            } catch (BindException e) {
+                // free for UDP, taken for TCP: draw again
+            }
         }
     }
 
