@@ -37,6 +37,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -168,7 +169,7 @@ public final class Main {
         context.setErrorHandler(new JsonErrorHandler());
         Handler handlers = new JettyWebSocketHandler(context, webSocketRoutes(context), config);
         if (!"servlet".equals(System.getProperty(FRONT_END))) {
-            handlers = new CoreProxyHandler(handlers, context);
+            handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
         }
         server.setHandler(new GracefulHandler(handlers));
         server.setStopTimeout(GRACE.toMillis());
@@ -269,6 +270,14 @@ public final class Main {
     /** True when proxied requests go through Jetty's core API ({@link CoreProxyHandler}), false through the servlet. */
     public boolean coreFrontEnd() {
         return server.getDescendant(CoreProxyHandler.class) != null;
+    }
+
+    /**
+     * True when Jetty may handle a proxied request on the thread that read it: the core front
+     * end on plain listeners only ({@link CoreProxyHandler} says why TLS changes that).
+     */
+    public boolean nonBlocking() {
+        return server.getInvocationType() == Invocable.InvocationType.NON_BLOCKING;
     }
 
     /** The first listener's port. */

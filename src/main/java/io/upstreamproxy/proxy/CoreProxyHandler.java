@@ -18,26 +18,39 @@ import org.slf4j.LoggerFactory;
  * the context publishes when it starts; until then every request goes to the servlets.
  *
  * <p>Nothing on the proxy path blocks (bodies and responses move as the sockets allow, the
- * access log only queues), so this handler says so to Jetty: a proxied request is handled
- * on the thread that read it, with no hand-off to another thread. Everything else (the API,
- * the status page, metrics, WebSocket upgrades) may block, and goes on to {@code next} on a
- * pool thread.
+ * access log only queues), so on plain listeners this handler says so to Jetty: a proxied
+ * request is handled on the thread that read it, with no hand-off to another thread.
+ * Everything else (the API, the status page, metrics, WebSocket upgrades) may block, and goes
+ * on to {@code next} on a pool thread.
+ *
+ * <p>When any listener speaks TLS the handler says it may block, and Jetty reads and decrypts
+ * on pool threads. Run non-blocking, TLS connections starve one another whenever the proxy's
+ * threads wait for a CPU. With the load generator given priority ({@code nice -n -10 wrk}),
+ * the p99 over TLS was 190-890 ms non-blocking and 11-18 ms blocking, where nginx's was 13 ms;
+ * plain HTTP kept 6-7 ms either way (docs/benchmark.md, "The HTTPS tail"). Blocking costs
+ * about a quarter more CPU per TLS request, for the hand-offs to pool threads.
  */
 public final class CoreProxyHandler extends Handler.Wrapper {
     private static final Logger LOG = LoggerFactory.getLogger(CoreProxyHandler.class);
 
     private final ServletContextHandler context;
+    private final boolean nonBlocking;
     private volatile ProxyEngine engine;
 
-    /** {@code next}: the handlers in front of {@code context} (or the context itself). */
-    public CoreProxyHandler(Handler next, ServletContextHandler context) {
+    /**
+     * {@code next}: the handlers in front of {@code context} (or the context itself);
+     * {@code nonBlocking}: whether to tell Jetty it may handle proxied requests on the thread
+     * that read them (true unless a listener speaks TLS, see the class comment).
+     */
+    public CoreProxyHandler(Handler next, ServletContextHandler context, boolean nonBlocking) {
         super(next);
         this.context = context;
+        this.nonBlocking = nonBlocking;
     }
 
     @Override
     public InvocationType getInvocationType() {
-        return InvocationType.NON_BLOCKING;
+        return nonBlocking ? InvocationType.NON_BLOCKING : InvocationType.BLOCKING;
     }
 
     @Override
@@ -47,7 +60,11 @@ public final class CoreProxyHandler extends Handler.Wrapper {
             new CoreExchange(e, request, response, callback).start();
             return true;
         }
-        getServer().getThreadPool().execute(() -> handleBlocking(request, response, callback));
+        if (nonBlocking) {
+            getServer().getThreadPool().execute(() -> handleBlocking(request, response, callback));
+        } else {
+            handleBlocking(request, response, callback); // already on a pool thread
+        }
         return true;
     }
 

@@ -56,6 +56,8 @@ class FrontEndsTest {
         RunningProxy servlet = proxy(b.address(), "servlet");
         assertTrue(core.coreFrontEnd());
         assertFalse(servlet.coreFrontEnd());
+        assertTrue(core.nonBlocking(), "plain listeners only: proxied requests are handled where they are read");
+        assertFalse(servlet.nonBlocking());
 
         assertEquals(200, exchange(core).status());
         assertEquals(200, exchange(servlet).status());

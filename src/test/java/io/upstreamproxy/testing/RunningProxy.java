@@ -54,6 +54,11 @@ public final class RunningProxy implements AutoCloseable {
         return main.coreFrontEnd();
     }
 
+    /** True when Jetty may handle proxied requests on the thread that read them ({@link Main#nonBlocking}). */
+    public boolean nonBlocking() {
+        return main.nonBlocking();
+    }
+
     public int port() {
         return main.port();
     }
