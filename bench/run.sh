@@ -22,6 +22,13 @@ usage: bench/run.sh [options]
   --bare          also measure the bare proxy: Jetty's own core reverse proxy on the same
                   server and client settings, nothing of ours on the request path (no routing,
                   balancer, counters, metrics, health or access log); needs `mvn test-compile`
+  --raw           also measure the jar's server in front of an upstream connection of our own
+                  instead of Jetty's HttpClient (io.upstreamproxy.proxy.RawProxy: a measuring
+                  stick that forwards GETs only, not a proxy); needs `mvn test-compile`
+  --direct        after the rounds, one more run against each server answering by itself, no
+                  proxying: the jar's Jetty server with a core handler that answers at once, and
+                  the nginx backend; splits the proxies' difference into the server half and the
+                  upstream half; needs `mvn test-compile`
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -39,7 +46,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+HAPROXY=auto BARE=0 RAW=0 DIRECT=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -54,6 +61,8 @@ while [ $# -gt 0 ]; do
     --haproxy) HAPROXY=1 ;;
     --no-haproxy) HAPROXY=0 ;;
     --bare) BARE=1 ;;
+    --direct) DIRECT=1 ;;
+    --raw) RAW=1 ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
@@ -79,7 +88,7 @@ fi
 SCHEME=http
 if [ "$HTTPS" = 1 ]; then
   command -v openssl >/dev/null || { echo "bench: --https needs openssl" >&2; exit 2; }
-  SCHEME=https HAPROXY=0 BARE=0
+  SCHEME=https HAPROXY=0 BARE=0 RAW=0 DIRECT=0
 fi
 if [ ! -f "$JAR" ] || { [ "$BARE" = 1 ] && [ ! -d "$ROOT/target/test-classes" ]; }; then
   echo "bench: building the jar"
@@ -112,7 +121,7 @@ if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
 else
   NGINX_LISTEN_OPTS="" OURS_TLS=""
 fi
-free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT
+free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
 
 # --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
 cat >"$TMP/backend.conf" <<EOF
@@ -241,6 +250,17 @@ if [ "$BARE" = 1 ]; then
   start bare java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR:$JETTY_PROXY" io.upstreamproxy.proxy.BareProxy "$P_BARE" "127.0.0.1:$B1" "127.0.0.1:$B2"
   TARGETS+=(bare); PORT_bare=$P_BARE
 fi
+if [ "$RAW" = 1 ]; then
+  # shellcheck disable=SC2086
+  start raw java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR" io.upstreamproxy.proxy.RawProxy "$P_RAW" "127.0.0.1:$B1" "127.0.0.1:$B2"
+  TARGETS+=(raw); PORT_raw=$P_RAW
+fi
+if [ "$DIRECT" = 1 ]; then # measured after the rounds, not in them
+  # shellcheck disable=SC2086
+  start jetty java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR" io.upstreamproxy.proxy.BareServer "$P_JETTY"
+  PORT_jetty=$P_JETTY PORT_backend=$B1
+  ready jetty "$P_JETTY"
+fi
 ready backend "$B1"; ready backend "$B2"
 for t in "${TARGETS[@]}"; do eval "ready $t \$PORT_$t $SCHEME"; done
 
@@ -279,12 +299,13 @@ run_wrk() { # target, seconds -> sets R_* from the RESULT line
 }
 ms() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1000}'; }
 
-echo "bench: backend 127.0.0.1:$B1,$B2; ours :$P_OURS; nginx :$P_NGINX$([ "$HAPROXY" = 1 ] && echo "; haproxy :$P_HAPROXY")$([ "$BARE" = 1 ] && echo "; bare :$P_BARE")"
+echo "bench: backend 127.0.0.1:$B1,$B2; ours :$P_OURS; nginx :$P_NGINX$([ "$HAPROXY" = 1 ] && echo "; haproxy :$P_HAPROXY")$([ "$BARE" = 1 ] && echo "; bare :$P_BARE")$([ "$RAW" = 1 ] && echo "; raw :$P_RAW")"
 [ "$HTTPS" = 1 ] && echo "bench: HTTPS round: TLS at ours and nginx (same EC P-256 certificate), plain HTTP/1.1 to the backend"
 echo "bench: wrk -t$THREADS -c$CONNS -d${DURATION}s --timeout $WRK_TIMEOUT, $ROUNDS rounds; access log $([ "$ACCESS_LOG" = 1 ] && echo on || echo off); JVM: ${JVM_OPTS:-(defaults)}"
 echo "bench: warming up ${WARMUP}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
 run_wrk ours "$WARMUP"
 [ "$BARE" = 1 ] && run_wrk bare "$WARMUP"
+[ "$RAW" = 1 ] && run_wrk raw "$WARMUP"
 run_wrk nginx 3
 [ "$HAPROXY" = 1 ] && run_wrk haproxy 3
 
@@ -339,6 +360,7 @@ for r in $(seq 1 "$ROUNDS"); do
     BARE_CPU+=("$cpu")
     extra="  ours/bare $bare (cpu per request $cpu)"
   fi
+  [ "$RAW" = 1 ] && extra="$extra  raw/nginx $(awk -v a="${RPS[raw]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}') (cpu per request $(awk -v a="${CPUUS[raw]}" -v b="${CPUUS[nginx]}" 'BEGIN {printf "%.2f", b ? a / b : 0}'))"
   [ "$HAPROXY" = 1 ] && extra="$extra  ours/haproxy $(awk -v a="${RPS[ours]}" -v b="${RPS[haproxy]}" 'BEGIN {printf "%.3f", a / b}')"
   echo "      ratio ours/nginx $ratio$extra"
 done
@@ -364,6 +386,19 @@ if awk -v m="$MEDIAN" -v c="$CPU_MEDIAN" -v p="$P99_MEDIAN" -v l="$P99_LIMIT" 'B
   echo "rung 0.8 (ratio >= 0.8, CPU <= 2x, p99 <= ${P99_LIMIT}x, zero errors): PASS"
 else
   echo "rung 0.8 (ratio >= 0.8, CPU <= 2x, p99 <= ${P99_LIMIT}x, zero errors): FAIL"
+fi
+
+# --- each server answering by itself (--direct): one warm-up and one run each -----------------
+if [ "$DIRECT" = 1 ]; then
+  echo
+  echo "servers answering by themselves, no proxying, one ${DURATION}s run each:"
+  run_wrk jetty $((WARMUP < 30 ? WARMUP : 30)) # JIT warm-up of the Jetty server
+  for t in jetty backend; do
+    run_wrk "$t" "$DURATION"
+    eval "D_RPS_$t=\$R_RPS D_CPU_$t=\$R_CPU_US"
+    printf '%-8s req/s %7s  p99 %6s ms  cpu %3s%%  cpu per request %3s us\n' "$t" "$R_RPS" "$(ms "$R_p99_us")" "$R_CPU" "$R_CPU_US"
+  done
+  echo "jetty/nginx answering by themselves: req/s $(awk -v a="$D_RPS_jetty" -v b="$D_RPS_backend" 'BEGIN {printf "%.3f", a / b}'), CPU per request $(awk -v a="$D_CPU_jetty" -v b="$D_CPU_backend" 'BEGIN {printf "%.2f", b ? a / b : 0}')"
 fi
 
 # --- system calls per request (--syscalls): one more run of each proxy under perf stat ---------
