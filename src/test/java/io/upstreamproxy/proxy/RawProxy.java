@@ -38,7 +38,7 @@ import org.eclipse.jetty.util.Promise;
  * of an upstream HTTP/1.1 connection of our own on Jetty's {@link ClientConnector} instead of
  * Jetty's {@code HttpClient}. It forwards GETs without a body, takes responses with a
  * Content-Length, and does nothing else a proxy must (no routing, balancer, retries, limits,
- * timeouts, logs, error answers). Its connection reads until the end of a response and then
+ * timeouts, logs, error answers); it writes the client's headers and adds the ones ours adds. Its connection reads until the end of a response and then
  * stops, and registers for reads again only when it sends the next request. Its CPU per request
  * bounds what replacing {@code HttpClient} could save. Run: {@code java -cp
  * target/test-classes:target/upstream-proxy.jar io.upstreamproxy.proxy.RawProxy PORT HOST:PORT...}.
@@ -65,9 +65,21 @@ public final class RawProxy {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
                 int i = Math.floorMod(next.getAndIncrement(), servers);
-                String head = "GET " + request.getHttpURI().getPathQuery() + " HTTP/1.1\r\nHost: " + args[i + 1]
-                        + "\r\nX-Forwarded-For: " + Request.getRemoteAddr(request) + "\r\n\r\n";
-                Exchange x = new Exchange(response, callback, BufferUtil.toBuffer(head, StandardCharsets.US_ASCII), idle.get(i));
+                // The client's headers, then what ours adds, so the head costs what ours costs to write.
+                String remote = Request.getRemoteAddr(request);
+                String host = request.getHeaders().get(HttpHeader.HOST);
+                StringBuilder head = new StringBuilder(256).append("GET ").append(request.getHttpURI().getPathQuery())
+                        .append(" HTTP/1.1\r\nHost: ").append(args[i + 1]).append("\r\n");
+                for (HttpField f : request.getHeaders()) {
+                    HttpHeader h = f.getHeader();
+                    if (h != HttpHeader.HOST && h != HttpHeader.CONNECTION && h != HttpHeader.KEEP_ALIVE) {
+                        head.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
+                    }
+                }
+                head.append("Via: 1.1 upstream-proxy\r\nForwarded: for=").append(remote).append(";host=\"").append(host)
+                        .append("\";proto=http\r\nX-Forwarded-For: ").append(remote).append("\r\nX-Forwarded-Proto: http\r\n")
+                        .append("X-Forwarded-Host: ").append(host).append("\r\n\r\n");
+                Exchange x = new Exchange(response, callback, BufferUtil.toBuffer(head.toString(), StandardCharsets.US_ASCII), idle.get(i));
                 Upstream pooled = idle.get(i).pollLast();
                 if (pooled != null) {
                     pooled.send(x);
