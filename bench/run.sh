@@ -423,4 +423,5 @@ if [ "$SYSCALLS" = 1 ]; then
   echo "system calls per request, one ${DURATION}s run each (perf stat):"
   syscalls_per_request ours
   syscalls_per_request nginx
+  [ "$RAW" = 1 ] && syscalls_per_request raw
 fi
