@@ -164,8 +164,8 @@ public final class RawProxy {
             complete = false;
             parser.reset();
             // Registered again at once, in the selector's same pass: the read interest Jetty
-            // dropped for this event comes back before the next select, so no epoll_ctl, and
-            // an idle connection in the pool still hears the server close it.
+            // dropped for this event is often back before the next select, which saves an
+            // epoll_ctl, and an idle connection in the pool still hears the server close it.
             fillInterested();
             Response response = x.response();
             response.setStatus(status);
