@@ -7,13 +7,11 @@ import io.upstreamproxy.upstream.Upstream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.ContentSourceRequestContent;
 import org.eclipse.jetty.client.Result;
-import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
@@ -298,15 +296,7 @@ final class CoreExchange {
             x.headersReceived = true;
             x.headerNanos = System.nanoTime() - x.attemptNanos;
             response.setStatus(r.getStatus());
-            HttpFields.Mutable headers = response.getHeaders();
-            Set<String> listed = CoreHeaders.connectionListed(r.getHeaders());
-            for (HttpField f : r.getHeaders()) {
-                if (f.getHeader() == HttpHeader.DATE) {
-                    headers.put(f); // the server's, in place of the one Jetty put there
-                } else if (CoreHeaders.toClient(f, listed)) {
-                    headers.add(f);
-                }
-            }
+            CoreHeaders.copyToClient(r.getHeaders(), response.getHeaders());
         }
 
         @Override

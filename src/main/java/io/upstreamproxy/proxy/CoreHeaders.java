@@ -50,6 +50,21 @@ final class CoreHeaders {
     }
 
     /**
+     * The server's response headers onto the client's: its {@code Date} in place of the one
+     * Jetty put there, and every other one that {@link #toClient} lets through.
+     */
+    static void copyToClient(HttpFields server, HttpFields.Mutable client) {
+        Set<String> listed = connectionListed(server);
+        for (HttpField f : server) {
+            if (f.getHeader() == HttpHeader.DATE) {
+                client.put(f);
+            } else if (toClient(f, listed)) {
+                client.add(f);
+            }
+        }
+    }
+
+    /**
      * Whether a server's response header goes on to the client; {@code listed}: the names the
      * response's {@code Connection} header gives ({@link #connectionListed}), hop-by-hop too.
      */

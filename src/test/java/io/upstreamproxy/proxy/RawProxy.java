@@ -16,7 +16,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.io.AbstractConnection;
@@ -38,7 +37,7 @@ import org.eclipse.jetty.util.Promise;
  * of an upstream HTTP/1.1 connection of our own on Jetty's {@link ClientConnector} instead of
  * Jetty's {@code HttpClient}. It forwards GETs without a body, takes responses with a
  * Content-Length, and does nothing else a proxy must (no routing, balancer, retries, limits,
- * timeouts, logs, error answers); it writes the client's headers and adds the ones ours adds.
+ * timeouts, logs, error answers); the headers both ways go through the jar's {@link CoreHeaders}.
  * Its connection reads until the end of a response and then stops, registering for reads again
  * at once rather than reading until the socket is empty. Its CPU per request
  * bounds what replacing {@code HttpClient} could save. Run: {@code java -cp
@@ -66,20 +65,15 @@ public final class RawProxy {
             @Override
             public boolean handle(Request request, Response response, Callback callback) {
                 int i = Math.floorMod(next.getAndIncrement(), servers);
-                // The client's headers, then what ours adds, so the head costs what ours costs to write.
-                String remote = Request.getRemoteAddr(request);
-                String host = request.getHeaders().get(HttpHeader.HOST);
+                // The headers ours sends, by the same code, so the head costs what ours costs to build.
+                HttpFields.Mutable fields = HttpFields.build();
+                CoreHeaders.toServer(request, fields);
                 StringBuilder head = new StringBuilder(256).append("GET ").append(request.getHttpURI().getPathQuery())
                         .append(" HTTP/1.1\r\nHost: ").append(args[i + 1]).append("\r\n");
-                for (HttpField f : request.getHeaders()) {
-                    HttpHeader h = f.getHeader();
-                    if (h != HttpHeader.HOST && h != HttpHeader.CONNECTION && h != HttpHeader.KEEP_ALIVE) {
-                        head.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
-                    }
+                for (HttpField f : fields) {
+                    head.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
                 }
-                head.append("Via: 1.1 upstream-proxy\r\nForwarded: for=").append(remote).append(";host=\"").append(host)
-                        .append("\";proto=http\r\nX-Forwarded-For: ").append(remote).append("\r\nX-Forwarded-Proto: http\r\n")
-                        .append("X-Forwarded-Host: ").append(host).append("\r\n\r\n");
+                head.append("\r\n");
                 Exchange x = new Exchange(response, callback, BufferUtil.toBuffer(head.toString(), StandardCharsets.US_ASCII), idle.get(i));
                 Upstream pooled = idle.get(i).pollLast();
                 if (pooled != null) {
@@ -169,7 +163,7 @@ public final class RawProxy {
             fillInterested();
             Response response = x.response();
             response.setStatus(status);
-            response.getHeaders().add(headers);
+            CoreHeaders.copyToClient(headers, response.getHeaders()); // as ours does
             ByteBuffer content = body == null ? BufferUtil.EMPTY_BUFFER : body;
             // Back in the pool before the client's write, which may start the client's next
             // request on this thread; from here on another exchange may own the fields.
@@ -207,10 +201,7 @@ public final class RawProxy {
 
         @Override
         public void parsedHeader(HttpField field) {
-            HttpHeader h = field.getHeader();
-            if (h != HttpHeader.CONNECTION && h != HttpHeader.KEEP_ALIVE && h != HttpHeader.DATE && h != HttpHeader.SERVER) {
-                headers.add(field);
-            }
+            headers.add(field);
         }
 
         @Override
