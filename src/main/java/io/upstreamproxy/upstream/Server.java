@@ -90,6 +90,10 @@ public final class Server implements Endpoint {
      */
     void reconfigure(ServerConfig next) {
         ServerConfig prev = config;
+        if (!next.address().equals(prev.address())) { // key() is built once from it
+            throw new IllegalArgumentException("server " + id + ": address " + next.address() + " in place of " + prev.address()
+                    + " (a new address is a new server)");
+        }
         if ((prev.down() || prev.drain()) && !next.down() && !next.drain()) {
             startSlowStart(); // before the new settings show, so no pick sees it back at full weight
         }

@@ -2,6 +2,7 @@ package io.upstreamproxy.upstream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.upstreamproxy.config.HostPort;
@@ -26,6 +27,16 @@ class ServerTest {
             s.onRequestStart();
             s.onFailure();
         }
+    }
+
+    @Test
+    void keepsItsAddressThroughEveryUpdate() {
+        Server s = server(config());
+        s.update(config().withWeight(3));
+        assertEquals("127.0.0.1:9001", s.key());
+        assertThrows(IllegalArgumentException.class, () -> s.update(ServerConfig.of(new HostPort("127.0.0.1", 9002))));
+        assertEquals("127.0.0.1:9001", s.key());
+        assertEquals(3, s.config().weight(), "a refused update changes nothing");
     }
 
     @Test
