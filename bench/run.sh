@@ -38,7 +38,8 @@ usage: bench/run.sh [options]
                   async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
                   its libasyncProfiler.so
   --jar FILE      the jar to measure (default: target/upstream-proxy.jar, built when missing)
-  --syscalls      after the rounds, one more wrk run against ours and nginx under `perf stat`:
+  --syscalls      after the rounds, one more wrk run against ours and nginx (and raw, with
+                  --raw) under `perf stat`:
                   system calls and context switches per request (needs perf and root)
   --keep          keep the temp dir (configs, logs)
 EOF
@@ -423,5 +424,5 @@ if [ "$SYSCALLS" = 1 ]; then
   echo "system calls per request, one ${DURATION}s run each (perf stat):"
   syscalls_per_request ours
   syscalls_per_request nginx
-  [ "$RAW" = 1 ] && syscalls_per_request raw
+  if [ "$RAW" = 1 ]; then syscalls_per_request raw; fi
 fi
