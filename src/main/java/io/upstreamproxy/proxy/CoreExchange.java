@@ -9,11 +9,9 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.eclipse.jetty.client.BytesRequestContent;
-import org.eclipse.jetty.client.ContentSourceRequestContent;
-import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Request;
@@ -35,6 +33,7 @@ final class CoreExchange {
     private final Callback callback;
     private final AtomicBoolean finished = new AtomicBoolean();
     private Exchange x;
+    private long bodyLength; // the client's Content-Length, 0 without a body, -1 chunked
 
     CoreExchange(ProxyEngine engine, Request request, Response response, Callback callback) {
         this.engine = engine;
@@ -64,6 +63,7 @@ final class CoreExchange {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
             return;
         }
+        bodyLength = length;
         ProxyConfig.Proxy settings = engine.settings();
         boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
         boolean streamed = length != 0 && !buffered;
@@ -104,25 +104,25 @@ final class CoreExchange {
         reply(a);
     }
 
-    /** Sends the request to {@code server}: one attempt. */
+    /** Sends the request to {@code server}: one attempt, on a pooled connection or a new one. */
     private void send(Server server) {
         x.startAttempt(server);
         server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
-        org.eclipse.jetty.client.Request up = engine.newRequest(x, server, request.getMethod());
-        up.headers(h -> {
-            CoreHeaders.toServer(request, h.clear());
-            // The value Jetty's client would derive from the request's URI, without building one.
-            h.add(HttpHeader.HOST, server.key());
-        });
-        String contentType = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
-        if (x.body != null) {
-            up.body(new BytesRequestContent(contentType, x.body));
-        } else if (!x.replayable) {
+        HttpFields.Mutable fields = HttpFields.build();
+        CoreHeaders.toServer(request, fields);
+        Content.Source source = null;
+        boolean chunked = false;
+        if (x.body == null && !x.replayable) {
             idleTimeout(engine.settings().clientBodyTimeout().toMillis());
-            up.body(new ContentSourceRequestContent(new StreamedSource(engine.settings().maxBodyBytes()), contentType));
-            up.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
+            source = new StreamedSource(engine.settings().maxBodyBytes());
+            chunked = bodyLength < 0;
+            if (chunked) { // the client's framing is hop-by-hop: ours is chunks too
+                fields.remove(HttpHeader.CONTENT_LENGTH);
+                fields.add(HttpHeader.TRANSFER_ENCODING, "chunked");
+            }
         }
-        up.send(new Attempt());
+        ByteBuffer head = OriginClient.head(request.getMethod(), x.target, server.key(), fields);
+        engine.origins().pool(server.address(), x.upstream.config().tls()).acquire(new Attempt(head, source, chunked));
     }
 
     /**
@@ -255,6 +255,7 @@ final class CoreExchange {
                 return chunk;
             }
             total += chunk.remaining();
+            x.sent += chunk.remaining();
             if (maxBytes > 0 && total > maxBytes) {
                 chunk.release();
                 Fault.BodyTooLarge tooLarge = new Fault.BodyTooLarge(maxBytes);
@@ -279,87 +280,81 @@ final class CoreExchange {
     }
 
     /**
-     * One attempt's response. Its bytes go to the client one chunk at a time: the next is read
-     * from the server once the client's connection took the last. The exchange ends when both
-     * the server's response and the client's last write are done.
+     * One attempt: it waits for a connection, then hears the server's response. Its bytes go
+     * to the client as they come, and the connection reads on only once the client's
+     * connection took the last ones. The exchange ends when both the server's response and the
+     * client's last write are done.
      */
-    private final class Attempt implements org.eclipse.jetty.client.Response.Listener {
+    private final class Attempt implements OriginPool.Waiter, OriginConnection.Listener {
+        private final ByteBuffer head;
+        private final Content.Source source;
+        private final boolean chunked;
         private final AtomicInteger toEnd = new AtomicInteger(2); // the server's response, the client's last write
-        private final AtomicInteger pumps = new AtomicInteger();
-        private org.eclipse.jetty.client.Response serverResponse;
-        private Content.Source source;
-        private long length = -1; // the server's Content-Length, -1 without one
-        private boolean lastWritten; // the client has been sent its last bytes; touched only while pumping
+        private int status;
+        private boolean lastWritten; // the client has been sent its last bytes
+        private volatile boolean logged;
+
+        Attempt(ByteBuffer head, Content.Source source, boolean chunked) {
+            this.head = head;
+            this.source = source;
+            this.chunked = chunked;
+        }
 
         @Override
-        public void onHeaders(org.eclipse.jetty.client.Response r) {
+        public void onConnection(OriginConnection c) {
+            c.send(head, x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(request.getMethod()),
+                    engine.settings().readTimeout().toMillis(), this);
+        }
+
+        @Override
+        public void onNoConnection(Throwable failure) {
+            failed(failure);
+        }
+
+        @Override
+        public void onHeaders(int code, HttpFields fields, Callback taken) {
             x.headersReceived = true;
             x.headerNanos = System.nanoTime() - x.attemptNanos;
-            response.setStatus(r.getStatus());
-            CoreHeaders.copyToClient(r.getHeaders(), response.getHeaders());
-        }
-
-        @Override
-        public void onContentSource(org.eclipse.jetty.client.Response r, Content.Source content) {
-            serverResponse = r;
-            source = content;
-            length = r.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
-            if (length >= 0) {
-                pump();
+            status = code;
+            response.setStatus(code);
+            CoreHeaders.copyToClient(fields, response.getHeaders());
+            if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(request.getMethod())) {
+                taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
-                response.write(false, BufferUtil.EMPTY_BUFFER, new Written(null, false));
+                response.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
             }
-        }
-
-        /** Moves chunks while the client takes them; re-entered from write callbacks and demand, never recursively. */
-        private void pump() {
-            if (pumps.getAndIncrement() != 0) {
-                return;
-            }
-            do {
-                step();
-            } while (pumps.decrementAndGet() != 0);
         }
 
         /**
-         * One chunk from the server to the client, or a demand for the next. The chunk that
-         * completes the server's Content-Length goes as the client's last write (one write to
-         * the client, not a second empty one for the end of the server's stream), and what the
-         * server's stream still holds, its end, is then read without writing anything.
+         * Bytes from the server to the client. The bytes that complete the server's
+         * Content-Length go as the client's last write (one write, not a second empty one for
+         * the end of the server's response).
          */
-        private void step() {
-            Content.Chunk chunk = source.read();
-            if (chunk == null) {
-                source.demand(this::pump);
-                return;
-            }
-            if (Content.Chunk.isFailure(chunk)) {
-                return; // the response failed: onComplete has it
-            }
-            if (lastWritten) {
-                boolean end = chunk.isLast();
-                chunk.release();
-                if (!end) {
-                    source.demand(this::pump); // not expected: the parser stops at Content-Length
-                }
-                return;
-            }
-            x.received += chunk.remaining();
-            boolean last = chunk.isLast() || x.received == length;
+        @Override
+        public void onContent(ByteBuffer content, boolean last, Callback taken) {
+            x.received += content.remaining();
             lastWritten = last;
-            response.write(last, chunk.getByteBuffer(), new Written(chunk, last));
+            response.write(last, content, new Written(taken, last));
         }
 
         @Override
-        public void onComplete(Result result) {
-            if (result.isSucceeded()) {
-                x.responded(result.getResponse().getStatus());
-                log(result.getResponse().getStatus(), x.server);
-                end();
-                return;
+        public void onComplete() {
+            if (!logged) { // else the client's write of the last bytes already failed, and said so
+                logged = true;
+                x.responded(status);
+                log(status, x.server);
             }
-            failed(result.getResponse(), result.getFailure());
+            if (!lastWritten) {
+                lastWritten = true;
+                response.write(true, BufferUtil.EMPTY_BUFFER, new Written(null, true));
+            }
+            end();
+        }
+
+        @Override
+        public void onFailure(Throwable failure) {
+            failed(failure);
         }
 
         private void end() {
@@ -373,12 +368,13 @@ final class CoreExchange {
          * faults count against it and may be retried on another server, and only before response
          * headers arrived. Once the response started, it is cut short to the client.
          */
-        private void failed(org.eclipse.jetty.client.Response r, Throwable failure) {
+        private void failed(Throwable failure) {
             Server failedServer = x.server;
             Fault fault = ProxyEngine.fault(x, failure, closedByClient());
             if (x.headersReceived) {
-                x.responded(r.getStatus()); // it answered; what broke later is not retried
-                log(fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : r.getStatus(), failedServer);
+                x.responded(status); // it answered; what broke later is not retried
+                logged = true;
+                log(fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : status, failedServer);
                 reply(ProxyEngine.Answer.of(fault));
                 return;
             }
@@ -397,39 +393,39 @@ final class CoreExchange {
             reply(ProxyEngine.answer(x, fault));
         }
 
-        /** A write to the client finished: release its chunk, then the next chunk, or the end. */
+        /** A write to the client finished: the connection may read on, or the exchange end. */
         private final class Written implements Callback {
-            private final Content.Chunk chunk;
+            private final Callback taken;
             private final boolean last;
 
-            Written(Content.Chunk chunk, boolean last) {
-                this.chunk = chunk;
+            Written(Callback taken, boolean last) {
+                this.taken = taken;
                 this.last = last;
             }
 
             @Override
             public void succeeded() {
-                // the client's last bytes, but not the server's: its end is still to be read
-                boolean serverEndUnread = last && chunk != null && !chunk.isLast();
-                if (chunk != null) {
-                    chunk.release();
-                }
                 if (last) {
                     end();
                 }
-                if (!last || serverEndUnread) {
-                    pump();
+                if (taken != null) {
+                    taken.succeeded();
                 }
             }
 
+            /** The client's connection is cut: the server's response is given up (its connection closes), the client's fault. */
             @Override
             public void failed(Throwable t) {
-                if (chunk != null) {
-                    chunk.release();
-                }
                 x.clientFailure = t;
-                finish(t); // the client's connection is cut; the server's response is given up
-                serverResponse.abort(t);
+                if (!logged) {
+                    logged = true;
+                    x.responded(status);
+                    log(Fault.CLIENT_CLOSED, x.server);
+                }
+                finish(t);
+                if (taken != null) {
+                    taken.failed(t);
+                }
             }
 
             @Override

@@ -11,10 +11,12 @@ import jakarta.servlet.ServletException;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +42,7 @@ public final class ProxyEngine {
     private final AccessLog accessLog;
     private final Object serverExecutor;
     private volatile HttpClient plain; // guarded by this when created
+    private volatile OriginClient origins; // the jar's upstream client; guarded by this when created
     /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
     private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
 
@@ -68,6 +71,10 @@ public final class ProxyEngine {
     public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
         router = nextRouter;
         settings = next;
+        OriginClient o = origins;
+        if (o != null) {
+            o.reconfigure(next);
+        }
         HttpClient client = plain;
         if (client != null) {
             client.setConnectTimeout(next.connectTimeout().toMillis());
@@ -89,6 +96,34 @@ public final class ProxyEngine {
             }
         }
         return c;
+    }
+
+    /** The jar's upstream client ({@link CoreExchange}), started on first use; the WAR's servlet uses Jetty's {@code HttpClient}. */
+    OriginClient origins() {
+        OriginClient o = origins;
+        if (o == null) {
+            synchronized (this) {
+                o = origins;
+                if (o == null) {
+                    Executor executor = serverExecutor instanceof Executor e ? e : ownPool();
+                    o = new OriginClient(settings, executor);
+                    origins = o;
+                }
+            }
+        }
+        return o;
+    }
+
+    private static Executor ownPool() {
+        QueuedThreadPool pool = new QueuedThreadPool(200, 8);
+        pool.setName("upstream-proxy-origin");
+        pool.setDaemon(true);
+        try {
+            pool.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the upstream thread pool", e);
+        }
+        return pool;
     }
 
     private HttpClient client(Upstream upstream) {
@@ -219,6 +254,10 @@ public final class ProxyEngine {
 
     /** Stops the upstream clients and closes the access log. */
     public void close() {
+        OriginClient o = origins;
+        if (o != null) {
+            o.stop();
+        }
         HttpClient c = plain;
         if (c != null) {
             stop(c);

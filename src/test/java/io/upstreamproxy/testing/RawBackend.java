@@ -64,7 +64,8 @@ public final class RawBackend implements AutoCloseable {
         }
     }
 
-    private static String readHead(InputStream in) throws IOException {
+    /** Reads up to and including the blank line that ends a head (less, when the stream ends first). */
+    public static String readHead(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int matched = 0;
         int c;

@@ -1,0 +1,171 @@
+package io.upstreamproxy.proxy;
+
+import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.tls.UpstreamTlsContext;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.io.ClientConnectionFactory;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.Transport;
+import org.eclipse.jetty.io.ssl.SslConnection;
+import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.SocketAddressResolver;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The jar's upstream client: one selector of Jetty's {@link ClientConnector} for every
+ * connection to every server, an {@link OriginPool} per server address and {@code tls}
+ * setting, and the request head in HTTP/1.1. Upstream TLS is Jetty's {@code SslConnection}
+ * under the same {@link OriginConnection}, with the upstream's trust, client certificate and
+ * SNI name ({@link UpstreamTlsContext}). Host names are resolved off the selector, on every new
+ * connection (so a changed DNS record is followed as connections renew); addresses are not
+ * resolved at all.
+ */
+final class OriginClient {
+    private static final Logger LOG = LoggerFactory.getLogger(OriginClient.class);
+
+    /** What a pool is for: the server's address as configured, and its upstream's TLS (null: plain). */
+    record Key(String host, int port, ProxyConfig.UpstreamTls tls) {}
+
+    private final ClientConnector connector = new ClientConnector();
+    private final Executor executor;
+    private final SocketAddressResolver resolver;
+    private final Map<Key, OriginPool> pools = new ConcurrentHashMap<>();
+    private final Map<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls = new ConcurrentHashMap<>();
+    private volatile ProxyConfig.Proxy settings;
+
+    /** {@code executor}: embedded Jetty's thread pool, for the rare hand-off (TLS, resolution). */
+    OriginClient(ProxyConfig.Proxy settings, Executor executor) {
+        this.settings = settings;
+        this.executor = executor;
+        connector.setSelectors(1);
+        connector.setExecutor(executor);
+        connector.setConnectTimeout(settings.connectTimeout());
+        try {
+            connector.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the upstream connector", e);
+        }
+        resolver = new SocketAddressResolver.Async(executor, connector.getScheduler(), settings.connectTimeout().toMillis());
+    }
+
+    /** A reload: the new connect timeout and pool limits apply from the next connection and request on. */
+    void reconfigure(ProxyConfig.Proxy next) {
+        settings = next;
+        connector.setConnectTimeout(next.connectTimeout());
+    }
+
+    /** The pool of connections to {@code address} for an upstream with {@code upstreamTls} (null: plain HTTP). */
+    OriginPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls) {
+        Key key = new Key(address.host(), address.port(), upstreamTls);
+        OriginPool pool = pools.get(key);
+        return pool != null ? pool : pools.computeIfAbsent(key, k -> new OriginPool(this, k,
+                () -> settings.maxConnectionsPerServer(), () -> settings.maxQueuedPerServer()));
+    }
+
+    /** Opens a connection for {@code w}: resolves the host (unless an address), connects, and wraps it in TLS when the upstream asks. */
+    void connect(OriginPool pool, Key key, OriginPool.Waiter w) {
+        String host = key.host().startsWith("[") ? key.host().substring(1, key.host().length() - 1) : key.host();
+        if (HostPort.isIpLiteral(key.host())) {
+            try {
+                open(pool, key, new InetSocketAddress(InetAddress.getByName(host), key.port()), w);
+            } catch (UnknownHostException e) {
+                pool.connectFailed(w, e); // not an address after all
+            }
+            return;
+        }
+        resolver.resolve(host, key.port(), new HashMap<>(), Promise.from((List<InetSocketAddress> found) -> {
+            if (found.isEmpty()) {
+                pool.connectFailed(w, new UnresolvedAddressException());
+            } else {
+                open(pool, key, found.get(0), w);
+            }
+        }, failure -> pool.connectFailed(w, failure)));
+    }
+
+    private void open(OriginPool pool, Key key, InetSocketAddress address, OriginPool.Waiter w) {
+        Map<String, Object> context = new HashMap<>();
+        context.put(Transport.class.getName(), Transport.TCP_IP);
+        int maxHead = Math.max(64 << 10, 2 * settings.maxHeaderBytes()); // a response head past this is a broken server
+        ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead);
+        context.put(ClientConnectionFactory.CONTEXT_KEY, key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http));
+        context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, Promise.<Connection>from(
+                c -> w.onConnection((OriginConnection) (c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c)),
+                failure -> pool.connectFailed(w, failure)));
+        connector.connect(address, context);
+    }
+
+    private SslContextFactory.Client sslFactory(ProxyConfig.UpstreamTls t) {
+        return tls.computeIfAbsent(t, k -> {
+            SslContextFactory.Client f = UpstreamTlsContext.of(k).newJettyFactory();
+            try {
+                f.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot start TLS to the upstream: " + e.getMessage(), e);
+            }
+            return f;
+        });
+    }
+
+    /**
+     * The request head in HTTP/1.1: request line, {@code Host} (the server's address as
+     * configured, as Jetty's client would send it), then {@code fields} as they are. Values
+     * come from Jetty's parser or our own code, so they hold no CR or LF; characters outside
+     * Latin-1 go as {@code ?}, as Jetty's generator sends them.
+     */
+    static ByteBuffer head(String method, String target, String host, HttpFields fields) {
+        StringBuilder b = new StringBuilder(256 + 32 * fields.size());
+        b.append(method).append(' ').append(target).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+        for (HttpField f : fields) {
+            b.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
+        }
+        b.append("\r\n");
+        byte[] bytes = new byte[b.length()];
+        for (int i = 0; i < bytes.length; i++) {
+            char c = b.charAt(i);
+            bytes[i] = c < 256 ? (byte) c : (byte) '?';
+        }
+        return ByteBuffer.wrap(bytes);
+    }
+
+    /** Stops the connector: every connection closes. */
+    void stop() {
+        pools.values().forEach(OriginPool::closeIdle);
+        try {
+            connector.stop();
+        } catch (Exception e) {
+            LOG.debug("stopping the upstream connector", e);
+        }
+        tls.values().forEach(f -> {
+            try {
+                f.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping an upstream TLS factory", e);
+            }
+        });
+    }
+
+    /** The pool for a key, when one was made (tests). */
+    OriginPool existingPool(HostPort address, ProxyConfig.UpstreamTls upstreamTls) {
+        return pools.get(new Key(address.host(), address.port(), upstreamTls));
+    }
+
+    Duration connectTimeout() {
+        return connector.getConnectTimeout();
+    }
+}

@@ -1,0 +1,133 @@
+package io.upstreamproxy.proxy;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.IntSupplier;
+
+/**
+ * The connections to one server (one address, one upstream {@code tls} setting): the idle ones,
+ * how many are open or opening, and the requests waiting for one when
+ * {@code proxy.max_connections_per_server} are busy, at most {@code proxy.max_queued_per_server}
+ * of them (then {@link RejectedExecutionException}, a 503 that is nobody's fault). Both limits
+ * are read on every request, so a reload applies them at once.
+ *
+ * <p>The most recently used idle connection goes first (a stack): the pool stays as small as
+ * the load needs, and the connections left at the bottom reach their idle timeout and close.
+ * One lock guards the three fields; it is held for a few operations on an array deque, never
+ * across I/O.
+ */
+final class OriginPool {
+    /** Idle pooled connections close after this long: below the usual server keep-alive (Jetty 30 s, nginx 75 s), so we close first and never write into a connection the server is closing. */
+    static final long IDLE_TIMEOUT_MILLIS = 15_000;
+    /** A connection's read buffer, taken from Jetty's pool while it reads and given back when empty. */
+    static final int BUFFER_BYTES = 16_384;
+
+    /** Where a request waits for a connection. */
+    interface Waiter {
+        void onConnection(OriginConnection c);
+
+        void onNoConnection(Throwable failure);
+    }
+
+    private final OriginClient client;
+    private final OriginClient.Key key;
+    private final IntSupplier maxConnections;
+    private final IntSupplier maxQueued;
+    private final ArrayDeque<OriginConnection> idle = new ArrayDeque<>(); // guarded by this
+    private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();        // guarded by this
+    private int open;                                                     // guarded by this: open or opening
+
+    OriginPool(OriginClient client, OriginClient.Key key, IntSupplier maxConnections, IntSupplier maxQueued) {
+        this.client = client;
+        this.key = key;
+        this.maxConnections = maxConnections;
+        this.maxQueued = maxQueued;
+    }
+
+    /** Gives {@code w} a connection: an idle one, a new one, or the next one freed. */
+    void acquire(Waiter w) {
+        OriginConnection c;
+        boolean connect = false;
+        synchronized (this) {
+            c = pollIdle();
+            if (c == null) {
+                int max = maxConnections.getAsInt();
+                if (max <= 0 || open < max) {
+                    open++;
+                    connect = true;
+                } else if (waiting.size() < maxQueued.getAsInt()) {
+                    waiting.add(w);
+                    return;
+                }
+            }
+        }
+        if (c != null) {
+            w.onConnection(c);
+        } else if (connect) {
+            client.connect(this, key, w);
+        } else {
+            w.onNoConnection(new RejectedExecutionException("too many requests queued for this server"));
+        }
+    }
+
+    private OriginConnection pollIdle() {
+        OriginConnection c;
+        while ((c = idle.pollLast()) != null) {
+            if (c.getEndPoint().isOpen()) {
+                return c;
+            }
+        }
+        return null; // a closed one left in the deque is counted down by closed()
+    }
+
+    /** {@code c} finished an exchange and may carry the next: to a waiting request, else idle. */
+    void release(OriginConnection c) {
+        Waiter w;
+        synchronized (this) {
+            w = waiting.poll();
+            if (w == null) {
+                idle.offerLast(c);
+                return;
+            }
+        }
+        w.onConnection(c);
+    }
+
+    /** {@code c} closed (exactly once per connection that opened): a waiting request gets a new connection in its place. */
+    void closed(OriginConnection c) {
+        Waiter w;
+        synchronized (this) {
+            idle.remove(c);
+            w = waiting.poll();
+            if (w == null) {
+                open--;
+                return;
+            }
+        }
+        client.connect(this, key, w); // the closed connection's place goes to it
+    }
+
+    /** A connection could not be opened for {@code w}: its place is free again. */
+    void connectFailed(Waiter w, Throwable failure) {
+        synchronized (this) {
+            open--;
+        }
+        w.onNoConnection(failure);
+    }
+
+    /** Open (or opening) connections and idle ones, for tests and the pool's debug view. */
+    synchronized int[] counts() {
+        return new int[] {open, idle.size(), waiting.size()};
+    }
+
+    /** Closes the idle connections (the engine stops). */
+    void closeIdle() {
+        OriginConnection[] all;
+        synchronized (this) {
+            all = idle.toArray(new OriginConnection[0]);
+        }
+        for (OriginConnection c : all) {
+            c.close();
+        }
+    }
+}
