@@ -87,6 +87,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     private boolean close;        // the response ends with the connection
     private volatile boolean requestDone; // every byte of the request was written (on the writing side)
     private volatile boolean waitingForClient; // the read timeout is paused
+    private volatile boolean awaitingRead; // registered for reads and not yet told of any: no read until onFillable
     private ByteBuffer content;   // parsed, not yet given to the listener
     private boolean reparse;      // the listener took content: the parser may have ended the body with it
     private volatile boolean held; // the listener holds the head or content; onTaken releases it
@@ -146,11 +147,13 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
 
     @Override
     public void onFillable() {
+        awaitingRead = false;
         process();
     }
 
     /** Read interest, unless already set (a pooled connection keeps it). Called on the reading side only, or before a request goes out. */
     private void interested() {
+        awaitingRead = true;
         if (!isFillInterested()) {
             fillInterested();
         }
@@ -224,6 +227,9 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
                     // written, so bytes that still find none were not asked for: unusable.
                     close();
                     return;
+                }
+                if (awaitingRead) {
+                    return; // registered for reads: onFillable says when there is something (a read now would find nothing, and cost a system call)
                 }
                 if (buffer == null) {
                     buffer = buffers.acquire(OriginPool.BUFFER_BYTES, true);
