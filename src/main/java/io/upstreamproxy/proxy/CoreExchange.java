@@ -34,6 +34,7 @@ final class CoreExchange {
     private final AtomicBoolean finished = new AtomicBoolean();
     private Exchange x;
     private long bodyLength; // the client's Content-Length, 0 without a body, -1 chunked
+    private Content.Chunk peeked; // read to learn whether an HTTP/2 request has a body; the body reader's first chunk
 
     CoreExchange(ProxyEngine engine, Request request, Response response, Callback callback) {
         this.engine = engine;
@@ -56,8 +57,7 @@ final class CoreExchange {
         }
         String query = request.getHttpURI().getQuery();
         String target = query == null ? path.forward() : path.forward() + "?" + query;
-        // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
-        long length = request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING) ? -1 : Math.max(0, request.getLength());
+        long length = bodyLength();
         String tooLarge = engine.tooLarge(length);
         if (tooLarge != null) {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
@@ -75,6 +75,30 @@ final class CoreExchange {
             return;
         }
         pickAndSend();
+    }
+
+    /**
+     * The client's body length: its Content-Length, 0 without a body, -1 when it comes without
+     * a length. In HTTP/1.1 a request has a body only with Content-Length or Transfer-Encoding.
+     * In HTTP/2 and 3 a body may come without a Content-Length: the stream's first read says
+     * whether the head ended the stream (no body) or not (a body of unknown length, streamed).
+     * What that read returned is kept for the body's reader.
+     */
+    private long bodyLength() {
+        if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
+            return -1;
+        }
+        long declared = request.getLength();
+        if (declared >= 0 || request.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
+            return Math.max(0, declared);
+        }
+        Content.Chunk first = request.read();
+        if (first != null && first.isLast() && !first.hasRemaining() && !Content.Chunk.isFailure(first)) {
+            first.release();
+            return 0; // the head ended the stream
+        }
+        peeked = first;
+        return -1;
     }
 
     /** The first attempt, once the request (and its body, when buffered) is all here. */
@@ -150,6 +174,11 @@ final class CoreExchange {
     /** Completes the client's exchange once: cleanly, or cutting the connection when {@code failure} is not null. */
     private void finish(Throwable failure) {
         if (finished.compareAndSet(false, true)) {
+            Content.Chunk unread = peeked;
+            if (unread != null) { // the exchange ended before its body was read
+                peeked = null;
+                unread.release();
+            }
             if (failure == null) {
                 callback.succeeded();
             } else {
@@ -246,7 +275,12 @@ final class CoreExchange {
 
         @Override
         public Content.Chunk read() {
-            Content.Chunk chunk = request.read();
+            Content.Chunk chunk = peeked;
+            if (chunk != null) {
+                peeked = null;
+            } else {
+                chunk = request.read();
+            }
             if (chunk == null) {
                 return null;
             }

@@ -135,6 +135,23 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         return client;
     }
 
+    /**
+     * The client's body length: its Content-Length, 0 without a body, -1 when it comes without a
+     * length. In HTTP/1.1 a request has a body only with Content-Length or Transfer-Encoding; in
+     * HTTP/2 and 3 it may come without a Content-Length, and the input says whether the head
+     * ended the stream (a body that turns out empty is forwarded as an empty chunked one).
+     */
+    private static long bodyLength(HttpServletRequest request) throws IOException {
+        if (request.getHeader("Transfer-Encoding") != null) {
+            return -1;
+        }
+        long declared = request.getContentLengthLong();
+        if (declared >= 0 || !request.getProtocol().startsWith("HTTP/") || request.getProtocol().compareTo("HTTP/2") < 0) {
+            return Math.max(0, declared);
+        }
+        return request.getInputStream().isFinished() ? 0 : -1;
+    }
+
     @Override
     protected void service(HttpServletRequest request, HttpServletResponse response) throws IOException {
         long start = System.nanoTime();
@@ -156,8 +173,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             return;
         }
 
-        // HTTP/1.1: a request has a body only with Content-Length or Transfer-Encoding.
-        long length = request.getHeader("Transfer-Encoding") != null ? -1 : Math.max(0, request.getContentLengthLong());
+        long length = bodyLength(request);
         String tooLarge = engine.tooLarge(length);
         if (tooLarge != null) {
             response.setHeader("Connection", "close"); // the body that follows is not worth reading

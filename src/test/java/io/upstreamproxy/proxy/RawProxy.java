@@ -34,14 +34,14 @@ import org.eclipse.jetty.util.Promise;
 
 /**
  * A measuring stick for {@code bench/run.sh --raw}, not a proxy: the jar's Jetty server in front
- * of an upstream HTTP/1.1 connection of our own on Jetty's {@link ClientConnector} instead of
- * Jetty's {@code HttpClient}. It forwards GETs without a body, takes responses with a
- * Content-Length, and does nothing else a proxy must (no routing, balancer, retries, limits,
- * timeouts, logs, error answers); the headers both ways go through the jar's {@link CoreHeaders}.
- * Its connection reads until the end of a response and then stops, registering for reads again
- * at once rather than reading until the socket is empty. Its CPU per request
- * bounds what replacing {@code HttpClient} could save. Run: {@code java -cp
- * target/test-classes:target/upstream-proxy.jar io.upstreamproxy.proxy.RawProxy PORT HOST:PORT...}.
+ * of a bare upstream HTTP/1.1 connection on Jetty's {@link ClientConnector}. It forwards GETs
+ * without a body, takes responses with a Content-Length, and does nothing else a proxy must (no
+ * routing, balancer, retries, limits, timeouts, logs, error answers); the headers both ways go
+ * through the jar's {@link CoreHeaders}. It was written to bound what replacing Jetty's
+ * {@code HttpClient} could save; now that the jar has its own upstream connection
+ * ({@link OriginConnection}), the difference between the two is what our features and our
+ * connection's completeness (streaming, timeouts, pooling limits) cost per request. Run:
+ * {@code java -cp target/test-classes:target/upstream-proxy.jar io.upstreamproxy.proxy.RawProxy PORT HOST:PORT...}.
  */
 public final class RawProxy {
     private RawProxy() {}
