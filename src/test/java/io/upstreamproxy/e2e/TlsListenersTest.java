@@ -110,14 +110,20 @@ class TlsListenersTest {
         assertEquals("https", backend.seen.get(backend.seen.size() - 1).headers().get("x-forwarded-proto"));
     }
 
-    @Test
-    void speaksHttp2ByAlpnToJettysClient() throws Exception {
+    /** Jetty's HTTP client speaking only HTTP/2, trusting the test CA; the caller stops it. */
+    private org.eclipse.jetty.client.HttpClient http2Client() throws Exception {
         SslContextFactory.Client tls = new SslContextFactory.Client();
         tls.setTrustStore(io.upstreamproxy.tls.Pem.trustStore(caFile));
         ClientConnector connector = new ClientConnector();
         connector.setSslContextFactory(tls);
         org.eclipse.jetty.client.HttpClient client = new org.eclipse.jetty.client.HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client(connector)));
         client.start();
+        return client;
+    }
+
+    @Test
+    void speaksHttp2ByAlpnToJettysClient() throws Exception {
+        org.eclipse.jetty.client.HttpClient client = http2Client();
         try {
             ContentResponse r = client.GET(https("/h2"));
             assertEquals(HttpVersion.HTTP_2, r.getVersion());
@@ -132,12 +138,7 @@ class TlsListenersTest {
 
     @Test
     void forwardsAnHttp2BodyThatHasNoContentLength() throws Exception {
-        SslContextFactory.Client tls = new SslContextFactory.Client();
-        tls.setTrustStore(io.upstreamproxy.tls.Pem.trustStore(caFile));
-        ClientConnector connector = new ClientConnector();
-        connector.setSslContextFactory(tls);
-        org.eclipse.jetty.client.HttpClient client = new org.eclipse.jetty.client.HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client(connector)));
-        client.start();
+        org.eclipse.jetty.client.HttpClient client = http2Client();
         try {
             // A body of unknown length: HTTP/2 sends it in DATA frames with no Content-Length.
             // It is written only after the head went out, so the client cannot count it first.
