@@ -146,7 +146,8 @@ final class CoreExchange {
             }
         }
         ByteBuffer head = OriginClient.head(request.getMethod(), x.target, server.key(), fields);
-        engine.origins().pool(server.address(), x.upstream.config().tls()).acquire(new Attempt(head, source, chunked));
+        OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls());
+        pool.acquire(new Attempt(pool, head, source, chunked));
     }
 
     /**
@@ -320,6 +321,7 @@ final class CoreExchange {
      * client's last write are done.
      */
     private final class Attempt implements OriginPool.Waiter, OriginConnection.Listener {
+        private final OriginPool pool;
         private final ByteBuffer head;
         private final Content.Source source;
         private final boolean chunked;
@@ -328,7 +330,10 @@ final class CoreExchange {
         private boolean lastWritten; // the client has been sent its last bytes
         private volatile boolean logged;
 
-        Attempt(ByteBuffer head, Content.Source source, boolean chunked) {
+        private boolean resent; // sent again once, on a new connection, after a stale one
+
+        Attempt(OriginPool pool, ByteBuffer head, Content.Source source, boolean chunked) {
+            this.pool = pool;
             this.head = head;
             this.source = source;
             this.chunked = chunked;
@@ -336,7 +341,7 @@ final class CoreExchange {
 
         @Override
         public void onConnection(OriginConnection c) {
-            c.send(head, x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(request.getMethod()),
+            c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(request.getMethod()),
                     engine.settings().readTimeout().toMillis(), this);
         }
 
@@ -386,8 +391,18 @@ final class CoreExchange {
             end();
         }
 
+        /**
+         * A stale pooled connection (the server closed it while idle, as our request went out)
+         * is nobody's failure: a request that can be sent again and is idempotent goes once more
+         * to the same server, on a new connection. A second failure is the server's.
+         */
         @Override
         public void onFailure(Throwable failure) {
+            if (failure instanceof OriginConnection.Stale && !resent && x.replayable && x.idempotent && x.clientFailure == null) {
+                resent = true;
+                pool.acquireNew(this);
+                return;
+            }
             failed(failure);
         }
 

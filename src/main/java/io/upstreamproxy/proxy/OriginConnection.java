@@ -93,6 +93,8 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     private volatile boolean held; // the listener holds the head or content; onTaken releases it
     private boolean complete;
     private Upload upload;
+    private int exchanges;        // completed on this connection (the reading side counts them)
+    private boolean reused;       // the current exchange is not the connection's first
 
     OriginConnection(EndPoint endPoint, Executor executor, OriginPool pool, ByteBufferPool buffers, int maxResponseHeadBytes) {
         super(endPoint, executor);
@@ -118,6 +120,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         parser.setHeadResponse(headRequest);
         getEndPoint().setIdleTimeout(readTimeoutMillis);
         parts.set(2);
+        reused = exchanges > 0;
         listener.set(l); // publishes the fields above to the reading side
         interested(); // a new connection; one from the pool is registered already
         if (source == null) {
@@ -340,6 +343,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
             // Jetty dropped for this event is often back before the next select, which saves a
             // selector update, and the connection in the pool still hears the server close it.
             interested();
+            exchanges++;
             partDone();
         }
         if (last != null) {
@@ -366,7 +370,20 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         }
         close();
         if (l != null) {
-            l.onFailure(failure);
+            // A connection that carried earlier exchanges and broke before any of this answer
+            // came back was most likely closed by the server while it sat idle: stale, not a
+            // server failing this request (the caller may send it again on a new connection).
+            boolean stale = reused && status == 0 && failure instanceof java.io.IOException;
+            l.onFailure(stale ? new Stale(failure) : failure);
+        }
+    }
+
+    /** The connection broke before the server answered, and it had carried earlier exchanges: likely closed by the server while idle. */
+    static final class Stale extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        Stale(Throwable cause) {
+            super("reused connection closed before the server answered: " + Fault.describe(cause), cause);
         }
     }
 

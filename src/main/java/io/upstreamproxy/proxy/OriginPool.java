@@ -70,6 +70,18 @@ final class OriginPool {
         }
     }
 
+    /**
+     * Gives {@code w} a new connection, past the idle ones: for a request whose pooled
+     * connection turned out stale (the others were idle as long). Counted as open at once; the
+     * stale one may not be counted down yet, so the pool can be one over its limit for a moment.
+     */
+    void acquireNew(Waiter w) {
+        synchronized (this) {
+            open++;
+        }
+        client.connect(this, key, w);
+    }
+
     private OriginConnection pollIdle() {
         OriginConnection c;
         while ((c = idle.pollLast()) != null) {

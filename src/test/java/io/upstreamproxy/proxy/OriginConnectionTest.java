@@ -141,6 +141,33 @@ class OriginConnectionTest {
     }
 
     @Test
+    void aRequestOnAConnectionTheServerJustClosedGoesAgainOnANewOne() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> {
+            if (n == 1) {
+                return false; // the second request finds the connection closing: read, never answered
+            }
+            return ok(out, "answer " + n);
+        });
+        RunningProxy p = proxy("", s.address());
+        assertEquals("answer 0", p.get("/one").body());
+        HttpResponse<String> r = p.get("/two");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("answer 2", r.body());
+        assertEquals(2, s.connections.get());
+        assertEquals(0, serverState(p).get("fails").getAsInt(), "a stale pooled connection is not the server failing");
+    }
+
+    @Test
+    void aServerThatClosesEveryNewConnectionUnansweredStillFails() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> n == 0 && ok(out, "only once"));
+        RunningProxy p = proxy("", s.address());
+        assertEquals("only once", p.get("/one").body());
+        HttpResponse<String> r = p.get("/two"); // stale, then the new connection is closed too
+        assertEquals(502, r.statusCode(), r.body());
+        assertEquals(1, serverState(p).get("fails").getAsInt());
+    }
+
+    @Test
     void aFullQueueIs503AndNotTheServersFault() throws Exception {
         Backend b = Backend.start("held");
         open.add(b);
