@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
@@ -33,8 +34,9 @@ final class CoreExchange {
     private final Callback callback;
     private final AtomicBoolean finished = new AtomicBoolean();
     private Exchange x;
-    private long bodyLength; // the client's Content-Length, 0 without a body, -1 chunked
-    private Content.Chunk peeked; // read to learn whether an HTTP/2 request has a body; the body reader's first chunk
+    // Read to learn whether an HTTP/2 request has a body: the body reader's first chunk. Taken
+    // once, by the reader or by the exchange's end, whichever comes first.
+    private final AtomicReference<Content.Chunk> peeked = new AtomicReference<>();
 
     CoreExchange(ProxyEngine engine, Request request, Response response, Callback callback) {
         this.engine = engine;
@@ -63,7 +65,6 @@ final class CoreExchange {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
             return;
         }
-        bodyLength = length;
         ProxyConfig.Proxy settings = engine.settings();
         boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
         boolean streamed = length != 0 && !buffered;
@@ -97,7 +98,7 @@ final class CoreExchange {
             first.release();
             return 0; // the head ended the stream
         }
-        peeked = first;
+        peeked.set(first);
         return -1;
     }
 
@@ -139,7 +140,7 @@ final class CoreExchange {
         if (x.body == null && !x.replayable) {
             idleTimeout(engine.settings().clientBodyTimeout().toMillis());
             source = new StreamedSource(engine.settings().maxBodyBytes());
-            chunked = bodyLength < 0;
+            chunked = request.getLength() < 0; // chunked, or HTTP/2 without a length
             if (chunked) { // the client's framing is hop-by-hop: ours is chunks too
                 fields.remove(HttpHeader.CONTENT_LENGTH);
                 fields.add(HttpHeader.TRANSFER_ENCODING, "chunked");
@@ -175,9 +176,8 @@ final class CoreExchange {
     /** Completes the client's exchange once: cleanly, or cutting the connection when {@code failure} is not null. */
     private void finish(Throwable failure) {
         if (finished.compareAndSet(false, true)) {
-            Content.Chunk unread = peeked;
+            Content.Chunk unread = peeked.getAndSet(null);
             if (unread != null) { // the exchange ended before its body was read
-                peeked = null;
                 unread.release();
             }
             if (failure == null) {
@@ -276,10 +276,8 @@ final class CoreExchange {
 
         @Override
         public Content.Chunk read() {
-            Content.Chunk chunk = peeked;
-            if (chunk != null) {
-                peeked = null;
-            } else {
+            Content.Chunk chunk = peeked.getAndSet(null);
+            if (chunk == null) {
                 chunk = request.read();
             }
             if (chunk == null) {

@@ -8,7 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.UnresolvedAddressException;
-import java.time.Duration;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -103,7 +103,12 @@ final class OriginClient {
         context.put(Transport.class.getName(), Transport.TCP_IP);
         int maxHead = Math.max(64 << 10, 2 * settings.maxHeaderBytes()); // a response head past this is a broken server
         ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead);
-        context.put(ClientConnectionFactory.CONTEXT_KEY, key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http));
+        try {
+            context.put(ClientConnectionFactory.CONTEXT_KEY, key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http));
+        } catch (RuntimeException e) {
+            pool.connectFailed(w, e); // the TLS files no longer load: this request fails, the pool keeps its count
+            return;
+        }
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, Promise.<Connection>from(
                 c -> w.onConnection((OriginConnection) (c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c)),
                 failure -> pool.connectFailed(w, failure)));
@@ -135,12 +140,7 @@ final class OriginClient {
             b.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
         }
         b.append("\r\n");
-        byte[] bytes = new byte[b.length()];
-        for (int i = 0; i < bytes.length; i++) {
-            char c = b.charAt(i);
-            bytes[i] = c < 256 ? (byte) c : (byte) '?';
-        }
-        return ByteBuffer.wrap(bytes);
+        return ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.ISO_8859_1)); // unmappable characters become '?'
     }
 
     /** Stops the connector: every connection closes. */
@@ -163,9 +163,5 @@ final class OriginClient {
     /** The pool for a key, when one was made (tests). */
     OriginPool existingPool(HostPort address, ProxyConfig.UpstreamTls upstreamTls) {
         return pools.get(new Key(address.host(), address.port(), upstreamTls));
-    }
-
-    Duration connectTimeout() {
-        return connector.getConnectTimeout();
     }
 }

@@ -94,7 +94,6 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     private boolean complete;
     private Upload upload;
     private int exchanges;        // completed on this connection (the reading side counts them)
-    private boolean reused;       // the current exchange is not the connection's first
 
     OriginConnection(EndPoint endPoint, Executor executor, OriginPool pool, ByteBufferPool buffers, int maxResponseHeadBytes) {
         super(endPoint, executor);
@@ -120,7 +119,6 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         parser.setHeadResponse(headRequest);
         getEndPoint().setIdleTimeout(readTimeoutMillis);
         parts.set(2);
-        reused = exchanges > 0;
         listener.set(l); // publishes the fields above to the reading side
         interested(); // a new connection; one from the pool is registered already
         if (source == null) {
@@ -201,9 +199,6 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
                     if (listener.get() != l) {
                         return; // failed while parsing
                     }
-                    if (held) {
-                        return; // the listener holds the head: onTaken reads on
-                    }
                     if (content != null) {
                         ByteBuffer c = content;
                         content = null;
@@ -214,10 +209,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
                         }
                         hold();
                         l.onContent(c, false, taken);
-                        if (held) {
-                            return; // onTaken reads on
-                        }
-                        continue; // taken at once
+                        continue; // the loop's first check waits for onTaken, unless it came at once
                     }
                     if (complete) {
                         onResponseComplete(l, null);
@@ -373,7 +365,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
             // A connection that carried earlier exchanges and broke before any of this answer
             // came back was most likely closed by the server while it sat idle: stale, not a
             // server failing this request (the caller may send it again on a new connection).
-            boolean stale = reused && status == 0 && failure instanceof java.io.IOException;
+            boolean stale = exchanges > 0 && status == 0 && failure instanceof java.io.IOException;
             l.onFailure(stale ? new Stale(failure) : failure);
         }
     }

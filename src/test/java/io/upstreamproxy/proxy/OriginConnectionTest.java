@@ -52,6 +52,12 @@ class OriginConnectionTest {
         return p;
     }
 
+    private Backend backend(String name) throws Exception {
+        Backend b = Backend.start(name);
+        open.add(b);
+        return b;
+    }
+
     private KeepAliveServer server(KeepAliveServer.Script script) throws IOException {
         KeepAliveServer s = new KeepAliveServer(script);
         open.add(s);
@@ -169,8 +175,7 @@ class OriginConnectionTest {
 
     @Test
     void aFullQueueIs503AndNotTheServersFault() throws Exception {
-        Backend b = Backend.start("held");
-        open.add(b);
+        Backend b = backend("held");
         b.holdRequests(1);
         RunningProxy p = proxy("'proxy': {'max_connections_per_server': 1, 'max_queued_per_server': 1},", b.address());
         CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> get(p, "/first"));
@@ -231,8 +236,7 @@ class OriginConnectionTest {
 
     @Test
     void aChunkedRequestBodyGoesOnChunked() throws Exception {
-        Backend b = Backend.start("echo");
-        open.add(b);
+        Backend b = backend("echo");
         RunningProxy p = proxy("", b.address());
         try (RawHttp c = RawHttp.connect(p.port())) {
             RawHttp.Reply r = c.send("POST /up HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
