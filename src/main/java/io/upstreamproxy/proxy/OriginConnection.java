@@ -320,7 +320,14 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
             buffer = null;
         }
         boolean leftover = kept != null ? kept.hasRemaining() : buffer != null && buffer.hasRemaining();
-        if (close || leftover || !requestDone) {
+        // A streamed body still going: the server answered before taking all of it. A request
+        // sent in one write is not judged here: the answer can be read before the writing
+        // thread has been told its write completed (the server is that quick), so the write's
+        // own end releases the connection, whichever part finishes last; a write the server
+        // never takes fails at the read timeout and closes it. (Judging it here closed good
+        // connections now and then: carriesRequestsOneAfterAnotherOnOneConnection saw two.)
+        boolean early = u != null && !requestDone;
+        if (close || leftover || early) {
             // Not reusable: the server said so, sent more than its response, or answered before
             // taking the whole body (the rest of it is not worth sending).
             if (u != null) {
