@@ -72,7 +72,16 @@ final class ProxyHeaders {
 
     /** One {@code Forwarded} element, as Jetty writes it. */
     static String forwarded(String localAddr, String remoteAddr, String host, String scheme) {
-        return "by=" + QUOTE.quote(localAddr) + ";for=" + QUOTE.quote(remoteAddr) + ";host=" + QUOTE.quote(host) + ";proto=" + scheme;
+        // One builder for the whole element: QUOTE.quote(String) makes a StringBuffer per
+        // value, which was 4% of the jar's CPU per proxied request (docs/benchmark.md).
+        StringBuilder b = new StringBuilder(128);
+        b.append("by=");
+        QUOTE.quote(b, localAddr);
+        b.append(";for=");
+        QUOTE.quote(b, remoteAddr);
+        b.append(";host=");
+        QUOTE.quote(b, host);
+        return b.append(";proto=").append(scheme).toString();
     }
 
     /** "HTTP/1.1" gives "1.1"; anything not of the form HTTP/x (any case) is kept whole, as Jetty does. */
