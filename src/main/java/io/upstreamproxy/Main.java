@@ -285,6 +285,11 @@ public final class Main {
         return port(0);
     }
 
+    /** The clients' connections to listener {@code i} (tests). */
+    public java.util.Collection<org.eclipse.jetty.io.EndPoint> clientEndPoints(int i) {
+        return server.getConnectors()[i].getConnectedEndPoints();
+    }
+
     /** The port of listener {@code i}, in config order. */
     public int port(int i) {
         return ((ServerConnector) server.getConnectors()[i]).getLocalPort();

@@ -81,22 +81,22 @@ public final class Connectors {
         ServerConnector connector;
         if (listen.tls() == null) {
             List<ConnectionFactory> factories = new ArrayList<>();
-            factories.add(new HttpConnectionFactory(http));
+            factories.add(new ProxyHttpConnectionFactory(http));
             if (listen.http2()) {
                 factories.add(new HTTP2CServerConnectionFactory(http)); // prior knowledge and Upgrade: h2c
             }
-            connector = new ServerConnector(server, factories.toArray(new ConnectionFactory[0]));
+            connector = new ProxyServerConnector(server, factories.toArray(new ConnectionFactory[0]));
         } else {
             http.addCustomizer(new SecureRequestCustomizer(false)); // no SNI host check: any name reaches us
             SslContextFactory.Server ssl = newSslContextFactory(listen.tls());
-            HttpConnectionFactory h1 = new HttpConnectionFactory(http);
+            HttpConnectionFactory h1 = new ProxyHttpConnectionFactory(http);
             if (listen.http2()) {
                 ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory("h2", "http/1.1");
                 alpn.setDefaultProtocol(h1.getProtocol());
                 HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(http);
-                connector = new ServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, h1);
+                connector = new ProxyServerConnector(server, new SslConnectionFactory(ssl, alpn.getProtocol()), alpn, h2, h1);
             } else {
-                connector = new ServerConnector(server, new SslConnectionFactory(ssl, h1.getProtocol()), h1);
+                connector = new ProxyServerConnector(server, new SslConnectionFactory(ssl, h1.getProtocol()), h1);
             }
             connector.addBean(new CertificateReloader(ssl, listen.tls()));
         }

@@ -1,6 +1,7 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -329,6 +330,12 @@ final class CoreExchange {
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
+        private final Object loop = ProxyServerConnector.loopOf(request.getConnectionMetaData().getConnection().getEndPoint());
+
+        @Override
+        public Object loop() {
+            return loop; // the upstream exchange stays on the thread that reads the client
+        }
 
         Attempt(OriginPool pool, ByteBuffer head, Content.Source source, boolean chunked) {
             this.pool = pool;

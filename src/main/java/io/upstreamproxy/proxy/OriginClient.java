@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.listen.UpstreamConnector;
 import io.upstreamproxy.tls.UpstreamTlsContext;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -28,9 +29,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The jar's upstream client: one selector of Jetty's {@link ClientConnector} for every
- * connection to every server, an {@link OriginPool} per server address and {@code tls}
- * setting, and the request head in HTTP/1.1. Upstream TLS is Jetty's {@code SslConnection}
+ * The jar's upstream client: connections opened on the event loop of the client they are for
+ * ({@link UpstreamConnector}; on a selector of its own for a request with none), an
+ * {@link OriginPool} per server address and {@code tls} setting, and the request head in
+ * HTTP/1.1. Upstream TLS is Jetty's {@code SslConnection}
  * under the same {@link OriginConnection}, with the upstream's trust, client certificate and
  * SNI name ({@link UpstreamTlsContext}). Host names are resolved off the selector, on every new
  * connection (so a changed DNS record is followed as connections renew); addresses are not
@@ -42,7 +44,7 @@ final class OriginClient {
     /** What a pool is for: the server's address as configured, and its upstream's TLS (null: plain). */
     record Key(String host, int port, ProxyConfig.UpstreamTls tls) {}
 
-    private final ClientConnector connector = new ClientConnector();
+    private final ClientConnector connector = new UpstreamConnector();
     private final Executor executor;
     private final SocketAddressResolver resolver;
     private final Map<Key, OriginPool> pools = new ConcurrentHashMap<>();
@@ -102,7 +104,11 @@ final class OriginClient {
         Map<String, Object> context = new HashMap<>();
         context.put(Transport.class.getName(), Transport.TCP_IP);
         int maxHead = Math.max(64 << 10, 2 * settings.maxHeaderBytes()); // a response head past this is a broken server
-        ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead);
+        Object loop = w.loop();
+        if (loop != null) {
+            context.put(UpstreamConnector.LOOP_CONTEXT_KEY, loop); // opened on the client's event loop
+        }
+        ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead, loop);
         try {
             context.put(ClientConnectionFactory.CONTEXT_KEY, key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http));
         } catch (RuntimeException e) {

@@ -94,9 +94,11 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     private boolean complete;
     private Upload upload;
     private int exchanges;        // completed on this connection (the reading side counts them)
+    final Object loop;            // the event loop it lives on (the pool prefers it for that loop's clients), or null
 
-    OriginConnection(EndPoint endPoint, Executor executor, OriginPool pool, ByteBufferPool buffers, int maxResponseHeadBytes) {
+    OriginConnection(EndPoint endPoint, Executor executor, OriginPool pool, ByteBufferPool buffers, int maxResponseHeadBytes, Object loop) {
         super(endPoint, executor);
+        this.loop = loop;
         this.pool = pool;
         this.buffers = buffers;
         this.parser = new HttpParser(this, maxResponseHeadBytes);

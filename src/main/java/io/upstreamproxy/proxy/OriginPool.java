@@ -1,6 +1,10 @@
 package io.upstreamproxy.proxy;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.IntSupplier;
 
@@ -11,10 +15,14 @@ import java.util.function.IntSupplier;
  * of them (then {@link RejectedExecutionException}, a 503 that is nobody's fault). Both limits
  * are read on every request, so a reload applies them at once.
  *
- * <p>The most recently used idle connection goes first (a stack): the pool stays as small as
- * the load needs, and the connections left at the bottom reach their idle timeout and close.
- * One lock guards the three fields; it is held for a few operations on an array deque, never
- * across I/O.
+ * <p>Idle connections are kept per event loop (the listener selector they live on, see
+ * {@code ProxyServerConnector}), and a request takes one of its client's loop first, then opens
+ * one there while the limit allows, and only then takes another loop's: an exchange that stays
+ * on one thread costs a sixth less CPU (docs/benchmark.md, sixth step). So a busy server may
+ * have up to one set of connections per loop, as nginx has per worker. Within a loop the most
+ * recently used idle connection goes first (a stack): the pool stays as small as the load
+ * needs, and the connections left at the bottom reach their idle timeout and close. One lock
+ * guards the fields; it is held for a few operations on array deques, never across I/O.
  */
 final class OriginPool {
     /** Idle pooled connections close after this long: below the usual server keep-alive (Jetty 30 s, nginx 75 s), so we close first and never write into a connection the server is closing. */
@@ -27,13 +35,19 @@ final class OriginPool {
         void onConnection(OriginConnection c);
 
         void onNoConnection(Throwable failure);
+
+        /** The event loop of the client the request is for, or null: where a new connection opens and which idle ones come first. */
+        default Object loop() {
+            return null;
+        }
     }
 
     private final OriginClient client;
     private final OriginClient.Key key;
     private final IntSupplier maxConnections;
     private final IntSupplier maxQueued;
-    private final ArrayDeque<OriginConnection> idle = new ArrayDeque<>(); // guarded by this
+    private final Map<Object, ArrayDeque<OriginConnection>> idle = new HashMap<>(); // by event loop (null: none); guarded by this
+    private int idleCount;                                                // guarded by this
     private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();        // guarded by this
     private int open;                                                     // guarded by this: open or opening
 
@@ -49,12 +63,14 @@ final class OriginPool {
         OriginConnection c;
         boolean connect = false;
         synchronized (this) {
-            c = pollIdle();
+            c = pollIdle(w.loop());
             if (c == null) {
                 int max = maxConnections.getAsInt();
                 if (max <= 0 || open < max) {
                     open++;
                     connect = true;
+                } else if ((c = pollAnyIdle()) != null) {
+                    // at the limit: another loop's connection, rather than a wait
                 } else if (waiting.size() < maxQueued.getAsInt()) {
                     waiting.add(w);
                     return;
@@ -82,14 +98,26 @@ final class OriginPool {
         client.connect(this, key, w);
     }
 
-    private OriginConnection pollIdle() {
+    private OriginConnection pollIdle(Object loop) {
+        ArrayDeque<OriginConnection> stack = idle.get(loop);
         OriginConnection c;
-        while ((c = idle.pollLast()) != null) {
+        while (stack != null && (c = stack.pollLast()) != null) {
+            idleCount--;
             if (c.getEndPoint().isOpen()) {
                 return c;
             }
         }
-        return null; // a closed one left in the deque is counted down by closed()
+        return null; // a closed one taken out here is counted down by closed()
+    }
+
+    private OriginConnection pollAnyIdle() {
+        for (Object loop : idle.keySet().toArray()) {
+            OriginConnection c = pollIdle(loop);
+            if (c != null) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /** {@code c} finished an exchange and may carry the next: to a waiting request, else idle. */
@@ -98,7 +126,8 @@ final class OriginPool {
         synchronized (this) {
             w = waiting.poll();
             if (w == null) {
-                idle.offerLast(c);
+                idle.computeIfAbsent(c.loop, l -> new ArrayDeque<>()).offerLast(c);
+                idleCount++;
                 return;
             }
         }
@@ -109,7 +138,10 @@ final class OriginPool {
     void closed(OriginConnection c) {
         Waiter w;
         synchronized (this) {
-            idle.remove(c);
+            ArrayDeque<OriginConnection> stack = idle.get(c.loop);
+            if (stack != null && stack.remove(c)) {
+                idleCount--;
+            }
             w = waiting.poll();
             if (w == null) {
                 open--;
@@ -129,14 +161,21 @@ final class OriginPool {
 
     /** Open (or opening) connections and idle ones, for tests and the pool's debug view. */
     synchronized int[] counts() {
-        return new int[] {open, idle.size(), waiting.size()};
+        return new int[] {open, idleCount, waiting.size()};
+    }
+
+    /** The event loops of the idle connections, one entry per connection (tests). */
+    synchronized List<Object> idleLoops() {
+        List<Object> loops = new ArrayList<>();
+        idle.forEach((loop, stack) -> stack.forEach(c -> loops.add(loop)));
+        return loops;
     }
 
     /** Closes the idle connections (the engine stops). */
     void closeIdle() {
         OriginConnection[] all;
         synchronized (this) {
-            all = idle.toArray(new OriginConnection[0]);
+            all = idle.values().stream().flatMap(ArrayDeque::stream).toArray(OriginConnection[]::new);
         }
         for (OriginConnection c : all) {
             c.close();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.RawBackend;
 import io.upstreamproxy.testing.RawHttp;
@@ -21,7 +22,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -95,6 +98,55 @@ class OriginConnectionTest {
             assertEquals("answer " + i, r.body());
         }
         assertEquals(1, s.connections.get(), "one upstream connection, reused");
+    }
+
+    /** Keep-alive clients of {@code p} until two are on different event loops (the listener accepts round the loops). */
+    private List<RawHttp> clientsOnTwoLoops(RunningProxy p) throws Exception {
+        assumeTrue(Runtime.getRuntime().availableProcessors() >= 2, "one core: one event loop");
+        List<RawHttp> clients = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            RawHttp c = RawHttp.connect(p.port());
+            open.add(c);
+            assertEquals(200, c.send("GET /warm HTTP/1.1\r\nHost: h\r\n\r\n").read().status());
+            clients.add(c);
+            Set<Object> loops = new HashSet<>();
+            p.clientEndPoints().forEach(e -> loops.add(ProxyServerConnector.loopOf(e)));
+            if (loops.size() == 2 && clients.size() >= 2) {
+                return clients;
+            }
+        }
+        throw new AssertionError("eight clients, all on one event loop");
+    }
+
+    @Test
+    void aClientsRequestsGoUpstreamFromItsOwnEventLoop() throws Exception {
+        Backend b = backend("web");
+        RunningProxy p = proxy("", b.address());
+        List<RawHttp> clients = clientsOnTwoLoops(p);
+        for (int round = 0; round < 5; round++) {
+            for (RawHttp c : clients) { // one after the other: one connection would do for all
+                assertEquals(200, c.send("GET /r" + round + " HTTP/1.1\r\nHost: h\r\n\r\n").read().status());
+            }
+        }
+        OriginPool pool = pool(p, b.address());
+        Set<Object> clientLoops = new HashSet<>();
+        p.clientEndPoints().forEach(e -> clientLoops.add(ProxyServerConnector.loopOf(e)));
+        await(() -> pool.counts()[1] == pool.counts()[0], "every upstream connection idle");
+        assertEquals(clientLoops, new HashSet<>(pool.idleLoops()), "an upstream connection on each client's loop, and no other");
+        assertEquals(2, pool.counts()[0], "one per loop: " + pool.idleLoops());
+        assertEquals(clients.size(), p.clientEndPoints().size(), "the upstream connections are not counted as the listener's");
+    }
+
+    @Test
+    void atTheLimitAnotherLoopsIdleConnectionServesRatherThanAWait() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> ok(out, "answer " + n));
+        RunningProxy p = proxy("'proxy': {'max_connections_per_server': 1},", s.address());
+        List<RawHttp> clients = clientsOnTwoLoops(p); // the second loop's client found the first loop's connection idle
+        for (RawHttp c : clients) {
+            c.timeout(5_000); // waiting for the idle connection to time out (15 s) and a new one would fail here
+            assertEquals(200, c.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n").read().status());
+        }
+        assertEquals(1, s.connections.get(), "the one connection allowed, shared by the loops");
     }
 
     @Test

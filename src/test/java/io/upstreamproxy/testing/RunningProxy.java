@@ -59,6 +59,11 @@ public final class RunningProxy implements AutoCloseable {
         return main.nonBlocking();
     }
 
+    /** The clients' connections to the first listener (the upstream ones are not among them). */
+    public java.util.Collection<org.eclipse.jetty.io.EndPoint> clientEndPoints() {
+        return main.clientEndPoints(0);
+    }
+
     public int port() {
         return main.port();
     }
