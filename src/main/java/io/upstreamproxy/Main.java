@@ -28,10 +28,12 @@ import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
@@ -286,7 +288,7 @@ public final class Main {
     }
 
     /** The clients' connections to listener {@code i} (tests). */
-    public java.util.Collection<org.eclipse.jetty.io.EndPoint> clientEndPoints(int i) {
+    public Collection<EndPoint> clientEndPoints(int i) {
         return server.getConnectors()[i].getConnectedEndPoints();
     }
 

@@ -103,17 +103,18 @@ public final class ProxyServerConnector extends ServerConnector {
         @Override
         public void connectionOpened(Connection connection, Object context) {
             Map<String, Object> upstream = UpstreamConnector.contextOf(context);
-            if (upstream == null) {
-                super.connectionOpened(connection, context);
-                return;
-            }
             try {
                 super.connectionOpened(connection, context);
             } catch (Throwable x) {
+                if (upstream == null) {
+                    throw x; // a client's: as in Jetty
+                }
                 UpstreamConnector.of(upstream).openFailed(x, upstream);
                 return;
             }
-            UpstreamConnector.of(upstream).opened(connection, upstream);
+            if (upstream != null) {
+                UpstreamConnector.of(upstream).opened(connection, upstream);
+            }
         }
 
         @Override

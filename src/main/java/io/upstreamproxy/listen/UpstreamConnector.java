@@ -29,22 +29,26 @@ public final class UpstreamConnector extends ClientConnector {
         return new ClientSelectorManager(getExecutor(), getScheduler(), getSelectors()) {
             @Override
             public void connect(SelectableChannel channel, Object attachment) {
-                EventLoop loop = loopOf(attachment);
-                if (loop != null) {
-                    loop.register(channel, attachment, false, getConnectTimeout()); // this manager's: ClientConnector keeps it set
-                } else {
+                if (!registeredOnLoop(channel, attachment, false)) {
                     super.connect(channel, attachment);
                 }
             }
 
             @Override
             public void accept(SelectableChannel channel, Object attachment) {
-                EventLoop loop = loopOf(attachment);
-                if (loop != null) {
-                    loop.register(channel, attachment, true, getConnectTimeout()); // this manager's: ClientConnector keeps it set
-                } else {
+                if (!registeredOnLoop(channel, attachment, true)) {
                     super.accept(channel, attachment);
                 }
+            }
+
+            /** Hands {@code channel} to the event loop its context names; false when it names none. */
+            private boolean registeredOnLoop(SelectableChannel channel, Object attachment, boolean connected) {
+                EventLoop loop = loopOf(attachment);
+                if (loop == null) {
+                    return false;
+                }
+                loop.register(channel, attachment, connected, getConnectTimeout()); // this manager's: ClientConnector keeps it set
+                return true;
             }
         };
     }

@@ -1,8 +1,8 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
-import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.io.IOException;

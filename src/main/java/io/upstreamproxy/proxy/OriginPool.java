@@ -47,7 +47,6 @@ final class OriginPool {
     private final IntSupplier maxConnections;
     private final IntSupplier maxQueued;
     private final Map<Object, ArrayDeque<OriginConnection>> idle = new HashMap<>(); // by event loop (null: none); guarded by this
-    private int idleCount;                                                // guarded by this
     private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();        // guarded by this
     private int open;                                                     // guarded by this: open or opening
 
@@ -63,7 +62,7 @@ final class OriginPool {
         OriginConnection c;
         boolean connect = false;
         synchronized (this) {
-            c = pollIdle(w.loop());
+            c = pollIdle(idle.get(w.loop()));
             if (c == null) {
                 int max = maxConnections.getAsInt();
                 if (max <= 0 || open < max) {
@@ -98,11 +97,9 @@ final class OriginPool {
         client.connect(this, key, w);
     }
 
-    private OriginConnection pollIdle(Object loop) {
-        ArrayDeque<OriginConnection> stack = idle.get(loop);
+    private OriginConnection pollIdle(ArrayDeque<OriginConnection> stack) {
         OriginConnection c;
         while (stack != null && (c = stack.pollLast()) != null) {
-            idleCount--;
             if (c.getEndPoint().isOpen()) {
                 return c;
             }
@@ -111,8 +108,8 @@ final class OriginPool {
     }
 
     private OriginConnection pollAnyIdle() {
-        for (Object loop : idle.keySet().toArray()) {
-            OriginConnection c = pollIdle(loop);
+        for (ArrayDeque<OriginConnection> stack : idle.values()) {
+            OriginConnection c = pollIdle(stack);
             if (c != null) {
                 return c;
             }
@@ -127,7 +124,6 @@ final class OriginPool {
             w = waiting.poll();
             if (w == null) {
                 idle.computeIfAbsent(c.loop, l -> new ArrayDeque<>()).offerLast(c);
-                idleCount++;
                 return;
             }
         }
@@ -139,8 +135,8 @@ final class OriginPool {
         Waiter w;
         synchronized (this) {
             ArrayDeque<OriginConnection> stack = idle.get(c.loop);
-            if (stack != null && stack.remove(c)) {
-                idleCount--;
+            if (stack != null) {
+                stack.remove(c);
             }
             w = waiting.poll();
             if (w == null) {
@@ -161,7 +157,7 @@ final class OriginPool {
 
     /** Open (or opening) connections and idle ones, for tests and the pool's debug view. */
     synchronized int[] counts() {
-        return new int[] {open, idleCount, waiting.size()};
+        return new int[] {open, idle.values().stream().mapToInt(ArrayDeque::size).sum(), waiting.size()};
     }
 
     /** The event loops of the idle connections, one entry per connection (tests). */
