@@ -155,11 +155,12 @@ final class CoreExchange {
     /**
      * Ends the exchange with a response of our own in the {@link ErrorBody} shape; when the
      * response was already committed (or the client is gone) the connection is cut instead,
-     * so a client never mistakes a response cut short for a whole one.
+     * so a client never mistakes a response cut short for a whole one. The cut is Jetty's
+     * abort, which writes no error response and logs nothing: any client can cause it at will.
      */
     private void reply(ProxyEngine.Answer a) {
         if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted()) {
-            finish(new IOException("response cut short: " + a.status()));
+            finish(new Request.Handler.AbortException("response cut short: " + a.status()));
             return;
         }
         response.reset();
