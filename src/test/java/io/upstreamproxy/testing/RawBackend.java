@@ -20,19 +20,28 @@ public final class RawBackend implements AutoCloseable {
         void respond(String requestHead, OutputStream out) throws Exception;
     }
 
+    /** Answers one request, given its head and the rest of what the proxy sends ({@code in}). */
+    public interface Conversation {
+        void respond(String requestHead, InputStream in, OutputStream out) throws Exception;
+    }
+
     private final ServerSocket listener;
-    private final Script script;
+    private final Conversation script;
     private final Thread acceptor;
 
-    private RawBackend(Script script) throws IOException {
+    private RawBackend(Conversation script) throws IOException {
         this.script = script;
-        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        listener = new ServerSocket(0, 1024, InetAddress.getLoopbackAddress()); // churn in tests must not overflow it
         acceptor = new Thread(this::accept, "raw-backend");
         acceptor.setDaemon(true);
         acceptor.start();
     }
 
     public static RawBackend start(Script script) throws IOException {
+        return new RawBackend((head, in, out) -> script.respond(head, out));
+    }
+
+    public static RawBackend start(Conversation script) throws IOException {
         return new RawBackend(script);
     }
 
@@ -57,7 +66,7 @@ public final class RawBackend implements AutoCloseable {
         try (s) {
             String head = readHead(s.getInputStream());
             OutputStream out = s.getOutputStream();
-            script.respond(head, out);
+            script.respond(head, s.getInputStream(), out);
             out.flush();
         } catch (Exception e) {
             // the proxy went away or the script cut the connection on purpose
