@@ -16,7 +16,8 @@ usage: bench/attack.sh [--short] [-c CONNECTIONS] [-d SECONDS] [--cases "LIST"] 
 Needs slowhttptest, nginx, curl, python3, java. Prints one table row per attack:
 monitor = sequential normal GETs (curl, 5 s limit each) during the attack, then 20 after it;
 RSS and threads = the jar's peak during the attack; fails = failures counted against the
-upstream's server (the API's "fails"), which must stay 0.
+upstream's server (the API's "fails"), which must stay 0; log_warn = WARN lines the jar wrote
+to its log during the attack (a client must not be able to fill the operator's disk).
 EOF
 }
 
@@ -151,10 +152,11 @@ tool_note() { # the attack tool's verdict, one short phrase
 }
 
 printf 'attack.sh: %s connections per slowhttptest attack, %s s each; jar flags: %s\n' "$CONNS" "$ATTACK" "$JVM_OPTS"
-printf '%-18s %-16s %-7s %-8s %-8s %-8s %-8s %-10s %s\n' case during ok% p99_ms after_ok% rss_MiB threads fails tool
+printf '%-18s %-16s %-7s %-8s %-8s %-8s %-8s %-10s %-9s %s\n' case during ok% p99_ms after_ok% rss_MiB threads fails log_warn tool
 for c in $CASES; do
   during="$TMP/$c.during" after="$TMP/$c.after" samples="$TMP/$c.samples"
   : > "$during"; : > "$after"; : > "$samples"
+  warn_before=$(grep -c ' WARN ' "$TMP/proxy.log" || true)
   monitor "$during" & MPID=$!
   sampler "$samples" & SPID=$!
   timeout $((ATTACK + 60)) bash -c "$(declare -f attack); ROOT=$ROOT CONNS=$CONNS RATE=$RATE ATTACK=$ATTACK PROXY=$PROXY attack $c" > "$TMP/$c.log" 2>&1 || true
@@ -167,8 +169,9 @@ for c in $CASES; do
   read -r _ a_pct _ < <(summary "$after")
   peak=$(awk '{if ($1 > r) r = $1; if ($2 > t) t = $2} END {printf "%d %d", r / 1024, t}' "$samples")
   read -r fails states < <(server_fails)
+  warns=$(( $(grep -c ' WARN ' "$TMP/proxy.log" || true) - warn_before ))
   alive=""; [ -d "/proc/$JPID" ] || alive=" PROXY EXITED"
-  printf '%-18s %-16s %-7s %-8s %-8s %-8s %-8s %-10s %s%s\n' "$c" "$d_frac" "$d_pct" "$d_p99" "$a_pct" ${peak} "$fails" "$(tool_note "$TMP/$c.log")" "$alive"
+  printf '%-18s %-16s %-7s %-8s %-8s %-8s %-8s %-10s %-9s %s%s\n' "$c" "$d_frac" "$d_pct" "$d_p99" "$a_pct" ${peak} "$fails" "$warns" "$(tool_note "$TMP/$c.log")" "$alive"
   [ -z "$alive" ] || break
   sleep 2 # let the attack's sockets close before the next one
 done

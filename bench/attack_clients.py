@@ -41,7 +41,15 @@ async def one(mode, host, port, statuses):
         writer.write(req)
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), 10)
-        statuses[line[9:12].decode() if len(line) >= 12 else "closed"] += 1
+        if not line:
+            statuses["closed"] += 1
+        elif not line.startswith(b"HTTP/1.1 ") or len(line) < 12:
+            # Anything but a status line is a proxy bug: count it apart and show what came.
+            statuses["garbled"] += 1
+            rest = await asyncio.wait_for(reader.read(300), 2)
+            print("garbled answer to %r: %r" % (req[:120], line + rest), file=sys.stderr)
+        else:
+            statuses[line[9:12].decode()] += 1
     finally:
         writer.close()
 
