@@ -9,7 +9,9 @@ MODE:
             and a request line over it (414)
   framing   POST with broken chunked framing (bad size, missing CRLF, garbage after a chunk)
 
-Prints one line: "sent=N answered=N statuses={...}".
+Each connection's Host is its own (the mode's first letter and a number), so a server log line
+that quotes one can be traced to the connection that sent it. Prints one line:
+"sent=N STATUS=N ...", and on stderr any answer that is not a status line.
 """
 import asyncio
 import random
@@ -17,23 +19,28 @@ import sys
 from collections import Counter
 
 
+SEQ = [0]
+
+
 async def one(mode, host, port, statuses):
+    SEQ[0] += 1
+    h = ("%s%d" % (mode[0], SEQ[0])).encode()
     reader, writer = await asyncio.open_connection(host, port)
     try:
         if mode == "abandon":
             size = random.randint(1024, 8192)
-            writer.write(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n" + b"x" * size)
+            writer.write(b"POST /upload HTTP/1.1\r\nHost: " + h + b"\r\nContent-Length: 1048576\r\n\r\n" + b"x" * size)
             await writer.drain()
             statuses["abandoned"] += 1
             return
         if mode == "oversize":
             kind = random.randrange(3)
             if kind == 0:
-                req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 7900 + b"\r\nConnection: close\r\n\r\n"
+                req = b"GET / HTTP/1.1\r\nHost: " + h + b"\r\nX-Big: " + b"b" * 7900 + b"\r\nConnection: close\r\n\r\n"
             elif kind == 1:
-                req = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 9000 + b"\r\nConnection: close\r\n\r\n"
+                req = b"GET / HTTP/1.1\r\nHost: " + h + b"\r\nX-Big: " + b"b" * 9000 + b"\r\nConnection: close\r\n\r\n"
             else:
-                req = b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                req = b"GET /" + b"u" * 9000 + b" HTTP/1.1\r\nHost: " + h + b"\r\nConnection: close\r\n\r\n"
         else:
             kind = random.randrange(3)
             body = [b"zz\r\nhello\r\n", b"5\r\nhelloXX0\r\n\r\n", b"5\r\nhello\r\n-1\r\n\r\n"][kind]
