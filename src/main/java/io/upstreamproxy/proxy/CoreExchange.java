@@ -36,14 +36,15 @@ final class CoreExchange {
     private final Callback callback;
     private final AtomicBoolean finished = new AtomicBoolean();
     /**
-     * Orders the streamed body's reads and demands against the exchange's end. The server may
-     * answer (and the exchange end) while the upload is reading the client's body on another
-     * thread. A read or demand on a request Jetty has completed reaches its connection, which
-     * by then waits for the next request: Jetty logged "Read pending for DemandContentCallback
-     * prevented FillableCallback" about once in 20,000 of bench/attack.sh's abandoned uploads
-     * (none since), and left that connection's reads in doubt.
+     * The streamed body's reader, if the request has one; its lock orders the body's reads and
+     * demands against the exchange's end. The server may answer (and the exchange end) while
+     * the upload is reading the client's body on another thread. A read or demand on a request
+     * Jetty has completed reaches its connection, which by then waits for the next request:
+     * Jetty logged "Read pending for DemandContentCallback prevented FillableCallback" about
+     * once in 20,000 of bench/attack.sh's abandoned uploads (none since), and left that
+     * connection's reads in doubt. A request without a streamed body takes no lock.
      */
-    private final Object bodyLock = new Object();
+    private volatile StreamedSource streamed;
     private Exchange x;
     // Read to learn whether an HTTP/2 request has a body: the body reader's first chunk. Taken
     // once, by the reader or by the exchange's end, whichever comes first.
@@ -150,7 +151,8 @@ final class CoreExchange {
         boolean chunked = false;
         if (x.body == null && !x.replayable) {
             idleTimeout(engine.settings().clientBodyTimeout().toMillis());
-            source = new StreamedSource(engine.settings().maxBodyBytes());
+            streamed = new StreamedSource(engine.settings().maxBodyBytes());
+            source = streamed;
             chunked = request.getLength() < 0; // chunked, or HTTP/2 without a length
             if (chunked) { // the client's framing is hop-by-hop: ours is chunks too
                 fields.remove(HttpHeader.CONTENT_LENGTH);
@@ -188,8 +190,13 @@ final class CoreExchange {
     /** Completes the client's exchange once: cleanly, or cutting the connection when {@code failure} is not null. */
     private void finish(Throwable failure) {
         boolean first;
-        synchronized (bodyLock) { // waits out a read of the body under way; none starts after
+        StreamedSource body = streamed;
+        if (body == null) {
             first = finished.compareAndSet(false, true);
+        } else {
+            synchronized (body) { // waits out a read of the body under way; none starts after
+                first = finished.compareAndSet(false, true);
+            }
         }
         if (first) {
             Content.Chunk unread = peeked.getAndSet(null);
@@ -293,7 +300,7 @@ final class CoreExchange {
         @Override
         public Content.Chunk read() {
             Content.Chunk chunk;
-            synchronized (bodyLock) {
+            synchronized (this) {
                 if (finished.get()) { // the client's exchange ended first: nothing of this is the server's
                     EOFException over = new EOFException("the exchange is over");
                     x.clientFailure = over;
@@ -327,7 +334,7 @@ final class CoreExchange {
 
         @Override
         public void demand(Runnable demandCallback) {
-            synchronized (bodyLock) {
+            synchronized (this) {
                 if (!finished.get()) {
                     request.demand(demandCallback);
                     return;
