@@ -30,7 +30,7 @@ import java.util.function.Predicate;
 final class HashRing<E extends Endpoint> {
     static final int POINTS_PER_WEIGHT = 160;
     static final int MAX_POINTS = 1 << 18;
-    /** Points per index bucket, on average; the index has a power of two buckets, at most 2^16. */
+    /** Points per index bucket, on average; the index has a power of two buckets, 2 to 2^16. */
     private static final int POINTS_PER_BUCKET = 4;
     /** Points walked past unusable endpoints before scanning the endpoint list instead. */
     private static final int MAX_WALK = 64;
@@ -53,7 +53,8 @@ final class HashRing<E extends Endpoint> {
         this.endpoints = endpoints;
         this.points = points;
         this.pointsByKey = pointsByKey;
-        int bits = Math.min(16, 31 - Integer.numberOfLeadingZeros(Math.max(1, points.length / POINTS_PER_BUCKET)));
+        // At least two buckets, so the shift stays below 32 (Java shifts an int by 32 as by 0).
+        int bits = Math.max(1, Math.min(16, 31 - Integer.numberOfLeadingZeros(Math.max(1, points.length / POINTS_PER_BUCKET))));
         this.bucketShift = 32 - bits;
         this.bucketStart = new int[(1 << bits) + 1];
         int p = 0;
@@ -116,8 +117,7 @@ final class HashRing<E extends Endpoint> {
     }
 
     private int bucketOf(int position) {
-        // A shift by 32 is a shift by 0 in Java: a ring of one bucket needs its own case.
-        return bucketShift == 32 ? 0 : position >>> bucketShift;
+        return position >>> bucketShift;
     }
 
     /**
