@@ -214,9 +214,12 @@ class OriginConnectionTest {
             return ok(out, "answer " + n);
         });
         RunningProxy p = proxy("", s.address());
-        assertEquals("answer 0", p.get("/one").body());
-        HttpResponse<String> r = p.get("/two");
-        assertEquals(200, r.statusCode(), r.body());
+        // One client connection, so both requests come from one event loop and share its pool.
+        RawHttp client = RawHttp.connect(p.port());
+        open.add(client);
+        assertEquals("answer 0", client.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n").read().body());
+        RawHttp.Reply r = client.send("GET /two HTTP/1.1\r\nHost: h\r\n\r\n").read();
+        assertEquals(200, r.status(), r.body());
         assertEquals("answer 2", r.body());
         assertEquals(2, s.connections.get());
         assertEquals(0, serverState(p).get("fails").getAsInt(), "a stale pooled connection is not the server failing");
