@@ -363,6 +363,7 @@ final class CoreExchange {
         private final AtomicInteger toEnd = new AtomicInteger(2); // the server's response, the client's last write
         private int status;
         private boolean lastWritten; // the client has been sent its last bytes
+        private volatile HttpFields trailers; // the server's trailer fields, once its chunked body ended
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
@@ -401,6 +402,8 @@ final class CoreExchange {
             if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(request.getMethod())) {
                 taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {
+                // Jetty takes the supplier with the head; it is asked at the body's end, when they are known.
+                response.setTrailersSupplier(() -> trailers);
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
                 response.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
             }
@@ -419,7 +422,7 @@ final class CoreExchange {
         }
 
         @Override
-        public void onComplete() {
+        public void onComplete(HttpFields trailers) {
             if (!logged) { // else the client's write of the last bytes already failed, and said so
                 logged = true;
                 x.responded(status);
@@ -427,6 +430,7 @@ final class CoreExchange {
             }
             if (!lastWritten) {
                 lastWritten = true;
+                this.trailers = trailers; // what the supplier set with the head gives (gRPC's status, checksums)
                 response.write(true, BufferUtil.EMPTY_BUFFER, new Written(null, true));
             }
             end();

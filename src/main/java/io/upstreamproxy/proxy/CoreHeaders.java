@@ -18,8 +18,12 @@ import org.eclipse.jetty.server.Request;
  * hop-by-hop ones (those its {@code Connection} header names included) and {@code Server}.
  */
 final class CoreHeaders {
+    // Not "trailer": RFC 9110 made it end to end (it names the trailer fields a body ends with,
+    // which we pass both ways). "te" is hop-by-hop, but its "trailers" goes on (see te()).
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
-            "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
+            "proxy-connection", "transfer-encoding", "te", "upgrade");
+
+    private static final String TRAILERS = "trailers";
 
     private CoreHeaders() {}
 
@@ -33,6 +37,10 @@ final class CoreHeaders {
                 continue;
             }
             String name = f.getLowerCaseName();
+            if (h == HttpHeader.TE && te(f.getValue()) != null) {
+                out.add(HttpHeader.TE, TRAILERS);
+                continue;
+            }
             if (HOP.contains(name) || (listed != null && listed.contains(name))) {
                 continue;
             }
@@ -74,6 +82,25 @@ final class CoreHeaders {
         }
         String name = f.getLowerCaseName();
         return !HOP.contains(name) && (listed == null || !listed.contains(name));
+    }
+
+    /**
+     * What a client's {@code TE} header passes on to the server: {@code trailers} when it says
+     * it takes trailer fields (gRPC requires it, and a server may only send them then), else
+     * null. Its transfer codings are this hop's alone.
+     */
+    static String te(String clientTe) {
+        if (clientTe == null) {
+            return null;
+        }
+        for (String v : clientTe.split(",")) {
+            String coding = v.trim();
+            int semi = coding.indexOf(';');
+            if ((semi < 0 ? coding : coding.substring(0, semi).trim()).equalsIgnoreCase(TRAILERS)) {
+                return TRAILERS;
+            }
+        }
+        return null;
     }
 
     /** The lower-case names a {@code Connection} header lists, or null when there is none. */

@@ -20,6 +20,7 @@ final class Exchange {
     Server server;                // the current attempt's server
     ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
+    boolean headCopied;           // the WAR copied the server's head to the client's response (see UpstreamProxyServlet)
     volatile Throwable clientFailure; // what went wrong on the client's side, if anything
     // The current attempt's timing and body bytes (plain fields: one attempt runs at a time, and
     // its callbacks are ordered by Jetty's client; the last one reads them).

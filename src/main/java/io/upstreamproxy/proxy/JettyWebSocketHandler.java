@@ -68,12 +68,19 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
                 request.getHeaders().get(HttpHeader.UPGRADE))) {
             return super.handle(request, response, callback);
         }
-        String path = request.getHttpURI().getPath();
-        if (path.equals(apiPath) || path.startsWith(apiPath + "/") || path.startsWith(statusPath)) {
+        // Routed and forwarded as every other request is: dot-segments removed, so an upgrade to
+        // /app/../ws goes where a GET to it would, never by its raw path.
+        RequestPath requestPath = RequestPath.of(request.getHttpURI().getPath());
+        if (requestPath == null) {
+            return super.handle(request, response, callback); // the servlet answers 400, as for any request
+        }
+        String routed = requestPath.route();
+        if (routed.equals(apiPath) || routed.startsWith(apiPath + "/") || routed.startsWith(statusPath)) {
             return super.handle(request, response, callback);
         }
+        String path = requestPath.forward();
         Router r = router.get();
-        Upstream upstream = r == null ? null : r.route(path);
+        Upstream upstream = r == null ? null : r.route(routed);
         if (upstream == null) {
             return super.handle(request, response, callback); // the servlets answer (404, the API, the status page)
         }

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import java.io.EOFException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -13,6 +14,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpParser;
 import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.Trailers;
 import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.ByteBufferPool;
 import org.eclipse.jetty.io.Content;
@@ -62,8 +64,11 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
          */
         void onContent(ByteBuffer content, boolean last, Callback taken);
 
-        /** The response is whole; the connection is already back in its pool (or closed). */
-        void onComplete();
+        /**
+         * The response is whole; the connection is already back in its pool (or closed).
+         * {@code trailers}: the fields after a chunked body's last chunk, or null when it had none.
+         */
+        void onComplete(HttpFields trailers);
 
         /** The exchange failed ({@link Fault} classifies {@code failure}); the connection is closed. */
         void onFailure(Throwable failure);
@@ -71,6 +76,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
 
     private final OriginPool pool;
     private final ByteBufferPool buffers;
+    private HttpFields.Mutable trailers; // the current response's, once its body has any; the reading side's
     private final HttpParser parser;
     private final AtomicInteger processing = new AtomicInteger();
     /** The request's write and the response: the second to finish gives the connection back. */
@@ -311,6 +317,8 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     /** The response is whole ({@code last}: its final bytes, not yet given to the listener): the connection is reused or closed, then the listener told. */
     private void onResponseComplete(Listener l, ByteBuffer last) {
         complete = false;
+        HttpFields t = trailers;
+        trailers = null;
         if (!listener.compareAndSet(l, null)) {
             return; // failed meanwhile (a timeout, the upload): that failure was told
         }
@@ -351,7 +359,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
             RetainableByteBuffer owner = kept;
             l.onContent(last, true, Callback.from(Invocable.InvocationType.NON_BLOCKING, owner::release, failure -> owner.release()));
         }
-        l.onComplete();
+        l.onComplete(t);
     }
 
     /** The listener (the client's side) failed to take content: the exchange is over, the connection unusable. */
@@ -432,6 +440,15 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
             }
         }
         fields.add(field);
+    }
+
+    /** A chunked body's trailer field: kept for the client's response, which ends with them. */
+    @Override
+    public void parsedTrailer(HttpField field) {
+        if (trailers == null) {
+            trailers = HttpFields.build();
+        }
+        trailers.add(field);
     }
 
     @Override
@@ -548,18 +565,33 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
                 lastWritten = last;
                 if (!chunked) {
                     getEndPoint().write(this, data);
-                } else if (!data.hasRemaining()) {
-                    getEndPoint().write(this, ByteBuffer.wrap(END));
+                    return Action.SCHEDULED;
+                }
+                ByteBuffer end = last ? end(c instanceof Trailers t ? t.getTrailers() : null) : null;
+                if (!data.hasRemaining()) {
+                    getEndPoint().write(this, end);
                 } else {
                     ByteBuffer size = BufferUtil.toBuffer(Integer.toHexString(data.remaining()) + "\r\n");
                     if (last) {
-                        getEndPoint().write(this, size, data, ByteBuffer.wrap(CRLF), ByteBuffer.wrap(END));
+                        getEndPoint().write(this, size, data, ByteBuffer.wrap(CRLF), end);
                     } else {
                         getEndPoint().write(this, size, data, ByteBuffer.wrap(CRLF));
                     }
                 }
                 return Action.SCHEDULED;
             }
+        }
+
+        /** The last chunk of a chunked body, with the client's trailer fields when it sent any. */
+        private static ByteBuffer end(HttpFields trailers) {
+            if (trailers == null || trailers.size() == 0) {
+                return ByteBuffer.wrap(END);
+            }
+            StringBuilder b = new StringBuilder("0\r\n");
+            for (HttpField f : trailers) {
+                b.append(f.getName()).append(": ").append(f.getValue()).append("\r\n");
+            }
+            return BufferUtil.toBuffer(b.append("\r\n").toString(), StandardCharsets.ISO_8859_1);
         }
 
         private void onClientData() {

@@ -11,6 +11,8 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import org.eclipse.jetty.client.AsyncRequestContent;
@@ -248,8 +250,46 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                     failure -> onClientRequestFailure(request, proxyRequest, response, failure)));
             proxyRequest.body(content);
             proxyRequest.onRequestContent((r, chunk) -> x.sent += chunk.remaining());
+            proxyRequest.trailersSupplier(() -> trailers(request));
         }
         sendProxyRequest(request, response, proxyRequest);
+    }
+
+    /** The client's trailer fields once its body has ended, or null when it sent none. */
+    private static HttpFields trailers(HttpServletRequest request) {
+        if (!request.isTrailerFieldsReady()) {
+            return null;
+        }
+        Map<String, String> fields = request.getTrailerFields();
+        if (fields.isEmpty()) {
+            return null;
+        }
+        HttpFields.Mutable out = HttpFields.build();
+        fields.forEach(out::add);
+        return out;
+    }
+
+    /**
+     * Whether the server's response may end with trailer fields: a chunked body, to a client
+     * whose protocol has trailers. Only then may the container be asked for them: Tomcat frames
+     * any response with a trailer supplier as chunked, even a 204.
+     */
+    private static boolean mayHaveTrailers(HttpServletRequest clientRequest, Response serverResponse) {
+        return serverResponse.getHeaders().contains(HttpHeader.TRANSFER_ENCODING, "chunked")
+                && !"HEAD".equals(clientRequest.getMethod()) && !"HTTP/1.0".equals(clientRequest.getProtocol());
+    }
+
+    /** The server's trailer fields for the client's response, once the server's body has ended. */
+    private static Map<String, String> trailers(Response serverResponse) {
+        HttpFields fields = serverResponse.getTrailers();
+        if (fields == null || fields.size() == 0) {
+            return Map.of();
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (HttpField f : fields) {
+            out.merge(f.getName(), f.getValue(), (a, b) -> a + ", " + b);
+        }
+        return out;
     }
 
     /**
@@ -259,12 +299,15 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
      */
     private void reply(HttpServletRequest request, HttpServletResponse response, Exchange x, ProxyEngine.Answer a) {
         AsyncContext async = request.getAsyncContext();
-        if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted()) {
+        if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted() || x.headCopied) {
             abortClient(response);
             async.complete();
             return;
         }
-        response.reset();
+        // No response.reset(): Tomcat's drops the write listener with the headers, and the answer
+        // would then wait forever for a write callback. Nothing of a server's answer is in the
+        // response yet (its head is copied only with its first bytes, see copyHead), so the
+        // status and the headers set here are the whole of it.
         if (a.close()) {
             response.setHeader("Connection", "close");
         }
@@ -285,10 +328,24 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
     }
 
+    /**
+     * Jetty's copy, less {@code Expect}, plus what its hop-by-hop list drops that must go on:
+     * {@code Trailer} (end to end since RFC 9110) and {@code TE: trailers} (see {@link CoreHeaders#te}).
+     */
     @Override
     protected void copyRequestHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
         super.copyRequestHeaders(clientRequest, proxyRequest);
         dropExpect(proxyRequest);
+        String te = CoreHeaders.te(clientRequest.getHeader("TE"));
+        java.util.Enumeration<String> trailer = clientRequest.getHeaders("Trailer");
+        proxyRequest.headers(h -> {
+            if (te != null) {
+                h.put(HttpHeader.TE, te);
+            }
+            while (trailer.hasMoreElements()) {
+                h.add(HttpHeader.TRAILER, trailer.nextElement());
+            }
+        });
     }
 
     /** We read (or stream) the body ourselves; the upstream must not wait to say 100 Continue. */
@@ -348,6 +405,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
                                      byte[] buffer, int offset, int length, Callback callback) {
         Exchange x = exchange(clientRequest);
         x.received += length;
+        copyHead(x, proxyResponse, serverResponse);
         x.writer.write(serverResponse, buffer, offset, length, callback);
     }
 
@@ -356,15 +414,34 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         Exchange x = exchange(clientRequest);
         x.headersReceived = true;
         x.headerNanos = System.nanoTime() - x.attemptNanos;
-        copyResponseHeaders(proxyResponse, serverResponse.getHeaders(), CoreHeaders.connectionListed(serverResponse.getHeaders()));
         if (!serverResponse.getHeaders().contains(HttpHeader.CONTENT_LENGTH)) {
+            copyHead(x, proxyResponse, serverResponse);
+            if (mayHaveTrailers(clientRequest, serverResponse)) {
+                // Set while the response is not committed, read by the container at its end.
+                proxyResponse.setTrailerFields(() -> trailers(serverResponse));
+            }
             x.writer.commit(); // a stream (events, long poll, chunked): its head goes now, not with the first bytes
+        }
+    }
+
+    /**
+     * Copies the server's status line and headers to the client's response, once, when its
+     * first bytes go (or at its end, for a response without a body). Until then a failure can
+     * still be answered with an error of our own without resetting the response, which a
+     * servlet container cannot do portably once a write listener is installed.
+     */
+    private static void copyHead(Exchange x, HttpServletResponse proxyResponse, Response serverResponse) {
+        if (!x.headCopied) {
+            x.headCopied = true;
+            proxyResponse.setStatus(serverResponse.getStatus());
+            copyResponseHeaders(proxyResponse, serverResponse.getHeaders(), CoreHeaders.connectionListed(serverResponse.getHeaders()));
         }
     }
 
     @Override
     protected void onProxyResponseSuccess(HttpServletRequest clientRequest, HttpServletResponse proxyResponse, Response serverResponse) {
         Exchange x = exchange(clientRequest);
+        copyHead(x, proxyResponse, serverResponse);
         x.responded(serverResponse.getStatus());
         log(clientRequest, serverResponse.getStatus(), x, x.server);
         super.onProxyResponseSuccess(clientRequest, proxyResponse, serverResponse);
@@ -396,7 +473,6 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         Server next = engine.afterFailure(x, fault, proxyResponse.isCommitted(), clientRequest.getMethod());
         if (next != null) {
-            proxyResponse.reset();
             try {
                 send(clientRequest, proxyResponse, x, next);
                 return;

@@ -36,7 +36,7 @@ final class Tomcat {
               <Listener className="org.apache.catalina.core.JreMemoryLeakPreventionListener"/>
               <Listener className="org.apache.catalina.core.ThreadLocalLeakPreventionListener"/>
               <Service name="Catalina">
-                <Connector address="127.0.0.1" port="0" protocol="HTTP/1.1" connectionTimeout="20000"/>
+                <Connector address="127.0.0.1" port="0" protocol="HTTP/1.1" connectionTimeout="20000" allowedTrailerHeaders="x-checksum"/>
                 <Engine name="Catalina" defaultHost="localhost">
                   <Host name="localhost" appBase="webapps" unpackWARs="true" autoDeploy="false"/>
                 </Engine>

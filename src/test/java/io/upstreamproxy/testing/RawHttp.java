@@ -48,12 +48,16 @@ public final class RawHttp implements AutoCloseable {
         Reply r = Reply.parse(head);
         String length = r.headers.get("content-length");
         ByteArrayOutputStream body = new ByteArrayOutputStream();
+        Map<String, String> trailers = new LinkedHashMap<>();
         if ("chunked".equalsIgnoreCase(r.headers.get("transfer-encoding"))) {
             while (true) {
                 String size = readLine().trim();
                 int n = Integer.parseInt(size, 16);
                 if (n == 0) {
-                    readLine();
+                    for (String line = readLine(); !line.isEmpty(); line = readLine()) {
+                        int colon = line.indexOf(':');
+                        trailers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
+                    }
                     break;
                 }
                 body.write(in.readNBytes(n));
@@ -64,7 +68,7 @@ public final class RawHttp implements AutoCloseable {
         } else if (r.status >= 200 && r.status != 204 && r.status != 304) {
             in.transferTo(body);
         }
-        return new Reply(r.status, r.headers, body.toString(StandardCharsets.UTF_8), head);
+        return new Reply(r.status, r.headers, body.toString(StandardCharsets.UTF_8), head, trailers);
     }
 
     /** The response head only (status line and headers), leaving the body unread. */
@@ -129,8 +133,8 @@ public final class RawHttp implements AutoCloseable {
         socket.close();
     }
 
-    /** A response: status, headers by lower-case name, body, and the raw head. */
-    public record Reply(int status, Map<String, String> headers, String body, String head) {
+    /** A response: status, headers by lower-case name, body, the raw head, and a chunked body's trailer fields by lower-case name. */
+    public record Reply(int status, Map<String, String> headers, String body, String head, Map<String, String> trailers) {
         static Reply parse(String head) {
             String[] lines = head.split("\r\n");
             int status = Integer.parseInt(lines[0].substring(9, 12));
@@ -141,7 +145,7 @@ public final class RawHttp implements AutoCloseable {
                     headers.merge(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim(), (a, b) -> a + ", " + b);
                 }
             }
-            return new Reply(status, headers, "", head);
+            return new Reply(status, headers, "", head, Map.of());
         }
     }
 }

@@ -23,11 +23,20 @@ public final class RunningProxy implements AutoCloseable {
      * {@code source} anchors relative paths (state file).
      */
     public static RunningProxy start(String json, Path source) throws Exception {
+        return start(json, source, false);
+    }
+
+    /** As {@link #start(String, Path)}, writing the access log where the config says (as the jar does unless told not to). */
+    public static RunningProxy startWithAccessLog(String json, Path source) throws Exception {
+        return start(json, source, true);
+    }
+
+    private static RunningProxy start(String json, Path source, boolean accessLog) throws Exception {
         ProxyConfig c = ConfigLoader.parse(json, source);
         if (!json.contains("\"listen\"")) {
             c = c.withListen(new ProxyConfig.Listen("127.0.0.1", 0));
         }
-        return new RunningProxy(Main.start(c, false, false), c);
+        return new RunningProxy(Main.start(c, false, accessLog), c);
     }
 
     public static RunningProxy start(String json) throws Exception {

@@ -1,0 +1,281 @@
+package io.upstreamproxy.container;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.RawHttp;
+import io.upstreamproxy.testing.WsBackend;
+import java.io.IOException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * What every front end must do alike, request by request: the jar (embedded Jetty), the WAR in
+ * Tomcat 10.1 and the WAR in a standalone Jetty 12 each run this same suite against the same
+ * config and the same {@link ConformanceBackend}. A difference a container forces is overridden
+ * in its subclass with the reason, and listed in docs/war.md; there is no other.
+ *
+ * <p>Every answer is read with a deadline well inside the client's own socket timeout, so a
+ * front end that never answers fails the test instead of hanging it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class FrontEndConformance {
+    /** The proxy's read timeout in this config: the 504 comes after it, and well before the server's answer. */
+    static final Duration READ_TIMEOUT = Duration.ofSeconds(2);
+
+    /** A started front end serving {@code config}: where it listens and the path its proxy is under. */
+    interface FrontEnd extends AutoCloseable {
+        int port();
+
+        /** The context path ({@code ""} for the jar). */
+        String prefix();
+
+        /** Fails the test when the front end logged trouble (a container's log of our webapp). */
+        default void assertNoProblems() {}
+    }
+
+    ConformanceBackend app;
+    WsBackend webSocket;
+    Path dir;
+    Path accessLog;
+    FrontEnd frontEnd;
+
+    /** Starts the front end under test with the config file {@code config} ({@code dir} is its own to write in). */
+    abstract FrontEnd start(Path dir, Path config) throws Exception;
+
+    @BeforeAll
+    void startFrontEnd() throws Exception {
+        app = ConformanceBackend.start();
+        webSocket = WsBackend.start("ws");
+        dir = Files.createTempDirectory("upstream-proxy-" + getClass().getSimpleName() + "-");
+        accessLog = dir.resolve("access.log");
+        Path config = dir.resolve("conformance.json");
+        Files.writeString(config, """
+                {
+                  "upstreams": {
+                    "app":  { "servers": [ { "server": "%s" } ] },
+                    "dead": { "servers": [ { "server": "127.0.0.1:%d", "max_fails": 1, "fail_timeout": "60s" } ] },
+                    "slow": { "servers": [ { "server": "%s", "max_fails": 0 } ] },
+                    "ws":   { "servers": [ { "server": "%s" } ] }
+                  },
+                  "routes": [
+                    { "path": "/", "upstream": "app" },
+                    { "path": "/dead/", "upstream": "dead" },
+                    { "path": "/slow/", "upstream": "slow" },
+                    { "path": "/ws/", "upstream": "ws" }
+                  ],
+                  "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
+                  "api": { "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
+                  "access_log": { "file": "%s" }
+                }
+                """.formatted(app.address(), Backend.deadPort(), app.address(), webSocket.address(), READ_TIMEOUT.toSeconds(), accessLog));
+        frontEnd = start(dir, config);
+    }
+
+    @AfterAll
+    void stopFrontEnd() throws Exception {
+        try {
+            if (frontEnd != null) {
+                frontEnd.close();
+            }
+        } finally {
+            if (app != null) {
+                app.close();
+            }
+            if (webSocket != null) {
+                webSocket.close();
+            }
+            DeployedWarContract.deleteRecursively(dir);
+        }
+    }
+
+    String url(String path) {
+        return "http://127.0.0.1:" + frontEnd.port() + frontEnd.prefix() + path;
+    }
+
+    /** One request on a fresh connection, its whole answer read within 10 s. */
+    RawHttp.Reply exchange(String head) throws IOException {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send(head);
+            return c.read();
+        }
+    }
+
+    String get(String path) {
+        return "GET " + frontEnd.prefix() + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + frontEnd.port() + "\r\nConnection: close\r\n\r\n";
+    }
+
+    @Test
+    void answers502WithItsJsonWhenTheOnlyServerRefusesThen503WithNoEligibleServer() throws Exception {
+        RawHttp.Reply refused = exchange(get("/dead/x"));
+        assertEquals(502, refused.status(), refused::toString);
+        assertTrue(refused.headers().get("content-type").startsWith("application/json"), refused::toString);
+        JsonObject error = JsonParser.parseString(refused.body()).getAsJsonObject().getAsJsonObject("error");
+        assertEquals("BadGateway", error.get("code").getAsString(), refused::body);
+        assertEquals("dead", error.get("upstream").getAsString(), refused::body);
+
+        RawHttp.Reply none = exchange(get("/dead/y"));
+        assertEquals(503, none.status(), none::toString);
+        assertEquals("NoEligibleServer", JsonParser.parseString(none.body()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString());
+
+        JsonObject server = server("dead");
+        assertEquals(1, server.get("fails").getAsInt(), server::toString);
+        assertEquals(0, server.get("active").getAsInt(), server::toString);
+        frontEnd.assertNoProblems();
+    }
+
+    @Test
+    void answers504WithItsJsonWhenTheServerIsSilentPastTheReadTimeout() throws Exception {
+        long start = System.nanoTime();
+        RawHttp.Reply r = exchange(get("/slow/x"));
+        long tookMillis = (System.nanoTime() - start) / 1_000_000;
+        assertEquals(504, r.status(), r::toString);
+        assertEquals("GatewayTimeout", JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString());
+        assertTrue(tookMillis < ConformanceBackend.SLOW_MILLIS, "answered after the read timeout, before the server: " + tookMillis + " ms");
+        frontEnd.assertNoProblems();
+    }
+
+    @Test
+    void passesTheServersTrailerFieldsToTheClient() throws Exception {
+        // Kept alive: a response to "Connection: close" may end by closing, with no chunks to carry trailers.
+        RawHttp.Reply r = exchange("GET " + frontEnd.prefix() + "/trailers HTTP/1.1\r\nHost: 127.0.0.1\r\nTE: trailers\r\n\r\n");
+        assertEquals(200, r.status(), r::toString);
+        assertEquals("first part, last part", r.body());
+        assertEquals(ConformanceBackend.CHECKSUM, r.trailers().get("x-checksum"), r::toString);
+    }
+
+    @Test
+    void passesTheClientsTrailerFieldsToTheServer() throws Exception {
+        RawHttp.Reply r = exchange("POST " + frontEnd.prefix() + "/echo-trailers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                + "Transfer-Encoding: chunked\r\nTrailer: X-Checksum\r\nContent-Type: text/plain\r\n\r\n"
+                + "5\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: c0ffee\r\n\r\n");
+        assertEquals(200, r.status(), r::toString);
+        assertEquals("length=11 trailer=c0ffee", r.body());
+    }
+
+    @Test
+    void routesAWebSocketUpgradeByItsNormalisedPath() throws Exception {
+        int before = webSocket.upgrades.get();
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send("GET " + frontEnd.prefix() + "/other/../ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            RawHttp.Reply r = c.readHeadOnly();
+            assertEquals(101, r.status(), r::toString);
+            assertEquals("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", r.headers().get("sec-websocket-accept"), r::toString);
+        }
+        assertEquals(before + 1, webSocket.upgrades.get(), "upgrades the WebSocket server saw");
+    }
+
+    @Test
+    void streamsServerSentEventsAsTheServerSendsThem() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send(get("/events"));
+            RawHttp.Reply head = c.readHeadOnly();
+            assertEquals(200, head.status(), head::toString);
+            assertEquals("text/event-stream", head.headers().get("content-type"));
+            String line;
+            do {
+                line = c.readLine(); // chunk sizes, then the event, while the server holds the rest
+            } while (!line.startsWith("data:"));
+            assertEquals("data: first", line, "the first event, before the server ended the stream");
+            app.endEvents();
+            do {
+                line = c.readLine();
+            } while (!line.startsWith("data:"));
+            assertEquals("data: last", line);
+        }
+    }
+
+    @Test
+    void keepsTheFramingOf204And304OnAKeptAliveConnection() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            String host = "Host: 127.0.0.1\r\n";
+            c.send("GET " + frontEnd.prefix() + "/no-content HTTP/1.1\r\n" + host + "\r\n");
+            RawHttp.Reply noContent = c.read();
+            assertEquals(204, noContent.status(), noContent::toString);
+            assertFalse(noContent.headers().containsKey("transfer-encoding"), noContent::toString);
+            c.send("GET " + frontEnd.prefix() + "/not-modified HTTP/1.1\r\n" + host + "If-None-Match: \"v1\"\r\n\r\n");
+            RawHttp.Reply notModified = c.read();
+            assertEquals(304, notModified.status(), notModified::toString);
+            assertEquals("\"v1\"", notModified.headers().get("etag"));
+            c.send("GET " + frontEnd.prefix() + "/after HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+            RawHttp.Reply after = c.read();
+            assertEquals(200, after.status(), after::toString);
+            assertEquals("app", after.body(), "the third answer on the connection, read where the first two ended");
+        }
+    }
+
+    @Test
+    void activeIsBackToZeroAfter60ClientsAbandonSlowRequests() throws Exception {
+        int heldBefore = app.held.get();
+        List<RawHttp> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 60; i++) {
+                RawHttp c = RawHttp.connect(frontEnd.port());
+                c.send("GET " + frontEnd.prefix() + "/held/" + i + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                clients.add(c);
+            }
+            Http.await("60 requests at the server", Duration.ofSeconds(10), () -> app.held.get() - heldBefore >= 60);
+        } finally {
+            for (RawHttp c : clients) {
+                c.close();
+            }
+        }
+        Http.await("app's active count back to 0", Duration.ofSeconds(15), () -> {
+            try {
+                return server("app").get("active").getAsInt() == 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertEquals("app", Http.get(url("/after-abandon")).body(), "the server still serves");
+    }
+
+    @Test
+    void writesOneAccessLogLinePerRequest() throws Exception {
+        HttpResponse<String> r = Http.get(url("/logged?n=1"));
+        assertEquals(200, r.statusCode(), r::body);
+        Http.await("the access log line", Duration.ofSeconds(10), () -> accessLogHas("\"GET /logged?n=1\" 200 app "));
+    }
+
+    @Test
+    void exposesPrometheusMetricsOfProxiedRequests() throws Exception {
+        assertEquals(200, Http.get(url("/metered")).statusCode());
+        HttpResponse<String> r = Http.get(url("/metrics"));
+        assertEquals(200, r.statusCode(), r::body);
+        assertTrue(r.body().contains("# TYPE upstream_proxy_requests_total counter"), r::body);
+        assertTrue(r.body().lines().anyMatch(l -> l.startsWith("upstream_proxy_requests_total{") && l.contains("upstream=\"app\"")), r::body);
+    }
+
+    private boolean accessLogHas(String text) {
+        try {
+            return Files.exists(accessLog) && Files.readString(accessLog).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The API's object for the first server of {@code upstream}. */
+    JsonObject server(String upstream) throws Exception {
+        HttpResponse<String> r = Http.get(url("/api/upstreams/" + upstream + "/servers/0"));
+        assertEquals(200, r.statusCode(), r::body);
+        return JsonParser.parseString(r.body()).getAsJsonObject();
+    }
+}
