@@ -24,7 +24,9 @@ import io.upstreamproxy.upstream.UpstreamRegistry;
 import io.upstreamproxy.web.Reloader;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,7 +84,7 @@ public final class Main {
                 System.out.println("upstream-proxy " + Version.get());
                 return;
             }
-            config = loadConfig(parsed.config);
+            config = parsed.loadConfig();
             if (parsed.check) {
                 check(config, System.out);
                 return;
@@ -95,7 +97,7 @@ public final class Main {
             return;
         }
         Args given = parsed;
-        Supplier<ProxyConfig> source = () -> given.overrides(loadConfig(given.config));
+        Supplier<ProxyConfig> source = () -> given.overrides(given.loadConfig());
         try {
             Main main = start(config, parsed.demo, parsed.accessLog, source);
             // Signals first: the banner says "ready", and a SIGHUP sent on it (systemd's reload, a
@@ -433,9 +435,13 @@ public final class Main {
                 new Option("--check", null, "off", "check the config and the state file, print the verdict, exit 0 (ok) or 2"),
                 new Option("--version", null, "", "print the version and exit"),
                 new Option("--help", null, "", "print this help and exit (also -h)"));
+        /** conf/upstream-proxy.json, as the build copies it into the jar. */
+        static final String EMBEDDED_DEMO_CONFIG = "/demo/upstream-proxy.json";
+        static final Path DEFAULT_CONFIG = Path.of("conf", "upstream-proxy.json");
         static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level LEVEL] [--check] [--version] [--help]";
 
-        Path config = Path.of("conf", "upstream-proxy.json");
+        Path config = DEFAULT_CONFIG;
+        boolean configGiven;
         Integer port;
         boolean demo;
         boolean accessLog = true;
@@ -443,6 +449,34 @@ public final class Main {
         boolean version;
         String logLevel;
         boolean help;
+
+        /**
+         * The config the command line names. With {@code --demo} and no {@code --config}, where
+         * the working directory has no {@code conf/upstream-proxy.json}, the copy of it the jar
+         * carries, written to the temporary directory's {@code upstream-proxy-demo/} (its state
+         * file goes there too, and a reload reads it there): the demo runs from any directory.
+         */
+        ProxyConfig loadConfig() {
+            if (demo && !configGiven && !Files.exists(config)) {
+                config = embeddedDemoConfig();
+                configGiven = true; // written once; a reload reads what the operator may have edited
+            }
+            return Main.loadConfig(config);
+        }
+
+        private static Path embeddedDemoConfig() {
+            Path file = Path.of(System.getProperty("java.io.tmpdir"), "upstream-proxy-demo", "upstream-proxy.json");
+            try (InputStream in = Main.class.getResourceAsStream(EMBEDDED_DEMO_CONFIG)) {
+                if (in == null) {
+                    return DEFAULT_CONFIG; // a build without it: the missing file is named as usual
+                }
+                Files.createDirectories(file.getParent());
+                Files.write(file, in.readAllBytes());
+                return file;
+            } catch (IOException e) {
+                throw new UserError("cannot write the demo config to " + file + ": " + e.getMessage());
+            }
+        }
 
         /** The config with what the command line overrides ({@code --port}, {@code --log-level}). */
         ProxyConfig overrides(ProxyConfig c) {
@@ -477,7 +511,10 @@ public final class Main {
                     throw new UserError(arg + ": takes no value (\"" + args[i] + "\")\n" + USAGE);
                 }
                 switch (o.name()) {
-                    case "--config" -> a.config = Path.of(v);
+                    case "--config" -> {
+                        a.config = Path.of(v);
+                        a.configGiven = true;
+                    }
                     case "--port" -> a.port = port(v);
                     case "--demo" -> a.demo = true;
                     case "--no-access-log" -> a.accessLog = false;

@@ -62,8 +62,13 @@ class MainCliIT {
     }
 
     private Run run(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
-                System.getProperty("upstream-proxy.jar", "target/upstream-proxy.jar")));
+        return run(List.of(), args);
+    }
+
+    private Run run(List<String> jvmFlags, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmFlags);
+        cmd.addAll(List.of("-jar", Path.of(System.getProperty("upstream-proxy.jar", "target/upstream-proxy.jar")).toAbsolutePath().toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
         processes.add(p);
@@ -133,6 +138,19 @@ class MainCliIT {
         assertTrue(first.startsWith("hello from demo backend 127.0.0.1:"), first);
         assertFalse(first.equals(second), "round-robin over two demo backends");
         Http.await("an access log line", Duration.ofSeconds(5), () -> r.err.stream().anyMatch(l -> l.contains("\"GET /\" 200 backend 127.0.0.1:")));
+    }
+
+    /** The README's first command, from a directory without conf/: the jar carries the shipped config. */
+    @Test
+    void demoRunsFromAnyDirectoryOnTheConfigTheJarCarries() throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Run r = run(List.of("-Djava.io.tmpdir=" + tmp), "--demo", "--port", "0");
+        int port = r.port();
+        assertTrue(Http.get("http://127.0.0.1:" + port + "/").body().startsWith("hello from demo backend 127.0.0.1:900"));
+        Path written = tmp.resolve("upstream-proxy-demo/upstream-proxy.json");
+        assertTrue(r.out.stream().anyMatch(l -> l.contains("(config " + written + ")")), r.out.toString());
+        assertEquals(Files.readString(Path.of("conf/upstream-proxy.json")), Files.readString(written), "the shipped config, as it is in conf/");
+        assertFalse(Files.exists(dir.resolve("conf")), "nothing written in the working directory");
     }
 
     @Test
