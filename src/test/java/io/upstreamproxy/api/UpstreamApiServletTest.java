@@ -230,6 +230,8 @@ class UpstreamApiServletTest {
         "{\"drain\":                   | MalformedJson | body: not valid JSON",
         "{\"drain\":true} x            | MalformedJson | body: not valid JSON",
         "{drain:true}                  | MalformedJson | body: not valid JSON",
+        "{\"drain\":true,\"drain\":false} | MalformedJson | body: drain: duplicate key (expected: each key once)",
+        "{\"weight\":2,\"weight\":2}      | MalformedJson | body: weight: duplicate key (expected: each key once)",
         "[true]                        | InvalidField  | body: [true] (expected: an object)",
         "{}                            | InvalidField  | body: {} (expected: at least one of drain, down, weight",
         "{\"colour\":\"red\"}          | InvalidField  | colour: unknown key (expected one of: drain, down, weight, max_conns, max_fails, fail_timeout, slow_start)",

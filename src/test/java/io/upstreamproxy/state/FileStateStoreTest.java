@@ -104,6 +104,7 @@ class FileStateStoreTest {
         "empty file                 || empty (expected: a JSON object)",
         "truncated                  |{\"version\": 1, \"upstreams\": {| not valid JSON",
         "not an object              |[]| [] (expected: an object)",
+        "duplicate key              |{\"version\": 1, \"upstreams\": {\"b\": {\"next_id\": 0, \"next_id\": 5, \"servers\": []}}}| upstreams.b.next_id: duplicate key (expected: each key once)",
         "no version                 |{\"upstreams\": {}}| version: missing",
         "future version             |{\"version\": 2, \"upstreams\": {}}| version: 2 (expected: 1..1)",
         "unknown key                |{\"version\": 1, \"upstreams\": {}, \"x\": 1}| x: unknown key",
