@@ -1,5 +1,6 @@
 package io.upstreamproxy.container;
 
+import io.upstreamproxy.testing.Prerequisite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

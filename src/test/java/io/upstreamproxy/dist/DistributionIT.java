@@ -1,5 +1,6 @@
 package io.upstreamproxy.dist;
 
+import io.upstreamproxy.testing.Prerequisite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -210,8 +210,7 @@ class DistributionIT {
     }
 
     private static void skipLoudly(String message) {
-        System.err.println("\n***** SKIPPED: DistributionIT: " + message + " *****\n");
-        Assumptions.abort(message);
+        Prerequisite.missing("DistributionIT: " + message);
     }
 
     /** A launcher run, its output gathered into files (no pipe to fill up while it runs). */

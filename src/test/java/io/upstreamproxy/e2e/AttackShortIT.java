@@ -1,5 +1,6 @@
 package io.upstreamproxy.e2e;
 
+import io.upstreamproxy.testing.Prerequisite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -9,7 +10,6 @@ import com.google.gson.JsonParser;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import java.io.BufferedReader;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,15 +116,7 @@ class AttackShortIT {
     }
 
     private static void requireSlowhttptest() {
-        boolean present = false;
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            present |= Files.isExecutable(Path.of(d, "slowhttptest"));
-        }
-        String message = "slowhttptest is missing, so the attack was NOT run (apt-get install slowhttptest)";
-        if (!present && "true".equalsIgnoreCase(System.getenv("CI"))) {
-            fail("CI=true: " + message);
-        }
-        Assumptions.assumeTrue(present, message);
+        Prerequisite.require(Prerequisite.onPath("slowhttptest"), "slowhttptest", "apt-get install slowhttptest (.ci/run does)");
     }
 
     private static String java() {

@@ -1,5 +1,6 @@
 package io.upstreamproxy.e2e;
 
+import io.upstreamproxy.testing.Prerequisite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -148,7 +148,7 @@ class ManagementApiIT {
     /** The seed module's curl lines, run as written, when curl is installed. */
     @Test
     void seedCurlLinesWorkVerbatim() throws Exception {
-        Assumptions.assumeTrue(new File("/usr/bin/curl").canExecute(), "curl not installed");
+        Prerequisite.require(new File("/usr/bin/curl").canExecute(), "curl (/usr/bin/curl)", "apt-get install curl (.ci/run does)");
         String list = curl("curl", api.base + "/api/upstreams");
         assertTrue(JsonParser.parseString(list).getAsJsonObject().getAsJsonObject("backend").has("servers"));
         String drained = curl("curl", "-X", "PATCH", "-d", "{\"drain\":true}", api.base + "/api/upstreams/backend/servers/0");

@@ -1,5 +1,6 @@
 package io.upstreamproxy.e2e;
 
+import io.upstreamproxy.testing.Prerequisite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.gson.JsonArray;
@@ -17,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,7 +54,7 @@ class PrometheusScrapeIT {
                         "--web.listen-address=127.0.0.1:" + port, "--log.level=warn")
                         .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
             } catch (IOException e) {
-                Assumptions.assumeTrue(false, "prometheus is not installed (.ci/run installs it): " + e.getMessage());
+                Prerequisite.missing("prometheus is not installed (" + e.getMessage() + "): apt-get install prometheus (.ci/run does)");
                 return;
             }
             try {

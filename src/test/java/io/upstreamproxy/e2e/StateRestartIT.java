@@ -1,5 +1,6 @@
 package io.upstreamproxy.e2e;
 
+import io.upstreamproxy.testing.Prerequisite;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -32,7 +33,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -213,7 +213,7 @@ class StateRestartIT {
     /** The packaged jar in a JVM of its own, with this test's config, on a free port. */
     Process startJar() throws Exception {
         String jar = System.getProperty("upstream-proxy.jar");
-        Assumptions.assumeTrue(jar != null && Files.isRegularFile(Path.of(jar)), "needs the packaged jar (failsafe)");
+        Prerequisite.require(jar != null && Files.isRegularFile(Path.of(jar)), "the packaged jar (" + jar + ")", "Run it through `mvn verify`, which builds the jar first.");
         Path cfg = dir.resolve("upstream-proxy.json");
         Files.writeString(cfg, config);
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

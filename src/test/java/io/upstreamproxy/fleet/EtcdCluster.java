@@ -1,5 +1,6 @@
 package io.upstreamproxy.fleet;
 
+import io.upstreamproxy.testing.Prerequisite;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * Real etcd members (Debian's {@code /usr/bin/etcd}, 3.4) on free 127.0.0.1 ports in a temporary
@@ -127,13 +127,7 @@ final class EtcdCluster implements AutoCloseable {
 
     /** As {@link #start(int)}, each member with these extra flags (and an https listener when there are any). */
     static EtcdCluster start(int size, List<String> extraFlags) throws Exception {
-        if (!Files.isExecutable(Path.of(BINARY))) {
-            String message = BINARY + " is missing: install Debian's etcd-server (.ci/run does)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                Assertions.fail(message);
-            }
-            Assumptions.abort(message);
-        }
+        Prerequisite.require(Files.isExecutable(Path.of(BINARY)), BINARY, "Install Debian's etcd-server (.ci/run does).");
         EtcdCluster c = new EtcdCluster(Files.createTempDirectory("upstream-proxy-etcd"));
         c.extra.addAll(extraFlags);
         for (int i = 1; i <= size; i++) {

@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * A real nameserver for tests: dnsmasq on 127.0.0.1 and a port free for UDP and TCP, answering
@@ -31,7 +30,7 @@ public final class Dnsmasq implements AutoCloseable {
 
     /** Starts it with {@code hosts} lines ({@code "127.0.0.2 web.test"}); skips the test where dnsmasq is not installed. */
     public static Dnsmasq start(Path dir, String... hosts) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(BINARY), "dnsmasq is not installed (Debian: dnsmasq-base)");
+        Prerequisite.require(Files.isExecutable(BINARY), "dnsmasq (" + BINARY + ")", "apt-get install dnsmasq-base (.ci/run does)");
         for (int attempt = 1; ; attempt++) {
             Dnsmasq d = new Dnsmasq(dir, freePort());
             Files.writeString(d.hostsFile, String.join("\n", hosts) + "\n");
