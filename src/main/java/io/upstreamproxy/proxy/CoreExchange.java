@@ -3,6 +3,7 @@ package io.upstreamproxy.proxy;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.listen.ProxyServerConnector;
+import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.io.EOFException;
@@ -116,19 +117,19 @@ final class CoreExchange {
 
     /** The first attempt, once the request (and its body, when buffered) is all here. */
     private void pickAndSend() {
-        Server server = x.upstream.pick(x.request, s -> false);
-        if (server == null) {
+        Lease lease = ProxyEngine.lease(x);
+        if (lease == null) {
             ProxyEngine.Answer a = ProxyEngine.noEligibleServer(x);
             log(a.status(), null);
             reply(a);
             return;
         }
         try {
-            send(server);
+            send(lease);
         } catch (RuntimeException e) {
-            server.onAbandoned();
+            lease.abandoned();
             ProxyEngine.Answer a = ProxyEngine.cannotSend(e);
-            log(a.status(), server);
+            log(a.status(), lease.server());
             reply(a);
         }
     }
@@ -141,10 +142,10 @@ final class CoreExchange {
         reply(a);
     }
 
-    /** Sends the request to {@code server}: one attempt, on a pooled connection or a new one. */
-    private void send(Server server) {
-        x.startAttempt(server);
-        server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
+    /** Sends the request to the server {@code lease} holds: one attempt, on a pooled connection or a new one. */
+    private void send(Lease lease) {
+        x.startAttempt(lease); // first, so that any failure below can end the lease
+        Server server = lease.server();
         HttpFields.Mutable fields = HttpFields.build();
         CoreHeaders.toServer(request, fields);
         Content.Source source = null;
@@ -472,14 +473,14 @@ final class CoreExchange {
                 reply(ProxyEngine.Answer.of(fault));
                 return;
             }
-            Server next = engine.afterFailure(x, fault, response.isCommitted(), request.getMethod());
+            Lease next = engine.afterFailure(x, fault, response.isCommitted(), request.getMethod());
             if (next != null) {
                 response.reset();
                 try {
                     send(next);
                     return;
                 } catch (RuntimeException e) {
-                    next.onAbandoned();
+                    next.abandoned();
                     x.reasons.add("cannot send: " + Fault.describe(e));
                 }
             }

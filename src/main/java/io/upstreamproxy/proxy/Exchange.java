@@ -1,6 +1,7 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
+import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ final class Exchange {
     final List<String> reasons = new ArrayList<>(2); // why each tried server failed, for the 502/504 body
     byte[] body;                  // buffered body once read, or null (no body, or streamed)
     Server server;                // the current attempt's server
+    Lease lease;                  // the current attempt's hold on it, ended once whatever ends the attempt
     ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
     boolean headCopied;           // the WAR copied the server's head to the client's response (see UpstreamProxyServlet)
@@ -45,10 +47,11 @@ final class Exchange {
         return retries < 0 || tried.size() <= retries;
     }
 
-    /** A new attempt begins: its clock and byte counts start from zero. */
-    void startAttempt(Server s) {
-        server = s;
-        tried.add(s);
+    /** A new attempt begins, holding {@code l}: its clock and byte counts start from zero. */
+    void startAttempt(Lease l) {
+        lease = l;
+        server = l.server();
+        tried.add(server);
         headersReceived = false;
         attemptNanos = System.nanoTime();
         headerNanos = -1;
@@ -65,7 +68,7 @@ final class Exchange {
     /** Reports the current attempt's response to its server: status, times and bytes. */
     void responded(int status) {
         long now = System.nanoTime();
-        server.onResponse(status, headerNanos < 0 ? now - attemptNanos : headerNanos, now - attemptNanos, sent, received);
+        lease.responded(status, headerNanos < 0 ? now - attemptNanos : headerNanos, now - attemptNanos, sent, received);
     }
 
     boolean wasTried(Server s) {

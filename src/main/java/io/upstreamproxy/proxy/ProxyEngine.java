@@ -5,9 +5,12 @@ import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.tls.UpstreamTlsContext;
+import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.ServletException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -163,24 +166,48 @@ public final class ProxyEngine {
      * {@link Fault} says it was the server's fault, and returns the server to try next, or null
      * when the request ends here ({@code committed}: the client already has part of an answer).
      */
-    Server afterFailure(Exchange x, Fault fault, boolean committed, String method) {
+    Lease afterFailure(Exchange x, Fault fault, boolean committed, String method) {
         Server failed = x.server;
         x.reasons.add(fault.reason());
         if (fault.countsAgainstServer()) {
-            failed.onFailure(fault.reason());
+            x.lease.failed(fault.reason());
         } else {
-            failed.onAbandoned();
+            x.lease.abandoned();
         }
         if (!fault.retryable(x.replayable, x.idempotent) || committed || !x.mayRetry()) {
             return null;
         }
-        Server next = x.upstream.pick(x.request, x::wasTried);
+        Lease next = lease(x);
         if (next != null) {
             x.attemptFailed(fault.status(), fault.reason());
             x.upstream.stats().retried();
-            Events.retry(method, x.target, failed, next, fault.reason());
+            Events.retry(method, x.target, failed, next.server(), fault.reason());
         }
         return next;
+    }
+
+    /**
+     * A server for {@code x}'s next attempt, none it tried yet, with its lease taken; null when
+     * no server may take the request now. A server the balancer picked that reached its
+     * {@code max_conns} meanwhile (another request took the last place first) is passed over.
+     */
+    static Lease lease(Exchange x) {
+        List<Server> full = null;
+        while (true) {
+            List<Server> skip = full;
+            Server s = x.upstream.pick(x.request, c -> x.wasTried(c) || (skip != null && skip.contains(c)));
+            if (s == null) {
+                return null;
+            }
+            Lease l = s.tryLease();
+            if (l != null) {
+                return l;
+            }
+            if (full == null) {
+                full = new ArrayList<>(2);
+            }
+            full.add(s);
+        }
     }
 
     /** What the client is told when an exchange ends: status, JSON body, and whether the connection closes after it. */

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.AsyncContext;
@@ -207,19 +208,19 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     /** The first attempt, once the request (and its body, when buffered) is all here. */
     private void pickAndSend(HttpServletRequest request, HttpServletResponse response, Exchange x) {
-        Server server = x.upstream.pick(x.request, s -> false);
-        if (server == null) {
+        Lease lease = ProxyEngine.lease(x);
+        if (lease == null) {
             ProxyEngine.Answer a = ProxyEngine.noEligibleServer(x);
             log(request, a.status(), x, null);
             reply(request, response, x, a);
             return;
         }
         try {
-            send(request, response, x, server);
+            send(request, response, x, lease);
         } catch (IOException | RuntimeException e) {
-            server.onAbandoned();
+            lease.abandoned();
             ProxyEngine.Answer a = ProxyEngine.cannotSend(e);
-            log(request, a.status(), x, server);
+            log(request, a.status(), x, lease.server());
             reply(request, response, x, a);
         }
     }
@@ -232,10 +233,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         reply(request, response, x, a);
     }
 
-    /** Sends the request to {@code server}: one attempt. */
-    private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Server server) throws IOException {
-        x.startAttempt(server);
-        server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
+    /** Sends the request to the server {@code lease} holds: one attempt. */
+    private void send(HttpServletRequest request, HttpServletResponse response, Exchange x, Lease lease) throws IOException {
+        x.startAttempt(lease); // first, so that any failure below can end the lease
+        Server server = lease.server();
         ProxyConfig.Proxy settings = engine.settings();
         Request proxyRequest = engine.newRequest(x, server, request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
         copyRequestHeaders(request, proxyRequest);
@@ -471,13 +472,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             reply(clientRequest, proxyResponse, x, ProxyEngine.Answer.of(fault));
             return;
         }
-        Server next = engine.afterFailure(x, fault, proxyResponse.isCommitted(), clientRequest.getMethod());
+        Lease next = engine.afterFailure(x, fault, proxyResponse.isCommitted(), clientRequest.getMethod());
         if (next != null) {
             try {
                 send(clientRequest, proxyResponse, x, next);
                 return;
             } catch (IOException | RuntimeException e) {
-                next.onAbandoned();
+                next.abandoned();
                 x.reasons.add("cannot send: " + Fault.describe(e));
             }
         }

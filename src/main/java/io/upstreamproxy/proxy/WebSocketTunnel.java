@@ -3,6 +3,7 @@ package io.upstreamproxy.proxy;
 import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.tls.UpstreamTlsContext;
+import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.io.BufferedInputStream;
@@ -94,7 +95,10 @@ final class WebSocketTunnel {
                 break;
             }
             tried.add(server);
-            server.onRequestStart();
+            Lease lease = server.tryLease();
+            if (lease == null) {
+                continue; // reached its max_conns since the pick: the next pick passes it over
+            }
             Socket socket = null;
             Head head;
             InputStream in;
@@ -107,15 +111,14 @@ final class WebSocketTunnel {
                 head = Head.read(in, MAX_HEAD);
             } catch (IOException | RuntimeException e) {
                 closeQuietly(socket);
-                server.onFailure();
+                lease.failed("WebSocket upgrade: " + Fault.describe(e));
                 String reason = upstream.config().tls() == null ? null : UpstreamTlsContext.reason(e);
                 last = server.key() + ": " + (reason != null ? reason : e.getMessage());
                 LOG.warn("WebSocket upgrade to {} failed{}: {}", server, reason == null ? "" : " (" + reason + ")", e.toString());
                 continue;
             }
             if (head.status == 101) {
-                Server s = server;
-                return new Opened(socket, in, head.headers, () -> s.onResponse(101));
+                return new Opened(socket, in, head.headers, () -> lease.responded(101));
             }
             try {
                 return new Refused(head.status, refusalHeaders(head), refusalBody(head, in));
@@ -123,7 +126,7 @@ final class WebSocketTunnel {
                 return new Failed(502, "BadGateway", "WebSocket upgrade refused by " + server.key() + ", and its answer was cut short");
             } finally {
                 closeQuietly(socket);
-                server.onResponse(head.status);
+                lease.responded(head.status);
             }
         }
         if (tried.isEmpty()) {

@@ -260,6 +260,25 @@ public final class Server implements Endpoint {
         stats.started(clock.wallMillis());
     }
 
+    /**
+     * A request is being sent here, held by the returned {@link Lease} until it ends; null when
+     * the server is at its {@code max_conns} (or the agent's maxconn) now. The count is taken
+     * with a compare-and-set against the limit, so "at most max_conns" holds however many
+     * requests pick this server at once (a pick alone only saw it below the limit a moment ago).
+     */
+    public Lease tryLease() {
+        ServerConfig c = config;
+        int limit = c.maxConns();
+        int agentLimit = agent.maxConns();
+        if (agentLimit > 0 && (limit == 0 || agentLimit < limit)) {
+            limit = agentLimit;
+        }
+        if (!stats.tryStart(limit, clock.wallMillis())) {
+            return null;
+        }
+        return new Lease(this);
+    }
+
     /** The request got a response (any status): the server works, so the failure count resets. */
     public void onResponse(int status) {
         stats.ended(status);

@@ -27,6 +27,24 @@ public final class ServerStats {
         selectedMillis = wallMillis;
     }
 
+    /** As {@link #started}, only while fewer than {@code limit} are active (0: no limit); false, counting nothing, at the limit. */
+    boolean tryStart(int limit, long wallMillis) {
+        if (limit <= 0) {
+            started(wallMillis);
+            return true;
+        }
+        for (int n = active.get(); ; n = active.get()) {
+            if (n >= limit) {
+                return false;
+            }
+            if (active.compareAndSet(n, n + 1)) {
+                requests.increment();
+                selectedMillis = wallMillis;
+                return true;
+            }
+        }
+    }
+
     /** A request to this server ended, with the response status (0 when there was none). */
     void ended(int status) {
         active.decrementAndGet();
