@@ -29,6 +29,10 @@ usage: bench/run.sh [options]
                   proxying: the jar's Jetty server with a core handler that answers at once, and
                   the nginx backend; splits the proxies' difference into the server half and the
                   upstream half; needs `mvn test-compile`
+  --tomcat        also measure the WAR in Apache Tomcat 10.1 (Debian's tomcat10, or $CATALINA_HOME)
+                  as the root webapp, with the same config, JVM options and access log as ours
+  --nginx-workers N  nginx's worker_processes (default 1; the number of cores compares the
+                  proxies at the same core count)
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -47,7 +51,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 RAW=0 DIRECT=0 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -64,6 +68,8 @@ while [ $# -gt 0 ]; do
     --bare) BARE=1 ;;
     --direct) DIRECT=1 ;;
     --raw) RAW=1 ;;
+    --tomcat) TOMCAT=1 ;;
+    --nginx-workers) NGINX_WORKERS=$2; shift ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
@@ -122,7 +128,7 @@ if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
 else
   NGINX_LISTEN_OPTS="" OURS_TLS=""
 fi
-free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
+free_port; P_TOMCAT=$PORT; free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
 
 # --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
 cat >"$TMP/backend.conf" <<EOF
@@ -143,10 +149,10 @@ http {
 }
 EOF
 
-# --- the reference: nginx as reverse proxy, one worker, keep-alive to the same two listeners ----
+# --- the reference: nginx as reverse proxy (--nginx-workers, default one), keep-alive to the same two listeners
 if [ "$ACCESS_LOG" = 1 ]; then NGINX_LOG="access_log $TMP/nginx-access.log;"; else NGINX_LOG="access_log off;"; fi
 cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
+worker_processes $NGINX_WORKERS;
 worker_rlimit_nofile 16384;
 pid $TMP/nginx.pid;
 error_log $TMP/nginx.err warn;
@@ -251,6 +257,38 @@ if [ "$BARE" = 1 ]; then
   start bare java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR:$JETTY_PROXY" io.upstreamproxy.proxy.BareProxy "$P_BARE" "127.0.0.1:$B1" "127.0.0.1:$B2"
   TARGETS+=(bare); PORT_bare=$P_BARE
 fi
+if [ "$TOMCAT" = 1 ]; then
+  # The WAR as the root webapp of a private Tomcat (its own CATALINA_BASE in $TMP), keep-alive
+  # as long as nginx's, the same config file (its listen is ignored) and JVM options as ours.
+  CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
+  [ -x "$CATALINA_HOME/bin/catalina.sh" ] || { echo "bench: --tomcat needs Tomcat 10.1 (apt-get install tomcat10, or CATALINA_HOME)" >&2; exit 2; }
+  WAR=$(dirname "$JAR")/upstream-proxy.war
+  [ -f "$WAR" ] || { echo "bench: --tomcat needs $WAR (mvn -B -q package -DskipTests)" >&2; exit 2; }
+  TC=$TMP/tomcat
+  mkdir -p "$TC/conf" "$TC/logs" "$TC/temp" "$TC/webapps" "$TC/work"
+  if [ -d "$CATALINA_HOME/etc" ]; then cp "$CATALINA_HOME"/etc/* "$TC/conf/"; else cp "$CATALINA_HOME"/conf/* "$TC/conf/"; fi
+  cat >"$TC/conf/server.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<Server port="-1" shutdown="SHUTDOWN">
+  <Service name="Catalina">
+    <Connector address="127.0.0.1" port="$P_TOMCAT" protocol="HTTP/1.1" connectionTimeout="20000"
+               maxKeepAliveRequests="1000000" keepAliveTimeout="75000"/>
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="true" autoDeploy="false"/>
+    </Engine>
+  </Service>
+</Server>
+XML
+  cp "$WAR" "$TC/webapps/ROOT.war"
+  TOMCAT_CONFIG=$TMP/upstream-proxy.json
+  if [ "$ACCESS_LOG" != 1 ]; then # the WAR logs as its config says: here, nowhere
+    sed 's|^{|{ "access_log": { "file": "/dev/null" },|' "$TMP/upstream-proxy.json" >"$TMP/tomcat-proxy.json"
+    TOMCAT_CONFIG=$TMP/tomcat-proxy.json
+  fi
+  start tomcat env CATALINA_HOME="$CATALINA_HOME" CATALINA_BASE="$TC" CATALINA_TMPDIR="$TC/temp" CATALINA_PID= \
+    JAVA_OPTS="$JVM_OPTS" CATALINA_OPTS= UPSTREAM_PROXY_CONFIG="$TOMCAT_CONFIG" "$CATALINA_HOME/bin/catalina.sh" run
+  TARGETS+=(tomcat); PORT_tomcat=$P_TOMCAT
+fi
 if [ "$RAW" = 1 ]; then
   # shellcheck disable=SC2086
   start raw java $JVM_OPTS -cp "$ROOT/target/test-classes:$JAR" io.upstreamproxy.proxy.RawProxy "$P_RAW" "127.0.0.1:$B1" "127.0.0.1:$B2"
@@ -307,6 +345,7 @@ echo "bench: warming up ${WARMUP}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc
 run_wrk ours "$WARMUP"
 [ "$BARE" = 1 ] && run_wrk bare "$WARMUP"
 [ "$RAW" = 1 ] && run_wrk raw "$WARMUP"
+[ "$TOMCAT" = 1 ] && run_wrk tomcat "$WARMUP"
 run_wrk nginx 3
 [ "$HAPROXY" = 1 ] && run_wrk haproxy 3
 
@@ -333,6 +372,8 @@ CPU_RATIOS=()
 P99_RATIOS=()
 BARE_RATIOS=()
 BARE_CPU=()
+TOMCAT_RATIOS=()
+TOMCAT_CPU=()
 ERRORS=0
 for r in $(seq 1 "$ROUNDS"); do
   order=("${TARGETS[@]}")
@@ -362,6 +403,11 @@ for r in $(seq 1 "$ROUNDS"); do
     extra="  ours/bare $bare (cpu per request $cpu)"
   fi
   [ "$RAW" = 1 ] && extra="$extra  raw/nginx $(awk -v a="${RPS[raw]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}') (cpu per request $(awk -v a="${CPUUS[raw]}" -v b="${CPUUS[nginx]}" 'BEGIN {printf "%.2f", b ? a / b : 0}'))"
+  if [ "$TOMCAT" = 1 ]; then
+    TOMCAT_RATIOS+=("$(awk -v a="${RPS[tomcat]}" -v b="${RPS[nginx]}" 'BEGIN {printf "%.3f", a / b}')")
+    TOMCAT_CPU+=("$(awk -v a="${CPUUS[tomcat]}" -v b="${CPUUS[nginx]}" 'BEGIN {printf "%.2f", b ? a / b : 0}')")
+    extra="$extra  tomcat/nginx ${TOMCAT_RATIOS[-1]} (cpu per request ${TOMCAT_CPU[-1]})"
+  fi
   [ "$HAPROXY" = 1 ] && extra="$extra  ours/haproxy $(awk -v a="${RPS[ours]}" -v b="${RPS[haproxy]}" 'BEGIN {printf "%.3f", a / b}')"
   echo "      ratio ours/nginx $ratio$extra"
 done
@@ -372,6 +418,9 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {if (NR % 2) pri
 MEDIAN=$(median "${RATIOS[@]}")
 echo
 echo "median ratio ours/nginx: $MEDIAN (rounds: ${RATIOS[*]}); our errors: $ERRORS"
+if [ "$TOMCAT" = 1 ]; then
+  echo "median ratio tomcat/nginx: $(median "${TOMCAT_RATIOS[@]}") (rounds: ${TOMCAT_RATIOS[*]}); median CPU per request tomcat/nginx: $(median "${TOMCAT_CPU[@]}") (rounds: ${TOMCAT_CPU[*]}); the WAR's target (issue 25): >= 0.6 at <= 2x"
+fi
 if [ "$BARE" = 1 ]; then
   echo "median ratio ours/bare req/s: $(median "${BARE_RATIOS[@]}") (rounds: ${BARE_RATIOS[*]})"
   echo "median ratio ours/bare CPU per request (cost of our features): $(median "${BARE_CPU[@]}") (rounds: ${BARE_CPU[*]})"

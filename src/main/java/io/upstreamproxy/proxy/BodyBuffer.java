@@ -22,35 +22,6 @@ final class BodyBuffer {
         this.length = length;
     }
 
-    /** Where {@link #readFrom} reads: a stream's {@code read(byte[], int, int)}. */
-    interface Source {
-        int read(byte[] b, int off, int len) throws IOException;
-    }
-
-    /**
-     * Reads what {@code in} gives into the buffer, growing it as needed: the count read, or -1 at
-     * the end of the stream. More than the declared length is the client's error.
-     */
-    int readFrom(Source in) throws IOException {
-        if (body == null) {
-            body = new byte[grow(Math.min(length, FIRST))];
-        } else if (size == body.length) {
-            if (size == length) {
-                // All of Content-Length is here: only the end of the stream may follow.
-                if (in.read(new byte[1], 0, 1) >= 0) {
-                    throw new IOException("request body longer than its Content-Length");
-                }
-                return -1;
-            }
-            body = Arrays.copyOf(body, grow((int) Math.min(length, 2L * body.length)));
-        }
-        int n = in.read(body, size, body.length - size);
-        if (n > 0) {
-            size += n;
-        }
-        return n;
-    }
-
     /** Adds what {@code bytes} holds; more than the declared length is the client's error. */
     void append(ByteBuffer bytes) throws IOException {
         int n = bytes.remaining();

@@ -1,11 +1,18 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.listen.ProxyServerConnector;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.ServletResponseWrapper;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.lang.reflect.Field;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
 
 /**
- * The client's connection, where the container is embedded Jetty: sets its idle timeout to
+ * The one adapter to the containers' own classes. The client's connection, where the container
+ * is embedded Jetty: sets its idle timeout to
  * {@code client_body_timeout} while a body is read and back to the listener's afterwards, and
  * tells whether the client closed its side (a disconnect, logged 499, rather than bad framing). In
  * the WAR the container's classes are out of reach (Tomcat; Jetty hides its own), and its
@@ -13,6 +20,7 @@ import org.eclipse.jetty.io.EndPoint;
  */
 final class ClientConnection {
     private static final boolean JETTY = present("org.eclipse.jetty.ee10.servlet.ServletContextRequest");
+    private static final boolean TOMCAT = present("org.apache.catalina.connector.ResponseFacade");
 
     private ClientConnection() {}
 
@@ -39,12 +47,67 @@ final class ClientConnection {
         }
     }
 
+    /** The event loop of the client's connection in embedded Jetty's listener; null elsewhere. */
+    static Object loop(HttpServletRequest request) {
+        if (!JETTY) {
+            return null;
+        }
+        try {
+            return Jetty.loop(request);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Closes the client's connection without a clean end of the response, so a client never
+     * takes a response cut short for a whole one: Jetty's {@code sendError(-1)} (as its proxy
+     * servlet does); in Tomcat, where that is refused once the response is committed and the
+     * response would end cleanly (with its last chunk), its own "close now" action.
+     */
+    static void abort(HttpServletResponse response) {
+        if (TOMCAT && Tomcat.closeNow(response)) {
+            return;
+        }
+        try {
+            response.sendError(-1);
+        } catch (IOException | RuntimeException e) {
+            // committed or gone: the container ends it as it can
+        }
+    }
+
     private static boolean present(String name) {
         try {
             Class.forName(name, false, ClientConnection.class.getClassLoader());
             return true;
         } catch (ClassNotFoundException | LinkageError e) {
             return false;
+        }
+    }
+
+    /** Tomcat's response behind its facade (Tomcat's classes are the common loader's, which webapps see). */
+    private static final class Tomcat {
+        static boolean closeNow(ServletResponse response) {
+            try {
+                ServletResponse r = response;
+                while (r instanceof ServletResponseWrapper w) {
+                    r = w.getResponse();
+                }
+                Class<?> facade = Class.forName("org.apache.catalina.connector.ResponseFacade", false, r.getClass().getClassLoader());
+                if (!facade.isInstance(r)) {
+                    return false;
+                }
+                Field inner = facade.getDeclaredField("response");
+                inner.setAccessible(true);
+                Object catalina = inner.get(r);
+                Object coyote = catalina.getClass().getMethod("getCoyoteResponse").invoke(catalina);
+                Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false, coyote.getClass().getClassLoader());
+                Object closeNow = actionCode.getField("CLOSE_NOW").get(null);
+                coyote.getClass().getMethod("action", actionCode, Object.class).invoke(coyote, closeNow, null);
+                return true;
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                return false; // another Tomcat: the portable way, below
+            }
         }
     }
 
@@ -57,6 +120,11 @@ final class ClientConnection {
             }
             EndPoint endPoint = r.getConnectionMetaData().getConnection().getEndPoint();
             endPoint.setIdleTimeout(millis >= 0 ? millis : r.getConnectionMetaData().getConnector().getIdleTimeout());
+        }
+
+        static Object loop(HttpServletRequest request) {
+            ServletContextRequest r = ServletContextRequest.getServletContextRequest(request);
+            return r == null ? null : ProxyServerConnector.loopOf(r.getConnectionMetaData().getConnection().getEndPoint());
         }
 
         static boolean inputShutdown(HttpServletRequest request) {

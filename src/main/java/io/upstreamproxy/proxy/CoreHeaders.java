@@ -6,7 +6,6 @@ import java.util.Set;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.server.Request;
 
 /**
  * The headers the jar's {@link CoreProxyHandler} sends upstream and back, the same as the
@@ -28,8 +27,8 @@ final class CoreHeaders {
     private CoreHeaders() {}
 
     /** The headers of the request to the server, for {@code client}'s request. */
-    static void toServer(Request client, HttpFields.Mutable out) {
-        HttpFields in = client.getHeaders();
+    static void toServer(ClientSide client, HttpFields.Mutable out) {
+        HttpFields in = client.requestHeaders();
         Set<String> listed = connectionListed(in);
         for (HttpField f : in) {
             HttpHeader h = f.getHeader();
@@ -46,14 +45,10 @@ final class CoreHeaders {
             }
             out.add(f);
         }
-        String protocol = client.getConnectionMetaData().getProtocol();
-        String scheme = client.getHttpURI().getScheme();
-        String remote = Request.getRemoteAddr(client);
+        String scheme = client.scheme();
+        String remote = client.remoteAddr();
         String host = in.get(HttpHeader.HOST);
-        ProxyHeaders.append(out, HttpHeader.VIA, ProxyHeaders.protocolVersion(protocol) + " " + UpstreamProxyServlet.VIA);
-        if (host != null) {
-            ProxyHeaders.append(out, HttpHeader.FORWARDED, ProxyHeaders.forwarded(Request.getLocalAddr(client), remote, host, scheme));
-        }
+        ProxyHeaders.addViaAndForwarded(out, client.protocol(), client.localAddr(), remote, host, scheme);
         ProxyHeaders.xForwarded(out, in.get(HttpHeader.X_FORWARDED_FOR), remote, scheme, host);
     }
 

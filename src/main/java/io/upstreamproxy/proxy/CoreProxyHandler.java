@@ -57,7 +57,7 @@ public final class CoreProxyHandler extends Handler.Wrapper {
     public boolean handle(Request request, Response response, Callback callback) {
         ProxyEngine e = engine();
         if (e != null && proxied(request)) {
-            new CoreExchange(e, request, response, callback).start();
+            new ProxyExchange(e, new CoreClient(request, response, callback)).start();
             return true;
         }
         if (nonBlocking) {

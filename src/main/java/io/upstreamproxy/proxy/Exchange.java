@@ -20,9 +20,7 @@ final class Exchange {
     byte[] body;                  // buffered body once read, or null (no body, or streamed)
     Server server;                // the current attempt's server
     Lease lease;                  // the current attempt's hold on it, ended once whatever ends the attempt
-    ResponseWriter writer;        // writes the response body to the client
     volatile boolean headersReceived;
-    boolean headCopied;           // the WAR copied the server's head to the client's response (see UpstreamProxyServlet)
     volatile Throwable clientFailure; // what went wrong on the client's side, if anything
     // The current attempt's timing and body bytes (plain fields: one attempt runs at a time, and
     // its callbacks are ordered by Jetty's client; the last one reads them).

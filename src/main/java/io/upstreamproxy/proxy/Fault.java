@@ -82,9 +82,9 @@ record Fault(Kind kind, int status, String reason) {
                 return new Fault(Kind.OVERLOADED, 503, "too many requests queued for this server (proxy.max_queued_per_server)");
             }
             if (c instanceof IllegalArgumentException && String.valueOf(c.getMessage()).contains("headers too large")) {
-                // A head the listener took but the client cannot write: the limits are sized so
-                // this does not happen (see UpstreamProxyServlet.newUpstreamClient); if it ever does,
-                // it is still the request's size, not the server.
+                // A head the listener took but could not be written upstream: our client takes any
+                // head the listener does, so this does not happen; if it ever does, it is still
+                // the request's size, not the server.
                 return new Fault(Kind.CLIENT, 431, "request head too large to forward");
             }
             if (c instanceof javax.net.ssl.SSLHandshakeException) {

@@ -4,39 +4,30 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
-import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
-import io.upstreamproxy.upstream.Upstream;
-import jakarta.servlet.ServletException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the two front ends of the proxy share: the jar's {@link CoreProxyHandler} (Jetty's core
+ * What every front end of the proxy shares: the jar's {@link CoreProxyHandler} (Jetty's core
  * API, no servlet layer) and the WAR's {@link UpstreamProxyServlet}. It holds what a reload
- * replaces (routes, proxy settings), the upstream HTTP clients and the access log, and it makes
- * every decision of an exchange: which server, whether a failed attempt counts against its
- * server and goes to another one, the error bodies and the log line. The front ends only read
- * the client's request and write its response.
+ * replaces (routes, proxy settings), the upstream client ({@link OriginClient}) and the access
+ * log, and it makes every decision of an exchange ({@link ProxyExchange}): which server,
+ * whether a failed attempt counts against its server and goes to another one, the error bodies
+ * and the log line. The front ends only adapt the client's I/O ({@link ClientSide}).
  */
 public final class ProxyEngine {
     /** Context attribute where the webapp's listener publishes the engine (the jar's {@link CoreProxyHandler} finds it there). */
     public static final String ATTRIBUTE = "io.upstreamproxy.engine";
     /** The proxy servlet's name: requests the servlet mappings give it are the proxied ones. */
     public static final String SERVLET = "upstream-proxy";
-    private static final Logger LOG = LoggerFactory.getLogger(ProxyEngine.class);
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");
 
     // Volatile: a reload replaces them while requests run; each read sees a whole, checked value.
@@ -44,12 +35,10 @@ public final class ProxyEngine {
     private volatile ProxyConfig.Proxy settings;
     private final AccessLog accessLog;
     private final Object serverExecutor;
-    private volatile HttpClient plain; // guarded by this when created
-    private volatile OriginClient origins; // the jar's upstream client; guarded by this when created
-    /** One client per distinct upstream {@code tls} setting (trust, client certificate, SNI name). */
-    private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new ConcurrentHashMap<>();
+    private volatile OriginClient origins; // the upstream client; guarded by this when created
+    private QueuedThreadPool ownPool;      // its threads where the container lends none (Tomcat); guarded by this
 
-    /** {@code serverExecutor}: embedded Jetty's thread pool, which the clients share, or null (a pool of their own). */
+    /** {@code serverExecutor}: embedded Jetty's thread pool, which the upstream client shares, or null (a pool of its own). */
     public ProxyEngine(Router router, ProxyConfig.Proxy settings, AccessLog accessLog, Object serverExecutor) {
         this.router = router;
         this.settings = settings;
@@ -66,10 +55,9 @@ public final class ProxyEngine {
     }
 
     /**
-     * A reload: new routes and proxy settings from the next request on. The upstream clients
-     * take the new connect timeout at once; pool and queue sizes apply to servers whose
-     * connection pool is created afterwards (new servers, or idle ones Jetty let go). The
-     * listener's limits (head size, client timeouts) belong to the connector: a restart.
+     * A reload: new routes and proxy settings from the next request on, the pool and queue
+     * sizes included (read per request). The listener's limits (head size, client timeouts)
+     * belong to the connector: a restart.
      */
     public void reconfigure(Router nextRouter, ProxyConfig.Proxy next) {
         router = nextRouter;
@@ -78,37 +66,16 @@ public final class ProxyEngine {
         if (o != null) {
             o.reconfigure(next);
         }
-        HttpClient client = plain;
-        if (client != null) {
-            client.setConnectTimeout(next.connectTimeout().toMillis());
-            client.setMaxConnectionsPerDestination(next.maxConnectionsPerServer());
-            client.setMaxRequestsQueuedPerDestination(next.maxQueuedPerServer());
-        }
     }
 
-    /** The client for plain-HTTP upstreams, started on first use. */
-    HttpClient plainClient() {
-        HttpClient c = plain;
-        if (c == null) {
-            synchronized (this) {
-                c = plain;
-                if (c == null) {
-                    c = newClient(null);
-                    plain = c;
-                }
-            }
-        }
-        return c;
-    }
-
-    /** The jar's upstream client ({@link CoreExchange}), started on first use; the WAR's servlet uses Jetty's {@code HttpClient}. */
+    /** The upstream client of every front end, started on first use. */
     OriginClient origins() {
         OriginClient o = origins;
         if (o == null) {
             synchronized (this) {
                 o = origins;
                 if (o == null) {
-                    Executor executor = serverExecutor instanceof Executor e ? e : ownPool();
+                    Executor executor = serverExecutor instanceof Executor e ? e : (ownPool = ownPool());
                     o = new OriginClient(settings, executor);
                     origins = o;
                 }
@@ -117,7 +84,7 @@ public final class ProxyEngine {
         return o;
     }
 
-    private static Executor ownPool() {
+    private static QueuedThreadPool ownPool() {
         QueuedThreadPool pool = new QueuedThreadPool(200, 8);
         pool.setName("upstream-proxy-origin");
         pool.setDaemon(true);
@@ -127,28 +94,6 @@ public final class ProxyEngine {
             throw new IllegalStateException("cannot start the upstream thread pool", e);
         }
         return pool;
-    }
-
-    private HttpClient client(Upstream upstream) {
-        ProxyConfig.UpstreamTls tls = upstream.config().tls();
-        return tls == null ? plainClient() : tlsClients.computeIfAbsent(tls, t -> newClient(t));
-    }
-
-    private HttpClient newClient(ProxyConfig.UpstreamTls tls) {
-        try {
-            return UpstreamProxyServlet.newUpstreamClient(settings, serverExecutor, tls == null ? null : UpstreamTlsContext.of(tls).newJettyFactory());
-        } catch (ServletException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        }
-    }
-
-    /** The request for {@code x}'s current attempt to {@code server}, with the read timeout; headers and body are the caller's. */
-    Request newRequest(Exchange x, Server server, String method) {
-        String scheme = x.upstream.config().tls() == null ? "http://" : "https://";
-        return client(x.upstream).newRequest(scheme + server.key() + x.target)
-                .method(method)
-                .timeout(0, TimeUnit.MILLISECONDS)
-                .idleTimeout(settings.readTimeout().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     static boolean idempotent(String method) {
@@ -279,25 +224,23 @@ public final class ProxyEngine {
                 x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried));
     }
 
-    /** Stops the upstream clients and closes the access log. */
+    /** Stops the upstream client (and its own threads, where it has them) and closes the access log. */
     public void close() {
         OriginClient o = origins;
         if (o != null) {
             o.stop();
         }
-        HttpClient c = plain;
-        if (c != null) {
-            stop(c);
+        QueuedThreadPool pool;
+        synchronized (this) {
+            pool = ownPool;
         }
-        tlsClients.values().forEach(ProxyEngine::stop);
+        if (pool != null) {
+            try {
+                pool.stop(); // a webapp that leaves threads behind is reported by its container, and leaks its class loader
+            } catch (Exception e) {
+                LoggerFactory.getLogger(ProxyEngine.class).debug("stopping the upstream thread pool", e);
+            }
+        }
         accessLog.close();
-    }
-
-    private static void stop(HttpClient c) {
-        try {
-            c.stop();
-        } catch (Exception e) {
-            LOG.debug("stopping an upstream client", e);
-        }
     }
 }

@@ -1,7 +1,5 @@
 package io.upstreamproxy.proxy;
 
-import jakarta.servlet.http.HttpServletRequest;
-import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -21,24 +19,16 @@ final class ProxyHeaders {
 
     private ProxyHeaders() {}
 
-    /** Appends {@code Via: 1.1 viaHost} to the request's Via values. */
-    static void addVia(HttpServletRequest clientRequest, Request proxyRequest, String viaHost) {
-        String value = protocolVersion(clientRequest.getProtocol()) + " " + viaHost;
-        proxyRequest.headers(h -> append(h, HttpHeader.VIA, value));
-    }
-
-    /** Appends {@code by=...;for=...;host=...;proto=...} to the request's Forwarded values; nothing without a Host. */
-    static void addForwarded(HttpServletRequest clientRequest, Request proxyRequest) {
-        String host = clientRequest.getHeader("Host");
-        if (host == null) {
-            return;
+    /**
+     * Appends {@code Via: 1.1 upstream-proxy} and, when the client sent a Host, Forwarded's
+     * {@code by=...;for=...;host=...;proto=...} to what {@code out} has: Jetty's
+     * AbstractProxyServlet values, byte for byte ({@code ProxyHeadersTest}).
+     */
+    static void addViaAndForwarded(HttpFields.Mutable out, String protocol, String localAddr, String remoteAddr, String host, String scheme) {
+        append(out, HttpHeader.VIA, protocolVersion(protocol) + " " + UpstreamProxyServlet.VIA);
+        if (host != null) {
+            append(out, HttpHeader.FORWARDED, forwarded(localAddr, remoteAddr, host, scheme == null ? "http" : scheme));
         }
-        String scheme = clientRequest.getScheme();
-        if (scheme == null) {
-            scheme = clientRequest.isSecure() ? "https" : "http";
-        }
-        String value = forwarded(clientRequest.getLocalAddr(), clientRequest.getRemoteAddr(), host, scheme);
-        proxyRequest.headers(h -> append(h, HttpHeader.FORWARDED, value));
     }
 
     /**

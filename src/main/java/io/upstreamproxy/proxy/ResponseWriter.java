@@ -3,13 +3,12 @@ package io.upstreamproxy.proxy;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import java.io.IOException;
-import java.util.function.Consumer;
-import org.eclipse.jetty.client.Response;
+import java.nio.ByteBuffer;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Writes the upstream's response body to the client without blocking, on the thread that
- * received it from the upstream.
+ * Writes the response body to a servlet client without blocking, on the thread that received
+ * it from the upstream ({@link ServletClient}'s writes).
  *
  * <p>Why not Jetty's {@code AsyncProxyServlet.StreamWriter}: it installs itself as the write
  * listener when the first chunk arrives, and the container then runs the first
@@ -24,15 +23,13 @@ import org.eclipse.jetty.util.Callback;
  * The upstream's next chunk is asked for only when this one is written, so a slow reader stops
  * the upstream read: memory per response stays one chunk, however slow the client.
  *
- * <p>One chunk at a time: the HTTP client asks for the next chunk only when the callback of the
- * previous one completed, so the fields describe at most one pending write. The monitor
+ * <p>One chunk at a time: the upstream connection reads the next chunk only when the callback
+ * of the previous one completed, so the fields describe at most one pending write. The monitor
  * serializes the upstream's thread with the container's callbacks; the callback is completed
  * outside it because that may deliver the next chunk at once, on the same thread.
  */
 final class ResponseWriter implements WriteListener {
     private final ServletOutputStream out;
-    private final Consumer<Throwable> clientGone;
-    private Response upstream;
     private byte[] buffer;
     private int offset;
     private int length;
@@ -40,10 +37,8 @@ final class ResponseWriter implements WriteListener {
     private boolean written;    // the pending chunk was handed to the output
     private Throwable failure;  // the client went away; later chunks fail at once
 
-    /** {@code clientGone} hears of a failed write: the client went away (or stopped reading). */
-    ResponseWriter(ServletOutputStream out, Consumer<Throwable> clientGone) {
+    ResponseWriter(ServletOutputStream out) {
         this.out = out;
-        this.clientGone = clientGone;
     }
 
     /**
@@ -66,15 +61,29 @@ final class ResponseWriter implements WriteListener {
     }
 
     /**
-     * Writes one chunk of the upstream's response ({@code upstream} null: a response of our
-     * own); {@code callback} completes when it was written.
+     * Writes one chunk of the response; {@code callback} completes when it was written, and
+     * fails when the client went away (or stopped reading). The bytes stay the caller's until then.
      */
-    void write(Response upstream, byte[] buffer, int offset, int length, Callback callback) {
+    void write(ByteBuffer content, Callback callback) {
+        byte[] bytes;
+        int offset;
+        int length = content.remaining();
+        if (content.hasArray()) {
+            bytes = content.array();
+            offset = content.arrayOffset() + content.position();
+        } else {
+            bytes = new byte[length];
+            content.duplicate().get(bytes);
+            offset = 0;
+        }
+        write(bytes, offset, length, callback);
+    }
+
+    private void write(byte[] buffer, int offset, int length, Callback callback) {
         Throwable failed;
         synchronized (this) {
             failed = failure;
             if (failed == null) {
-                this.upstream = upstream;
                 this.buffer = buffer;
                 this.offset = offset;
                 this.length = length;
@@ -84,9 +93,6 @@ final class ResponseWriter implements WriteListener {
         }
         if (failed != null) {
             callback.failed(failed);
-            if (upstream != null) {
-                upstream.abort(failed);
-            }
             return;
         }
         onWritePossible();
@@ -124,7 +130,7 @@ final class ResponseWriter implements WriteListener {
         if (error == null) {
             done.succeeded();
         } else {
-            fail(done, error);
+            done.failed(error);
         }
     }
 
@@ -137,21 +143,7 @@ final class ResponseWriter implements WriteListener {
             clear();
         }
         if (pending != null) {
-            fail(pending, t);
-        } else {
-            clientGone.accept(t);
-        }
-    }
-
-    private void fail(Callback pending, Throwable t) {
-        Response r;
-        synchronized (this) {
-            r = upstream;
-        }
-        clientGone.accept(t);
-        pending.failed(t);
-        if (r != null) {
-            r.abort(t); // as AsyncProxyServlet: stop reading a response nobody will get
+            pending.failed(t); // the pipeline stops reading a response nobody will get
         }
     }
 

@@ -27,6 +27,7 @@ import org.eclipse.jetty.util.FutureCallback;
  * <li>{@code /echo-trailers}: reads the whole request body and answers the value of the
  *     client's trailer field {@code X-Checksum} and the body's length.
  * <li>{@code /events}: an event stream: one event at once, the last when {@link #endEvents} is called.
+ * <li>{@code /cut}: a chunked body's first part, then the connection cut with no last chunk.
  * <li>{@code /no-content} 204, {@code /not-modified} 304 with an {@code ETag}.
  * <li>{@code /slow/...}: silent for {@value #SLOW_MILLIS} ms, then answers.
  * <li>{@code /held/...}: counted in {@link #held}, answers after {@value #HELD_MILLIS} ms.
@@ -112,6 +113,11 @@ final class ConformanceBackend implements AutoCloseable {
                 blockingWrite(response, false, "data: first\n\n");
                 events.await(10, TimeUnit.SECONDS);
                 Content.Sink.write(response, true, "data: last\n\n", callback);
+            }
+            case "/cut" -> {
+                headers.put(HttpHeader.CONTENT_TYPE, "text/plain");
+                blockingWrite(response, false, "the first part of a body that never ends");
+                callback.failed(new java.io.IOException("the server died mid-body")); // the connection is cut, no last chunk
             }
             case "/no-content" -> {
                 response.setStatus(204);

@@ -202,6 +202,30 @@ abstract class FrontEndConformance {
         }
     }
 
+    /** A response the server cut short reaches the client cut short: never with a last chunk that would make it look whole. */
+    @Test
+    void cutsTheClientsResponseWhenTheServerDiesMidBody() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send("GET " + frontEnd.prefix() + "/cut HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            RawHttp.Reply head = c.readHeadOnly();
+            assertEquals(200, head.status(), head::toString);
+            StringBuilder got = new StringBuilder();
+            try {
+                for (int b; (b = c.input().read()) != -1; ) {
+                    got.append((char) b);
+                }
+            } catch (java.net.SocketTimeoutException e) {
+                throw new AssertionError("the connection stayed open after the server's cut, as if the response were whole: " + got);
+            } catch (IOException e) {
+                // reset: cut, as it should be
+            }
+            String rest = got.toString();
+            assertTrue(rest.contains("the first part of a body"), rest);
+            assertFalse(rest.endsWith("0\r\n\r\n"), () -> "a last chunk after a cut body: " + rest);
+        }
+    }
+
     @Test
     void keepsTheFramingOf204And304OnAKeptAliveConnection() throws Exception {
         try (RawHttp c = RawHttp.connect(frontEnd.port())) {

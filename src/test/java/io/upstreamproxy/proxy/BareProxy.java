@@ -13,8 +13,9 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 
 /**
  * The baseline for {@code bench/run.sh --bare}: Jetty's own core reverse proxy
- * ({@link ProxyHandler.Reverse}) on the same Jetty server, listener settings and upstream HTTP
- * client as ours, going round the servers in turn, with nothing of ours on the request path:
+ * ({@link ProxyHandler.Reverse}) on the same Jetty server and listener settings as ours, with
+ * Jetty's {@code HttpClient} sized as ours (pool, queue, connect timeout), going round the
+ * servers in turn, with nothing of ours on the request path:
  * no routing, balancer, eligibility checks, counters, metrics, passive health, retries or
  * access log. The ratio of CPU per request ours/bare is the cost of those features and of our
  * engine. Run: {@code java -cp target/test-classes:target/upstream-proxy.jar:JETTY_PROXY_JAR
@@ -32,17 +33,13 @@ public final class BareProxy {
         ProxyHandler.Reverse proxy = new ProxyHandler.Reverse(r -> HttpURI.build(r.getHttpURI())
                 .scheme("http").authority(servers[Math.floorMod(next.getAndIncrement(), servers.length)])) {
             @Override
-            protected HttpClient newHttpClient() {
-                try {
-                    return UpstreamProxyServlet.newUpstreamClient(settings, server.getThreadPool());
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-
-            @Override
             protected void configureHttpClient(HttpClient client) {
-                // newUpstreamClient configured and started it
+                super.configureHttpClient(client);
+                client.setExecutor(server.getThreadPool());
+                client.setMaxConnectionsPerDestination(settings.maxConnectionsPerServer());
+                client.setMaxRequestsQueuedPerDestination(settings.maxQueuedPerServer());
+                client.setConnectTimeout(settings.connectTimeout().toMillis());
+                client.setIdleTimeout(15_000);
             }
         };
         server.setHandler(new GracefulHandler(proxy));

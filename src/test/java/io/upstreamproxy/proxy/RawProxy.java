@@ -67,7 +67,7 @@ public final class RawProxy {
                 int i = Math.floorMod(next.getAndIncrement(), servers);
                 // The headers ours sends, by the same code, so the head costs what ours costs to build.
                 HttpFields.Mutable fields = HttpFields.build();
-                CoreHeaders.toServer(request, fields);
+                CoreHeaders.toServer(new CoreClient(request, response, callback), fields);
                 StringBuilder head = new StringBuilder(256).append("GET ").append(request.getHttpURI().getPathQuery())
                         .append(" HTTP/1.1\r\nHost: ").append(args[i + 1]).append("\r\n");
                 for (HttpField f : fields) {

@@ -2,7 +2,6 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
-import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -12,30 +11,28 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * One client request through {@link CoreProxyHandler}: the same script as the servlet's
- * ({@link UpstreamProxyServlet}), with the same {@link ProxyEngine} deciding, over Jetty's core
- * request and response. Bodies up to {@code proxy.buffer_body} are read whole first (so the
- * request can be retried), larger ones stream; the response streams back chunk by chunk, the
- * next chunk read from the server only once the client took the last one.
+ * One client request through the proxy, whichever front end it came in by: the jar's
+ * ({@link CoreProxyHandler}, Jetty's core API) or the WAR's ({@link UpstreamProxyServlet}); each
+ * only adapts its client's I/O ({@link ClientSide}). The script is route, body policy, pick and
+ * lease, attempt on the upstream client ({@link OriginClient}), retry, answer, log, with
+ * {@link ProxyEngine} deciding. Bodies up to {@code proxy.buffer_body} are read whole first (so
+ * the request can be retried), larger ones stream; the response streams back chunk by chunk,
+ * the next chunk read from the server only once the client took the last one.
  */
-final class CoreExchange {
+final class ProxyExchange {
     private final ProxyEngine engine;
-    private final Request request;
-    private final Response response;
-    private final Callback callback;
+    private final ClientSide client;
+    private final Content.Source request; // the client's body
     private final AtomicBoolean finished = new AtomicBoolean();
+    private long length; // the client's body length (-1: none declared), as ClientSide.bodyLength said
     /**
      * The streamed body's reader, if the request has one; its lock orders the body's reads and
      * demands against the exchange's end. The server may answer (and the exchange end) while
@@ -47,20 +44,16 @@ final class CoreExchange {
      */
     private volatile StreamedSource streamed;
     private Exchange x;
-    // Read to learn whether an HTTP/2 request has a body: the body reader's first chunk. Taken
-    // once, by the reader or by the exchange's end, whichever comes first.
-    private final AtomicReference<Content.Chunk> peeked = new AtomicReference<>();
 
-    CoreExchange(ProxyEngine engine, Request request, Response response, Callback callback) {
+    ProxyExchange(ProxyEngine engine, ClientSide client) {
         this.engine = engine;
-        this.request = request;
-        this.response = response;
-        this.callback = callback;
+        this.client = client;
+        this.request = client.body();
     }
 
     void start() {
         long start = System.nanoTime();
-        RequestPath path = RequestPath.of(request.getHttpURI().getPath());
+        RequestPath path = RequestPath.of(client.rawPath());
         if (path == null) {
             reply(new ProxyEngine.Answer(400, ErrorBody.json(400, "BadRequest", "path climbs above the root"), false));
             return;
@@ -70,9 +63,9 @@ final class CoreExchange {
             reply(new ProxyEngine.Answer(404, ErrorBody.json(404, "RouteNotFound", "no route for \"" + path.route() + "\""), false));
             return;
         }
-        String query = request.getHttpURI().getQuery();
+        String query = client.query();
         String target = query == null ? path.forward() : path.forward() + "?" + query;
-        long length = bodyLength();
+        length = client.bodyLength();
         String tooLarge = engine.tooLarge(length);
         if (tooLarge != null) {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
@@ -81,38 +74,13 @@ final class CoreExchange {
         ProxyConfig.Proxy settings = engine.settings();
         boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
         boolean streamed = length != 0 && !buffered;
-        x = new Exchange(upstream, new CoreRequestInfo(request, path.forward()), target, !streamed,
-                ProxyEngine.idempotent(request.getMethod()), start);
+        x = new Exchange(upstream, client.info(path.forward()), target, !streamed, ProxyEngine.idempotent(client.method()), start);
         if (buffered) {
             idleTimeout(settings.clientBodyTimeout().toMillis());
             new WholeBody((int) length).run();
             return;
         }
         pickAndSend();
-    }
-
-    /**
-     * The client's body length: its Content-Length, 0 without a body, -1 when it comes without
-     * a length. In HTTP/1.1 a request has a body only with Content-Length or Transfer-Encoding.
-     * In HTTP/2 and 3 a body may come without a Content-Length: the stream's first read says
-     * whether the head ended the stream (no body) or not (a body of unknown length, streamed).
-     * What that read returned is kept for the body's reader.
-     */
-    private long bodyLength() {
-        if (request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
-            return -1;
-        }
-        long declared = request.getLength();
-        if (declared >= 0 || request.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
-            return Math.max(0, declared);
-        }
-        Content.Chunk first = request.read();
-        if (first != null && first.isLast() && !first.hasRemaining() && !Content.Chunk.isFailure(first)) {
-            first.release();
-            return 0; // the head ended the stream
-        }
-        peeked.set(first);
-        return -1;
     }
 
     /** The first attempt, once the request (and its body, when buffered) is all here. */
@@ -147,20 +115,20 @@ final class CoreExchange {
         x.startAttempt(lease); // first, so that any failure below can end the lease
         Server server = lease.server();
         HttpFields.Mutable fields = HttpFields.build();
-        CoreHeaders.toServer(request, fields);
+        CoreHeaders.toServer(client, fields);
         Content.Source source = null;
         boolean chunked = false;
         if (x.body == null && !x.replayable) {
             idleTimeout(engine.settings().clientBodyTimeout().toMillis());
             streamed = new StreamedSource(engine.settings().maxBodyBytes());
             source = streamed;
-            chunked = request.getLength() < 0; // chunked, or HTTP/2 without a length
+            chunked = length < 0; // chunked, or HTTP/2 without a length
             if (chunked) { // the client's framing is hop-by-hop: ours is chunks too
                 fields.remove(HttpHeader.CONTENT_LENGTH);
                 fields.add(HttpHeader.TRANSFER_ENCODING, "chunked");
             }
         }
-        ByteBuffer head = OriginClient.head(request.getMethod(), x.target, server.key(), fields);
+        ByteBuffer head = OriginClient.head(client.method(), x.target, server.key(), fields);
         OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls());
         pool.acquire(new Attempt(pool, head, source, chunked));
     }
@@ -168,24 +136,23 @@ final class CoreExchange {
     /**
      * Ends the exchange with a response of our own in the {@link ErrorBody} shape; when the
      * response was already committed (or the client is gone) the connection is cut instead,
-     * so a client never mistakes a response cut short for a whole one. The cut is Jetty's
-     * abort, which writes no error response and logs nothing: any client can cause it at will.
+     * so a client never mistakes a response cut short for a whole one.
      */
     private void reply(ProxyEngine.Answer a) {
-        if (a.status() == Fault.CLIENT_CLOSED || response.isCommitted()) {
-            finish(new Request.Handler.AbortException("response cut short: " + a.status()));
+        if (a.status() == Fault.CLIENT_CLOSED || client.isCommitted()) {
+            finish(new EOFException("response cut short: " + a.status()));
             return;
         }
-        response.reset();
+        client.reset();
         byte[] body = (a.json() + "\n").getBytes(StandardCharsets.UTF_8);
-        response.setStatus(a.status());
-        HttpFields.Mutable headers = response.getHeaders();
+        client.status(a.status());
+        HttpFields.Mutable headers = client.responseHeaders();
         if (a.close()) {
             headers.put(HttpHeader.CONNECTION, "close");
         }
         headers.put(HttpHeader.CONTENT_TYPE, "application/json;charset=utf-8");
         headers.put(HttpHeader.CONTENT_LENGTH, body.length);
-        response.write(true, ByteBuffer.wrap(body), Callback.from(() -> finish(null), this::finish));
+        client.write(true, ByteBuffer.wrap(body), Callback.from(() -> finish(null), this::finish));
     }
 
     /** Completes the client's exchange once: cleanly, or cutting the connection when {@code failure} is not null. */
@@ -200,38 +167,21 @@ final class CoreExchange {
             }
         }
         if (first) {
-            Content.Chunk unread = peeked.getAndSet(null);
-            if (unread != null) { // the exchange ended before its body was read
-                unread.release();
-            }
-            if (failure == null) {
-                callback.succeeded();
-            } else {
-                callback.failed(failure);
-            }
+            client.end(failure);
         }
     }
 
     private void log(int status, Server server) {
-        HttpFields h = request.getHeaders();
-        engine.log(x, status, server, Request.getRemoteAddr(request), request.getMethod(), request.getConnectionMetaData().getProtocol(),
-                h.get(HttpHeader.REFERER), h.get(HttpHeader.USER_AGENT));
+        HttpFields h = client.requestHeaders();
+        engine.log(x, status, server, client.remoteAddr(), client.method(), client.protocol(), h.get(HttpHeader.REFERER), h.get(HttpHeader.USER_AGENT));
     }
 
-    /** {@code millis} on the client's HTTP/1 connection; negative: back to the listener's. HTTP/2 streams share theirs. */
     private void idleTimeout(long millis) {
-        if (request.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
-            EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
-            endPoint.setIdleTimeout(millis >= 0 ? millis : request.getConnectionMetaData().getConnector().getIdleTimeout());
-        }
+        client.idleTimeout(millis);
     }
 
     private boolean closedByClient() {
-        try {
-            return request.getConnectionMetaData().getConnection().getEndPoint().isInputShutdown();
-        } catch (RuntimeException e) {
-            return true; // torn down with its connection
-        }
+        return client.closedByClient();
     }
 
     /**
@@ -307,10 +257,7 @@ final class CoreExchange {
                     x.clientFailure = over;
                     return Content.Chunk.from(over, true);
                 }
-                chunk = peeked.getAndSet(null);
-                if (chunk == null) {
-                    chunk = request.read();
-                }
+                chunk = request.read();
             }
             if (chunk == null) {
                 return null;
@@ -368,7 +315,7 @@ final class CoreExchange {
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
-        private final Object loop = ProxyServerConnector.loopOf(request.getConnectionMetaData().getConnection().getEndPoint());
+        private final Object loop = client.loop();
 
         @Override
         public Object loop() {
@@ -384,7 +331,7 @@ final class CoreExchange {
 
         @Override
         public void onConnection(OriginConnection c) {
-            c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(request.getMethod()),
+            c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
                     engine.settings().readTimeout().toMillis(), this);
         }
 
@@ -398,15 +345,15 @@ final class CoreExchange {
             x.headersReceived = true;
             x.headerNanos = System.nanoTime() - x.attemptNanos;
             status = code;
-            response.setStatus(code);
-            CoreHeaders.copyToClient(fields, response.getHeaders());
-            if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(request.getMethod())) {
+            client.status(code);
+            CoreHeaders.copyToClient(fields, client.responseHeaders());
+            if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(client.method())) {
                 taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {
                 // Jetty takes the supplier with the head; it is asked at the body's end, when they are known.
-                response.setTrailersSupplier(() -> trailers);
+                client.trailers(() -> trailers);
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
-                response.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
+                client.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
             }
         }
 
@@ -419,7 +366,7 @@ final class CoreExchange {
         public void onContent(ByteBuffer content, boolean last, Callback taken) {
             x.received += content.remaining();
             lastWritten = last;
-            response.write(last, content, new Written(taken, last));
+            client.write(last, content, new Written(taken, last));
         }
 
         @Override
@@ -432,7 +379,7 @@ final class CoreExchange {
             if (!lastWritten) {
                 lastWritten = true;
                 this.trailers = trailers; // what the supplier set with the head gives (gRPC's status, checksums)
-                response.write(true, BufferUtil.EMPTY_BUFFER, new Written(null, true));
+                client.write(true, BufferUtil.EMPTY_BUFFER, new Written(null, true));
             }
             end();
         }
@@ -473,9 +420,9 @@ final class CoreExchange {
                 reply(ProxyEngine.Answer.of(fault));
                 return;
             }
-            Lease next = engine.afterFailure(x, fault, response.isCommitted(), request.getMethod());
+            Lease next = engine.afterFailure(x, fault, client.isCommitted(), client.method());
             if (next != null) {
-                response.reset();
+                client.reset();
                 try {
                     send(next);
                     return;

@@ -1,0 +1,75 @@
+package io.upstreamproxy.proxy;
+
+import io.upstreamproxy.balance.RequestInfo;
+import java.nio.ByteBuffer;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The client's side of one exchange, as a front end hands it to the pipeline
+ * ({@link ProxyExchange}): the request to read and the response to write. Jetty's core API in
+ * the jar ({@link CoreClient}), the servlet API in the WAR ({@link ServletClient}); the pipeline
+ * knows nothing else of either, so every front end runs the same script.
+ */
+interface ClientSide {
+    String method();
+
+    /** As the access log writes it: {@code HTTP/1.1}, {@code HTTP/2.0}. */
+    String protocol();
+
+    /** The path below the context path, still encoded as the client sent it. */
+    String rawPath();
+
+    /** The raw query, or null. */
+    String query();
+
+    String scheme();
+
+    HttpFields requestHeaders();
+
+    String remoteAddr();
+
+    String localAddr();
+
+    /**
+     * The body's length: its Content-Length, 0 without a body, -1 when it comes without one
+     * (chunked, or HTTP/2 without a length). Asked once, before the body is read.
+     */
+    long bodyLength();
+
+    /** The body as it arrives; read only while the exchange runs, each chunk released once used. */
+    Content.Source body();
+
+    /** The balancer's view of the request, {@code path} being what it is routed by. */
+    RequestInfo info(String path);
+
+    /** The client connection's idle timeout while its body is awaited; negative: back to the listener's. */
+    void idleTimeout(long millis);
+
+    /** The client closed its side of the connection. */
+    boolean closedByClient();
+
+    /** The event loop the client's connection is served on, where its upstream exchange should stay; null: none. */
+    Object loop();
+
+    /** Some of the response went to the client already: it can no longer be replaced by another. */
+    boolean isCommitted();
+
+    /** Forgets the status and headers set so far (only while not committed). */
+    void reset();
+
+    void status(int status);
+
+    HttpFields.Mutable responseHeaders();
+
+    /** Trailer fields to end a chunked response with, asked for at its end (set with the head). */
+    void trailers(Supplier<HttpFields> supplier);
+
+    /** Writes {@code content} (the head first, with the first write); {@code last}: the response ends with it. */
+    void write(boolean last, ByteBuffer content, Callback callback);
+
+    /** The exchange is over: completed cleanly, or with {@code failure} not null cut without a clean end. Called once. */
+    void end(Throwable failure);
+}
