@@ -28,6 +28,7 @@ import org.eclipse.jetty.util.FutureCallback;
  *     client's trailer field {@code X-Checksum} and the body's length.
  * <li>{@code /events}: an event stream: one event at once, the last when {@link #endEvents} is called.
  * <li>{@code /cut}: a chunked body's first part, then the connection cut with no last chunk.
+ * <li>{@code /headers}: the request headers it got, as its body; answers with headers to drop and to keep.
  * <li>{@code /no-content} 204, {@code /not-modified} 304 with an {@code ETag}.
  * <li>{@code /slow/...}: silent for {@value #SLOW_MILLIS} ms, then answers.
  * <li>{@code /held/...}: counted in {@link #held}, answers after {@value #HELD_MILLIS} ms.
@@ -118,6 +119,20 @@ final class ConformanceBackend implements AutoCloseable {
                 headers.put(HttpHeader.CONTENT_TYPE, "text/plain");
                 blockingWrite(response, false, "the first part of a body that never ends");
                 callback.failed(new java.io.IOException("the server died mid-body")); // the connection is cut, no last chunk
+            }
+            case "/headers" -> {
+                // The request's headers as this server got them, one "name: value" a line, and
+                // response headers the proxy must drop (Server, the ones Connection names) or keep.
+                StringBuilder seen = new StringBuilder();
+                for (org.eclipse.jetty.http.HttpField f : request.getHeaders()) {
+                    seen.append(f.getLowerCaseName()).append(": ").append(f.getValue()).append('\n');
+                }
+                headers.put(HttpHeader.SERVER, "conformance-backend");
+                headers.put(HttpHeader.CONNECTION, "X-Hop");
+                headers.put("X-Hop", "1");
+                headers.put("X-Kept", "1");
+                headers.put(HttpHeader.CONTENT_TYPE, "text/plain");
+                Content.Sink.write(response, true, seen.toString(), callback);
             }
             case "/no-content" -> {
                 response.setStatus(204);

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /** A servlet container running the WAR under {@code prefix}, as a {@link FrontEndConformance.FrontEnd}. */
 final class ContainerFrontEnd {
-    private static final Pattern EXPECTED = Pattern.compile("no state\\.file in the config|: server \\d+ \\([^)]*\\) failed: ");
+    private static final Pattern EXPECTED = Pattern.compile("no state\\.file in the config|: server \\d+ \\([^)]*\\) failed: | retried on server \\d+ ");
 
     private ContainerFrontEnd() {}
 

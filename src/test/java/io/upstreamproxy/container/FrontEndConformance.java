@@ -69,19 +69,22 @@ abstract class FrontEndConformance {
                     "app":  { "servers": [ { "server": "%s" } ] },
                     "dead": { "servers": [ { "server": "127.0.0.1:%d", "max_fails": 1, "fail_timeout": "60s" } ] },
                     "slow": { "servers": [ { "server": "%s", "max_fails": 0 } ] },
+                    "retry": { "balancer": "unweighted-round-robin",
+                               "servers": [ { "server": "127.0.0.1:%d", "max_fails": 1, "fail_timeout": "60s" }, { "server": "%s" } ] },
                     "ws":   { "servers": [ { "server": "%s" } ] }
                   },
                   "routes": [
                     { "path": "/", "upstream": "app" },
                     { "path": "/dead/", "upstream": "dead" },
                     { "path": "/slow/", "upstream": "slow" },
+                    { "path": "/retry/", "upstream": "retry" },
                     { "path": "/ws/", "upstream": "ws" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
                   "api": { "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
                   "access_log": { "file": "%s" }
                 }
-                """.formatted(app.address(), Backend.deadPort(), app.address(), webSocket.address(), READ_TIMEOUT.toSeconds(), accessLog));
+                """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(), READ_TIMEOUT.toSeconds(), accessLog));
         frontEnd = start(dir, config);
     }
 
@@ -147,6 +150,40 @@ abstract class FrontEndConformance {
         assertEquals("GatewayTimeout", JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString());
         assertTrue(tookMillis < ConformanceBackend.SLOW_MILLIS, "answered after the read timeout, before the server: " + tookMillis + " ms");
         frontEnd.assertNoProblems();
+    }
+
+    @Test
+    void retriesAnIdempotentRequestOnTheNextServerAndCountsTheFailureOnce() throws Exception {
+        for (int i = 0; i < 2; i++) {
+            RawHttp.Reply r = exchange(get("/retry/x" + i));
+            assertEquals(200, r.status(), r::toString);
+            assertEquals("app", r.body());
+        }
+        JsonObject dead = server("retry");
+        assertEquals(1, dead.get("fails").getAsInt(), dead::toString);
+        assertEquals(0, dead.get("active").getAsInt(), dead::toString);
+        assertEquals("unavail", dead.get("state").getAsString(), dead::toString);
+        Http.await("the retry in the access log", Duration.ofSeconds(10), () -> accessLogHas("\"GET /retry/x0\" 200 retry "));
+    }
+
+    @Test
+    void sendsTheSameHeadersBothWays() throws Exception {
+        RawHttp.Reply r = exchange("GET " + frontEnd.prefix() + "/headers HTTP/1.1\r\nHost: app.example\r\nConnection: close, X-Drop\r\n"
+                + "X-Drop: 1\r\nX-Forwarded-For: 192.0.2.7\r\nVia: 1.0 corporate-cache\r\nTE: trailers\r\nProxy-Authorization: x\r\n\r\n");
+        assertEquals(200, r.status(), r::toString);
+        java.util.Map<String, String> seen = new java.util.HashMap<>();
+        r.body().lines().forEach(l -> seen.merge(l.substring(0, l.indexOf(':')), l.substring(l.indexOf(':') + 2), (a, b) -> a + ", " + b));
+        assertEquals("192.0.2.7, 127.0.0.1", seen.get("x-forwarded-for"), r::body);
+        assertEquals("app.example", seen.get("x-forwarded-host"), r::body);
+        assertEquals("http", seen.get("x-forwarded-proto"), r::body);
+        assertEquals("1.0 corporate-cache, 1.1 upstream-proxy", seen.get("via"), r::body);
+        assertEquals("trailers", seen.get("te"), r::body);
+        assertFalse(seen.containsKey("x-drop"), "a header the client's Connection names is hop-by-hop: " + r.body());
+        assertFalse(seen.containsKey("proxy-authorization"), r::body);
+        assertTrue(seen.get("forwarded").startsWith("by="), r::body);
+        assertEquals("1", r.headers().get("x-kept"), r::toString);
+        assertFalse(r.headers().containsKey("x-hop"), "a header the server's Connection names is hop-by-hop: " + r);
+        assertFalse("conformance-backend".equals(r.headers().get("server")), "the server's Server header is dropped: " + r);
     }
 
     @Test
