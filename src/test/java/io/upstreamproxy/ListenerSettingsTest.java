@@ -20,7 +20,8 @@ class ListenerSettingsTest {
     @Test
     void listenerTakesTheConfiguredClientLimits() {
         ProxyConfig.Proxy limits = new ProxyConfig.Proxy(Duration.ofSeconds(5), Duration.ofSeconds(60), 64 << 10, 256, 1024,
-                16 << 10, Duration.ofSeconds(20), Duration.ofSeconds(30), 0, 1024, ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE);
+                16 << 10, Duration.ofSeconds(20), Duration.ofSeconds(30), 0, 1024, ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE,
+                ProxyConfig.Proxy.DEFAULT_UPSTREAM_IDLE);
         Server server = Main.newServer(new ProxyConfig.Listen("127.0.0.1", 0), limits);
         ServerConnector connector = (ServerConnector) server.getConnectors()[0];
         HttpConfiguration http = connector.getConnectionFactory(HttpConnectionFactory.class).getHttpConfiguration();

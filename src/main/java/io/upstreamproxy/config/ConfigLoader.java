@@ -194,7 +194,8 @@ public final class ConfigLoader {
                 p.duration("client_body_timeout", Duration.ofSeconds(60), Duration.ofMillis(1), Duration.ofHours(1)),
                 sizeLong(p, "max_body_size", 0, 0, 1L << 40),
                 p.integer("backlog", 511, 1, 65_535),
-                p.duration("websocket_idle_timeout", ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE, Duration.ofSeconds(1), Duration.ofDays(7)));
+                p.duration("websocket_idle_timeout", ProxyConfig.Proxy.DEFAULT_WEBSOCKET_IDLE, Duration.ofSeconds(1), Duration.ofDays(7)),
+                p.duration("upstream_idle_timeout", ProxyConfig.Proxy.DEFAULT_UPSTREAM_IDLE, Duration.ofMillis(1), Duration.ofHours(1)));
         p.finish();
         return c;
     }

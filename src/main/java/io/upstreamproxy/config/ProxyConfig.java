@@ -82,14 +82,20 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
     public record Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                         int maxConnectionsPerServer, int maxQueuedPerServer,
                         int maxHeaderBytes, Duration clientHeaderTimeout, Duration clientBodyTimeout,
-                        long maxBodyBytes, int backlog, Duration websocketIdleTimeout) {
+                        long maxBodyBytes, int backlog, Duration websocketIdleTimeout, Duration upstreamIdleTimeout) {
         public static final Duration DEFAULT_WEBSOCKET_IDLE = Duration.ofHours(1);
+        /**
+         * How long a pooled connection to a server may sit idle: below the 5 s keep-alive
+         * timeout common in application servers (Node.js, Go, Gunicorn), so the proxy closes an
+         * idle connection before the server does and never sends on one the server is closing.
+         */
+        public static final Duration DEFAULT_UPSTREAM_IDLE = Duration.ofSeconds(4);
 
         /** The upstream side only, with the client-side limits at their defaults. */
         public Proxy(Duration connectTimeout, Duration readTimeout, int bufferBodyBytes,
                      int maxConnectionsPerServer, int maxQueuedPerServer) {
             this(connectTimeout, readTimeout, bufferBodyBytes, maxConnectionsPerServer, maxQueuedPerServer,
-                    8 << 10, Duration.ofSeconds(60), Duration.ofSeconds(60), 0, 511, DEFAULT_WEBSOCKET_IDLE);
+                    8 << 10, Duration.ofSeconds(60), Duration.ofSeconds(60), 0, 511, DEFAULT_WEBSOCKET_IDLE, DEFAULT_UPSTREAM_IDLE);
         }
     }
 

@@ -29,8 +29,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The jar's upstream client: connections opened on the event loop of the client they are for
- * ({@link UpstreamConnector}; on a selector of its own for a request with none), an
+ * The upstream client of every front end: connections opened on the event loop of the client
+ * they are for where the listener has loops (the jar: {@link UpstreamConnector}), else on
+ * selectors of its own, one per core (the WAR: a container's selectors are out of reach), an
  * {@link OriginPool} per server address and {@code tls} setting, and the request head in
  * HTTP/1.1. Upstream TLS is Jetty's {@code SslConnection}
  * under the same {@link OriginConnection}, with the upstream's trust, client certificate and
@@ -55,7 +56,8 @@ final class OriginClient {
     OriginClient(ProxyConfig.Proxy settings, Executor executor) {
         this.settings = settings;
         this.executor = executor;
-        connector.setSelectors(1);
+        // Idle in the jar (its connections live on the listener's loops); the WAR's all live here.
+        connector.setSelectors(Math.max(1, Runtime.getRuntime().availableProcessors()));
         connector.setExecutor(executor);
         connector.setConnectTimeout(settings.connectTimeout());
         try {
@@ -70,6 +72,10 @@ final class OriginClient {
     void reconfigure(ProxyConfig.Proxy next) {
         settings = next;
         connector.setConnectTimeout(next.connectTimeout());
+    }
+
+    long idleMillis() {
+        return settings.upstreamIdleTimeout().toMillis();
     }
 
     /** The pool of connections to {@code address} for an upstream with {@code upstreamTls} (null: plain HTTP). */

@@ -149,7 +149,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
 
     private void partDone() {
         if (parts.decrementAndGet() == 0) {
-            getEndPoint().setIdleTimeout(OriginPool.IDLE_TIMEOUT_MILLIS);
+            getEndPoint().setIdleTimeout(pool.idleMillis());
             pool.release(this);
         }
     }

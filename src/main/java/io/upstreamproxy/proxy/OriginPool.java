@@ -25,8 +25,6 @@ import java.util.function.IntSupplier;
  * guards the fields; it is held for a few operations on array deques, never across I/O.
  */
 final class OriginPool {
-    /** Idle pooled connections close after this long: below the usual server keep-alive (Jetty 30 s, nginx 75 s), so we close first and never write into a connection the server is closing. */
-    static final long IDLE_TIMEOUT_MILLIS = 15_000;
     /** A connection's read buffer, taken from Jetty's pool while it reads and given back when empty. */
     static final int BUFFER_BYTES = 16_384;
 
@@ -49,6 +47,11 @@ final class OriginPool {
     private final Map<Object, ArrayDeque<OriginConnection>> idle = new HashMap<>(); // by event loop (null: none); guarded by this
     private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();        // guarded by this
     private int open;                                                     // guarded by this: open or opening
+
+    /** How long an idle pooled connection stays open: {@code proxy.upstream_idle_timeout}, read as it goes idle (a reload applies). */
+    long idleMillis() {
+        return client.idleMillis();
+    }
 
     OriginPool(OriginClient client, OriginClient.Key key, IntSupplier maxConnections, IntSupplier maxQueued) {
         this.client = client;

@@ -127,7 +127,7 @@ public final class Reloader {
             restart.addAll(connector);
             next = next.withProxy(new ProxyConfig.Proxy(p.connectTimeout(), p.readTimeout(), p.bufferBodyBytes(),
                     p.maxConnectionsPerServer(), p.maxQueuedPerServer(), r.maxHeaderBytes(), r.clientHeaderTimeout(),
-                    p.clientBodyTimeout(), p.maxBodyBytes(), r.backlog(), r.websocketIdleTimeout()));
+                    p.clientBodyTimeout(), p.maxBodyBytes(), r.backlog(), r.websocketIdleTimeout(), p.upstreamIdleTimeout()));
         }
         if (!Objects.equals(loaded.fleet(), running.fleet())) {
             // the etcd client, the lease and the instance name are made once (docs/fleet.md)

@@ -59,6 +59,10 @@ class ListenConfigTest {
         assertEquals(8081, moved.listen().port());
         assertEquals(443, moved.listeners().get(1).port());
         assertEquals(Duration.ofHours(1), two.proxy().websocketIdleTimeout());
+        assertEquals(Duration.ofSeconds(4), two.proxy().upstreamIdleTimeout(), "below the 5 s keep-alive common in application servers");
+        assertEquals(Duration.ofMillis(1500), parse("{'proxy': {'upstream_idle_timeout': '1500ms'}, 'upstreams': {'b': {}}}").proxy().upstreamIdleTimeout());
+        assertEquals("proxy.upstream_idle_timeout: \"2h\" (expected: a duration 1ms..1h such as \"500ms\", \"10s\", \"1m\")",
+                error("{'proxy': {'upstream_idle_timeout': '2h'}, 'upstreams': {'b': {}}}"));
     }
 
     @Test

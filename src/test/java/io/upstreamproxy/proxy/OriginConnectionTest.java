@@ -189,6 +189,21 @@ class OriginConnectionTest {
     }
 
     @Test
+    void theProxyClosesAConnectionIdleForUpstreamIdleTimeout() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> ok(out, "fine"));
+        RunningProxy p = proxy("'proxy': {'upstream_idle_timeout': '300ms'},", s.address());
+        long start = System.nanoTime();
+        assertEquals(200, p.get("/one").statusCode());
+        await(() -> s.closedByProxy.get() == 1, "the proxy closes its idle connection");
+        long idleMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(idleMillis >= 300, "closed after " + idleMillis + " ms, not before the timeout");
+        assertEquals(0, pool(p, s.address()).counts()[0], "no idle connection left in the pool");
+        assertEquals(200, p.get("/two").statusCode());
+        assertEquals(2, s.connections.get(), "a new connection for the next request");
+        assertEquals(0, serverState(p).get("fails").getAsInt());
+    }
+
+    @Test
     void anIdleConnectionTheServerClosedIsDroppedNotCounted() throws Exception {
         AtomicInteger answered = new AtomicInteger();
         KeepAliveServer s = server((n, head, out) -> {
@@ -376,6 +391,7 @@ class OriginConnectionTest {
         }
 
         final AtomicInteger connections = new AtomicInteger();
+        final AtomicInteger closedByProxy = new AtomicInteger();
         private final AtomicInteger requests = new AtomicInteger();
         private final ServerSocket listener;
         private final Script script;
@@ -413,6 +429,7 @@ class OriginConnectionTest {
                 while (true) {
                     String head = readHead(in);
                     if (head.isEmpty()) {
+                        closedByProxy.incrementAndGet();
                         return;
                     }
                     boolean keep = script.respond(requests.getAndIncrement(), head, out);
