@@ -45,11 +45,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level L] [--check]}: checks the config,
- * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops accepting,
- * lets in-flight requests finish (up to {@link #GRACE}) and exits 0.
+ * boots embedded Jetty with the same listener the WAR uses, and on SIGTERM stops as
+ * {@code shutdown} says ({@link #stop}) and exits 0.
  */
 public final class Main {
-    static final Duration GRACE = Duration.ofSeconds(30);
     static final int USER_ERROR = 2;
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
@@ -62,11 +61,13 @@ public final class Main {
     public static final String FRONT_END = "upstream-proxy.front-end";
     private final ServletContextHandler context;
     private final DemoBackends demo;
+    private final ProxyConfig.Shutdown shutdown;
 
-    private Main(Server server, ServletContextHandler context, DemoBackends demo) {
+    private Main(Server server, ServletContextHandler context, DemoBackends demo, ProxyConfig.Shutdown shutdown) {
         this.server = server;
         this.context = context;
         this.demo = demo;
+        this.shutdown = shutdown;
     }
 
     public static void main(String[] args) {
@@ -174,7 +175,7 @@ public final class Main {
             handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
         }
         server.setHandler(new GracefulHandler(handlers));
-        server.setStopTimeout(GRACE.toMillis());
+        server.setStopTimeout(config.shutdown().timeout().toMillis());
         try {
             server.start();
         } catch (IOException e) {
@@ -198,7 +199,7 @@ public final class Main {
         if (!server.isStarted()) {
             throw new IllegalStateException("the server did not start");
         }
-        return new Main(server, context, demo);
+        return new Main(server, context, demo, config.shutdown());
     }
 
     /** A context attribute the listener published (tests reach the fleet node this way). */
@@ -309,11 +310,25 @@ public final class Main {
         return config.listen().host() + ":" + config.listen().port();
     }
 
-    /** Graceful stop: close the listener, wait for in-flight requests, then stop everything; logs both ends. */
+    /**
+     * Graceful stop, each step logged: {@code /api/ready} answers 503 for {@code shutdown.delay}
+     * while everything else goes on, so an outer balancer polling it stops sending; then the
+     * listeners close, and Jetty's graceful shutdown sends {@code Connection: close} on the next
+     * response of each HTTP/1.1 connection and GOAWAY on HTTP/2 ones, while requests in flight
+     * have until {@code shutdown.timeout} to finish; then everything stops.
+     */
     public void stop() throws Exception {
         UpstreamRegistry registry = registry();
+        if (context.getServletContext().getAttribute(UpstreamProxyListener.READINESS_ATTRIBUTE) instanceof io.upstreamproxy.web.Readiness r) {
+            r.stopping();
+        }
+        if (!shutdown.delay().isZero()) {
+            LOG.info("upstream-proxy stopping: /api/ready answers 503, still serving for shutdown.delay {} ms", shutdown.delay().toMillis());
+            Thread.sleep(shutdown.delay().toMillis()); // the delay itself: outer balancers see 503 and move away
+        }
         int inFlight = registry == null ? 0 : inFlight(registry);
-        LOG.info("upstream-proxy stopping: {} request(s) in flight, waiting up to {} s for them", inFlight, GRACE.toSeconds());
+        LOG.info("upstream-proxy stopping: closing the listeners; {} request(s) in flight, waiting up to {} ms (shutdown.timeout) for them",
+                inFlight, shutdown.timeout().toMillis());
         long start = System.nanoTime();
         server.stop();
         if (demo != null) {
