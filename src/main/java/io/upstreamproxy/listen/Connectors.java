@@ -100,6 +100,11 @@ public final class Connectors {
             }
             connector.addBean(new CertificateReloader(ssl, listen.tls()));
         }
+        if (listen.proxyProtocol() != null) {
+            // first on the connection: the header comes before TLS and before HTTP
+            ProxyProtocolConnectionFactory.install(connector, listen.proxyProtocol().trusted());
+        }
+        connector.setReusePort(listen.reusePort());
         connector.setHost(listen.host());
         connector.setPort(listen.port());
         connector.setAcceptQueueSize(proxy.backlog());
