@@ -3,6 +3,7 @@ package io.upstreamproxy.proxy;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.listen.ProxyServerConnector;
+import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import java.io.EOFException;
@@ -17,6 +18,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.BufferUtil;
@@ -160,7 +162,7 @@ final class CoreExchange {
             }
         }
         ByteBuffer head = OriginClient.head(request.getMethod(), x.target, server.key(), fields);
-        OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls());
+        OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls(), x.upstream.config().sendProxyProtocol());
         pool.acquire(new Attempt(pool, head, source, chunked));
     }
 
@@ -371,6 +373,12 @@ final class CoreExchange {
         @Override
         public Object loop() {
             return loop; // the upstream exchange stays on the thread that reads the client
+        }
+
+        @Override
+        public ByteBuffer proxyHeader() {
+            ConnectionMetaData client = request.getConnectionMetaData();
+            return ProxyProtocolHeader.relayed(pool.key().proxyProtocol(), client.getRemoteSocketAddress(), client.getLocalSocketAddress());
         }
 
         Attempt(OriginPool pool, ByteBuffer head, Content.Source source, boolean chunked) {

@@ -1,6 +1,7 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -118,6 +119,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         // Below the usual server keep-alive timeouts (Jetty 30s, nginx 75s), so we close an idle
         // pooled connection before the server does and never write into one it is closing.
         client.setIdleTimeout(15_000);
+        // send_proxy_protocol makes a destination per client connection (its PROXY header is the
+        // request's tag): one whose connections have all closed goes too.
+        client.setDestinationIdleTimeout(30_000);
         try {
             client.start();
         } catch (Exception x) {
@@ -235,7 +239,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         x.startAttempt(server);
         server.onRequestStart(); // first, so that any failure below can end it (onAbandoned, onFailure)
         ProxyConfig.Proxy settings = engine.settings();
-        Request proxyRequest = engine.newRequest(x, server, request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
+        Request proxyRequest = engine.newRequest(x, server, request.getMethod()).attribute(CLIENT_REQUEST_ATTRIBUTE, request)
+                .tag(ProxyProtocolHeader.relayedTag(x.upstream.config().sendProxyProtocol(), request.getRemoteAddr(), request.getRemotePort(),
+                        request.getLocalAddr(), request.getLocalPort())); // send_proxy_protocol; null: none
         copyRequestHeaders(request, proxyRequest);
         addProxyHeaders(request, proxyRequest);
         if (x.body != null) {
