@@ -1,0 +1,105 @@
+package io.upstreamproxy.restart;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.ProxyProcess;
+import io.upstreamproxy.testing.RawHttp;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SIGTERM on the proxy process: requests in flight finish, keep-alive clients are told to close, exit 0, each step logged. */
+class GracefulStopTest {
+    @TempDir
+    Path dir;
+    private Backend slow;
+    private ProxyProcess proxy;
+
+    @AfterEach
+    void close() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (slow != null) {
+            slow.close();
+        }
+    }
+
+    private int start(String shutdown) throws Exception {
+        slow = Backend.start("slow");
+        slow.delayMillis = 2_000; // every request takes two seconds at the server
+        Path config = dir.resolve("proxy.json");
+        Files.writeString(config, ("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'b': {'servers': [{'server': '"
+                + slow.address() + "'}]}}" + shutdown + "}").replace('\'', '"'));
+        proxy = ProxyProcess.start(dir, Map.of(), "--config", config.toString(), "--no-access-log");
+        return proxy.port();
+    }
+
+    @Test
+    void twentyTwoSecondRequestsInFlightAllFinishThenExitZero() throws Exception {
+        int port = start("");
+        List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String url = "http://127.0.0.1:" + port + "/r" + i;
+            inFlight.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Http.get(url);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, command -> new Thread(command).start()));
+        }
+        Http.await("20 requests at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 20);
+        proxy.terminate();
+        for (CompletableFuture<HttpResponse<String>> f : inFlight) {
+            HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r::body);
+            assertEquals("slow", r.body());
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
+        assertTrue(proxy.err.stream().anyMatch(l -> l.contains("closing the listeners; 20 request(s) in flight")), () -> String.join("\n", proxy.err));
+        assertTrue(proxy.err.stream().anyMatch(l -> l.contains("upstream-proxy stopped: drained in") && l.contains(", 0 request(s) cut off")),
+                () -> String.join("\n", proxy.err));
+    }
+
+    @Test
+    void aKeepAliveConnectionGetsConnectionCloseOnItsResponseDuringTheStop() throws Exception {
+        int port = start("");
+        try (RawHttp c = RawHttp.connect(port)) {
+            c.send("GET /first HTTP/1.1\r\nHost: app\r\n\r\n");
+            Http.await("the request at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 1);
+            proxy.terminate();
+            proxy.awaitLog("closing the listeners", Duration.ofSeconds(30));
+            RawHttp.Reply r = c.read();
+            assertEquals(200, r.status());
+            assertEquals("close", r.headers().get("connection"), r.head());
+            assertTrue(c.closedByPeer());
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+    }
+
+    @Test
+    void readinessTurns503ForTheDelayFirstAndEachStepIsLogged() throws Exception {
+        int port = start(", 'shutdown': {'delay': '2s', 'timeout': '10s'}");
+        assertEquals(200, Http.get("http://127.0.0.1:" + port + "/api/ready").statusCode());
+        proxy.terminate();
+        proxy.awaitLog("/api/ready answers 503", Duration.ofSeconds(30));
+        assertEquals(503, Http.get("http://127.0.0.1:" + port + "/api/ready").statusCode());
+        assertEquals(200, Http.get("http://127.0.0.1:" + port + "/still-served").statusCode(), "proxying goes on during the delay");
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+        String log = String.join("\n", proxy.err);
+        assertTrue(log.indexOf("/api/ready answers 503") < log.indexOf("closing the listeners") && log.contains("upstream-proxy stopped"), log);
+    }
+}
