@@ -14,6 +14,8 @@ import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.listen.Connectors;
+import io.upstreamproxy.listen.DrainingHandler;
+import io.upstreamproxy.listen.HandOver;
 import io.upstreamproxy.listen.ServerThreadPool;
 import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
@@ -38,7 +40,6 @@ import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.Invocable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,7 @@ public final class Main {
     private final ServletContextHandler context;
     private final DemoBackends demo;
     private final ProxyConfig.Shutdown shutdown;
+    private volatile HandOver handOver; // --pid-file, null without
 
     private Main(Server server, ServletContextHandler context, DemoBackends demo, ProxyConfig.Shutdown shutdown) {
         this.server = server;
@@ -98,7 +100,9 @@ public final class Main {
         Args given = parsed;
         Supplier<ProxyConfig> source = () -> given.overrides(loadConfig(given.config));
         try {
+            HandOver handOver = parsed.pidFile == null ? null : new HandOver(parsed.pidFile);
             Main main = start(config, parsed.demo, parsed.accessLog, source);
+            main.handOver = handOver;
             // Signals first: the banner says "ready", and a SIGHUP sent on it (systemd's reload, a
             // script) must find the handler in place, not the JVM's default that ends the process.
             main.stopOnSignal();
@@ -106,6 +110,9 @@ public final class Main {
             main.reopenAccessLogOnSignal();
             main.printBanner(System.out, config);
             main.logStart(config);
+            if (handOver != null) {
+                handOver.listening();
+            }
             main.server.join();
         } catch (UserError e) {
             System.err.println("upstream-proxy: " + e.getMessage());
@@ -174,7 +181,7 @@ public final class Main {
         if (!"servlet".equals(System.getProperty(FRONT_END))) {
             handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
         }
-        server.setHandler(new GracefulHandler(handlers));
+        server.setHandler(new DrainingHandler(handlers)); // a stop waits for requests in flight, and serves those arriving meanwhile
         server.setStopTimeout(config.shutdown().timeout().toMillis());
         try {
             server.start();
@@ -337,6 +344,9 @@ public final class Main {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         int left = registry == null ? 0 : inFlight(registry);
         LOG.info("upstream-proxy stopped: drained in {} ms, {} request(s) cut off", ms, left);
+        if (handOver != null) {
+            handOver.stopped();
+        }
     }
 
     private static int inFlight(UpstreamRegistry registry) {
@@ -445,10 +455,11 @@ public final class Main {
                 new Option("--demo", null, "off", "also start in-process demo backends the default config points at"),
                 new Option("--no-access-log", null, "access log on", "do not write one line per request to stderr"),
                 new Option("--log-level", "LEVEL", "log.level of the config, else info", "trace, debug, info, warn, error or off"),
+                new Option("--pid-file", "FILE", "none", "write the process id here; a process started with the same file and listen.reuse_port takes over from the one it names (docs/operations.md)"),
                 new Option("--check", null, "off", "check the config and the state file, print the verdict, exit 0 (ok) or 2"),
                 new Option("--version", null, "", "print the version and exit"),
                 new Option("--help", null, "", "print this help and exit (also -h)"));
-        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level LEVEL] [--check] [--version] [--help]";
+        static final String USAGE = "usage: java -jar upstream-proxy.jar [--config FILE] [--port N] [--demo] [--no-access-log] [--log-level LEVEL] [--pid-file FILE] [--check] [--version] [--help]";
 
         Path config = Path.of("conf", "upstream-proxy.json");
         Integer port;
@@ -458,6 +469,7 @@ public final class Main {
         boolean version;
         String logLevel;
         boolean help;
+        Path pidFile;
 
         /** The config with what the command line overrides ({@code --port}, {@code --log-level}). */
         ProxyConfig overrides(ProxyConfig c) {
@@ -503,6 +515,7 @@ public final class Main {
                             throw new UserError(e.getMessage() + "\n" + USAGE);
                         }
                     }
+                    case "--pid-file" -> a.pidFile = Path.of(v);
                     case "--check" -> a.check = true;
                     case "--version" -> a.version = true;
                     default -> a.help = true;

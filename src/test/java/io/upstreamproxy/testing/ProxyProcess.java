@@ -40,7 +40,12 @@ public final class ProxyProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx256m", "-cp", System.getProperty("java.class.path"), "io.upstreamproxy.Main"));
         cmd.addAll(List.of(args));
-        ProcessBuilder b = new ProcessBuilder(cmd).directory(dir.toFile());
+        return launch(dir, env, cmd);
+    }
+
+    /** Runs {@code command} (the launcher of an {@link Installation}, a wrapper around it) in {@code dir}. */
+    public static ProxyProcess launch(Path dir, Map<String, String> env, List<String> command) throws IOException {
+        ProcessBuilder b = new ProcessBuilder(command).directory(dir.toFile());
         b.environment().putAll(env);
         return new ProxyProcess(b.start());
     }
