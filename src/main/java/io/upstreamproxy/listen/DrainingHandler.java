@@ -1,5 +1,7 @@
 package io.upstreamproxy.listen;
 
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -17,8 +19,31 @@ import org.eclipse.jetty.util.Callback;
  * The request is counted like any other, so the stop waits for it too.
  */
 public final class DrainingHandler extends GracefulHandler {
+    private volatile boolean closing;
+
     public DrainingHandler(Handler handler) {
         super(handler);
+    }
+
+    /**
+     * From now on every HTTP/1 response says {@code Connection: close}, before the connector is
+     * shut down. Jetty decides at a response's end: a keep-alive response (its head written
+     * before the connector's shutdown) that ends after it gets the connection's output shut
+     * right after it, without a word in the head; a client that sent its next request meanwhile
+     * sees a reset (measured: 29 wrk read errors in ten reuse_port hand-overs, 3 in ten on an
+     * inherited socket). A head that says close lets the client close first and reconnect, to
+     * the listener that replaced ours.
+     */
+    public void closeConnections() {
+        closing = true;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        if (closing && request.getConnectionMetaData().getHttpVersion().getVersion() < 20) {
+            response.getHeaders().put(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE.asString());
+        }
+        return super.handle(request, response, callback);
     }
 
     @Override
