@@ -7,6 +7,7 @@ import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.ProxyProcess;
 import io.upstreamproxy.testing.RawHttp;
+import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +17,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,10 +48,14 @@ class GracefulStopTest {
     }
 
     private int start(String shutdown) throws Exception {
+        return start(shutdown, false);
+    }
+
+    private int start(String shutdown, boolean http2) throws Exception {
         slow = Backend.start("slow");
         slow.delayMillis = 2_000; // every request takes two seconds at the server
         Path config = dir.resolve("proxy.json");
-        Files.writeString(config, ("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'b': {'servers': [{'server': '"
+        Files.writeString(config, ("{'listen': {'host': '127.0.0.1', 'port': 0, 'http2': " + http2 + "}, 'upstreams': {'b': {'servers': [{'server': '"
                 + slow.address() + "'}]}}" + shutdown + "}").replace('\'', '"'));
         proxy = ProxyProcess.start(dir, Map.of(), "--config", config.toString(), "--no-access-log");
         return proxy.port();
@@ -94,6 +108,60 @@ class GracefulStopTest {
             assertTrue(c.closedByPeer());
         }
         assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+    }
+
+    /** An HTTP/2 connection (h2c, prior knowledge) gets a GOAWAY, and its stream in flight is answered. */
+    @Test
+    void anHttp2ConnectionGetsGoAwayAndItsStreamInFlightIsAnswered() throws Exception {
+        int port = start("", true);
+        HTTP2Client client = new HTTP2Client();
+        client.start();
+        try {
+            CompletableFuture<GoAwayFrame> goAway = new CompletableFuture<>();
+            Session session = client.connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener() {
+                @Override
+                public void onGoAway(Session s, GoAwayFrame frame) {
+                    goAway.complete(frame);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            CompletableFuture<Integer> status = new CompletableFuture<>();
+            CompletableFuture<Void> ended = new CompletableFuture<>();
+            MetaData.Request request = new MetaData.Request("GET", HttpURI.from("http://127.0.0.1:" + port + "/h2"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                @Override
+                public void onHeaders(Stream stream, HeadersFrame frame) {
+                    if (frame.getMetaData() instanceof MetaData.Response r) {
+                        status.complete(r.getStatus());
+                    }
+                    if (frame.isEndStream()) {
+                        ended.complete(null);
+                    } else {
+                        stream.demand();
+                    }
+                }
+
+                @Override
+                public void onDataAvailable(Stream stream) {
+                    Stream.Data data = stream.readData();
+                    if (data != null) {
+                        data.release();
+                        if (data.frame().isEndStream()) {
+                            ended.complete(null);
+                            return;
+                        }
+                    }
+                    stream.demand();
+                }
+            }).get(10, TimeUnit.SECONDS);
+            Http.await("the request at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 1);
+            proxy.terminate();
+            goAway.get(30, TimeUnit.SECONDS);
+            assertEquals(200, status.get(30, TimeUnit.SECONDS));
+            ended.get(30, TimeUnit.SECONDS);
+        } finally {
+            client.stop();
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
     }
 
     @Test
