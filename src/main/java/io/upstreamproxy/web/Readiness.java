@@ -33,6 +33,11 @@ public final class Readiness {
         stopping = true;
     }
 
+    /** True from the first step of a stop on. */
+    public boolean isStopping() {
+        return stopping;
+    }
+
     /** Null when ready, else why not, as the probe's answer says it. */
     public String reason() {
         if (stopping) {

@@ -276,12 +276,18 @@ public class UpstreamProxyListener implements ServletContextListener {
         return new Management(accessFilter, apiServlet, statusServlet);
     }
 
-    /** {@code GET /api/ready} and {@code /api/live} beside the API, outside its access filter ({@link ProbeServlet}). */
+    /**
+     * {@code GET /api/ready} and {@code /api/live} beside the API, outside its access filter
+     * ({@link ProbeServlet}), and the status page's 503 during a stop.
+     */
     private static Readiness registerProbes(ServletContext context, ProxyConfig config, UpstreamRegistry registry) {
         Readiness readiness = new Readiness(registry, config.routes());
         context.setAttribute(READINESS_ATTRIBUTE, readiness);
         context.addServlet("upstream-proxy-ready", ProbeServlet.ready(readiness)).addMapping(ProbeServlet.pathFor(config.api().path(), "ready"));
         context.addServlet("upstream-proxy-live", ProbeServlet.live()).addMapping(ProbeServlet.pathFor(config.api().path(), "live"));
+        FilterRegistration.Dynamic stopping = context.addFilter("upstream-proxy-stopping", new StoppingFilter(readiness));
+        stopping.setAsyncSupported(true);
+        stopping.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, config.status().path() + "*");
         return readiness;
     }
 

@@ -100,6 +100,7 @@ class ProbesTest {
             status = Http.get("http://127.0.0.1:" + stopping.port() + "/api/ready").statusCode();
         }
         assertEquals(503, status);
+        assertEquals(503, Http.get("http://127.0.0.1:" + stopping.port() + "/status/").statusCode(), "the status page turns 503 too");
         assertEquals(200, Http.get("http://127.0.0.1:" + stopping.port() + "/proxied").statusCode());
         assertEquals(200, Http.get("http://127.0.0.1:" + stopping.port() + "/api/live").statusCode());
         stop.join();
