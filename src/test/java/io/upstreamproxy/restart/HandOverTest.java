@@ -81,6 +81,22 @@ class HandOverTest {
         assertEquals(0, r.non2xx(), r.output());
     }
 
+    /** Without reuse_port (and no inherited socket) the second process cannot bind: it exits 2 and signals nobody. */
+    @Test
+    void withoutReusePortASecondProcessFailsToBindAndLeavesTheFirstServing() throws Exception {
+        int port = freePort();
+        Path config = config(port, false);
+        Installation install = Installation.create(dir.resolve("home"));
+        ProxyProcess first = launch(install, config);
+        assertEquals(port, first.port());
+        ProxyProcess second = launch(install, config);
+        assertEquals(2, second.exitCode(Duration.ofSeconds(60)), () -> String.join("\n", second.err));
+        assertTrue(second.err.stream().anyMatch(l -> l.contains("cannot listen on 127.0.0.1:" + port)), () -> String.join("\n", second.err));
+        assertTrue(first.process.isAlive());
+        assertEquals(Long.toString(first.process.pid()), Files.readString(dir.resolve("proxy.pid")).trim());
+        assertEquals(200, Http.get("http://127.0.0.1:" + port + "/api/live").statusCode());
+    }
+
     /** Linux's net.ipv4.tcp_migrate_req: 1 moves connections queued on a closing SO_REUSEPORT listener to another of its group. */
     private static boolean migratesQueuedConnections() {
         try {
