@@ -110,9 +110,10 @@ public final class ConfigLoader {
         ProxyConfig.Observe observe = ObserveConfig.read(f, source);
         FleetConfig fleet = f.has("fleet") ? FleetConfig.read(f.object("fleet"),
                 source == null ? null : source.toAbsolutePath().getParent()) : null;
+        ProxyConfig.Shutdown shutdown = readShutdown(f.has("shutdown") ? f.object("shutdown") : null);
         f.finish();
         return new ProxyConfig(source, listeners, java.util.Collections.unmodifiableMap(upstreams),
-                List.copyOf(routes), api, status, state, proxy, resolver, observe, fleet);
+                List.copyOf(routes), api, status, state, proxy, resolver, observe, fleet, shutdown);
     }
 
     private static ProxyConfig.UpstreamConfig readUpstream(String name, JsonFields u, Path source) {
@@ -139,8 +140,25 @@ public final class ConfigLoader {
         HealthCheckConfig hc = u.has("health_check") ? HealthCheckConfig.read(u.object("health_check")) : null;
         Duration resolve = u.duration("resolve", null, Duration.ofSeconds(1), Duration.ofDays(1));
         ProxyConfig.UpstreamTls tls = u.has("tls") ? Listeners.readUpstreamTls(u.object("tls"), source) : null;
+        String sendProxy = u.string("send_proxy_protocol", null);
+        if (sendProxy != null && !ProxyConfig.UpstreamConfig.PROXY_PROTOCOL_VERSIONS.contains(sendProxy)) {
+            throw new ConfigException(u.pathOf("send_proxy_protocol"), "\"" + sendProxy + "\" (expected: \"v1\" or \"v2\")");
+        }
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy);
+    }
+
+    /** {@code "shutdown": {"delay": "5s", "timeout": "30s"}}: see {@link ProxyConfig.Shutdown}. */
+    private static ProxyConfig.Shutdown readShutdown(JsonFields s) {
+        if (s == null) {
+            return ProxyConfig.Shutdown.DEFAULT;
+        }
+        ProxyConfig.Shutdown d = ProxyConfig.Shutdown.DEFAULT;
+        ProxyConfig.Shutdown c = new ProxyConfig.Shutdown(
+                s.duration("delay", d.delay(), Duration.ZERO, Duration.ofMinutes(10)),
+                s.duration("timeout", d.timeout(), Duration.ZERO, Duration.ofHours(1)));
+        s.finish();
+        return c;
     }
     /** {@code "resolver": "127.0.0.1:53"} (port 53 when left out): the nameserver for host names; null: the system's. */
     private static HostPort readResolver(JsonFields f) {

@@ -63,8 +63,22 @@ final class Listeners {
             tls = new ProxyConfig.ListenTls(cert, key, interval);
         }
         boolean http2 = l.bool("http2", tls != null);
+        ProxyConfig.ProxyProtocol proxyProtocol = null;
+        if (l.has("proxy_protocol")) {
+            JsonFields p = l.object("proxy_protocol");
+            if (!p.has("trusted")) {
+                throw new ConfigException(p.pathOf("trusted"), "missing (expected: the addresses or CIDR blocks of the balancers that send the header)");
+            }
+            List<Cidr> trusted = ConfigLoader.cidrs(p, "trusted", List.of());
+            if (trusted.isEmpty()) {
+                throw new ConfigException(p.pathOf("trusted"), "[] (expected: at least one address or CIDR block)");
+            }
+            p.finish();
+            proxyProtocol = new ProxyConfig.ProxyProtocol(trusted);
+        }
+        boolean reusePort = l.bool("reuse_port", false);
         l.finish();
-        return new ProxyConfig.Listen(host, port, http2, tls);
+        return new ProxyConfig.Listen(host, port, http2, tls, proxyProtocol, reusePort);
     }
 
     static ProxyConfig.UpstreamTls readUpstreamTls(JsonFields t, Path source) {

@@ -12,7 +12,7 @@ import java.util.Map;
  */
 public record ProxyConfig(Path source, List<Listen> listeners, Map<String, UpstreamConfig> upstreams,
                           List<Route> routes, Api api, Status status, State state, Proxy proxy,
-                          HostPort resolver, Observe observe, FleetConfig fleet) {
+                          HostPort resolver, Observe observe, FleetConfig fleet, Shutdown shutdown) {
 
     /** What the proxy tells operators: {@code metrics}, {@code access_log}, {@code log}. */
     public record Observe(Metrics metrics, AccessLog accessLog, String logLevel) {
@@ -36,15 +36,36 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
         return listeners.get(0);
     }
 
-    /** Where the embedded server listens; {@code tls} null: plain HTTP. */
-    public record Listen(String host, int port, boolean http2, ListenTls tls) {
+    /**
+     * Where the embedded server listens; {@code tls} null: plain HTTP. {@code proxyProtocol}
+     * null: clients connect directly; else the peers allowed to send a PROXY protocol header,
+     * which every connection must then start with. {@code reusePort}: bind with SO_REUSEPORT, so
+     * a new process can listen beside this one during a hand-over (docs/operations.md).
+     */
+    public record Listen(String host, int port, boolean http2, ListenTls tls, ProxyProtocol proxyProtocol, boolean reusePort) {
         public Listen(String host, int port) {
-            this(host, port, false, null);
+            this(host, port, false, null, null, false);
+        }
+
+        public Listen(String host, int port, boolean http2, ListenTls tls) {
+            this(host, port, http2, tls, null, false);
         }
 
         public Listen withPort(int p) {
-            return new Listen(host, p, http2, tls);
+            return new Listen(host, p, http2, tls, proxyProtocol, reusePort);
         }
+    }
+
+    /** {@code listen.proxy_protocol}: the balancers in front (addresses or blocks) whose PROXY header (v1 or v2) is believed. */
+    public record ProxyProtocol(List<Cidr> trusted) {}
+
+    /**
+     * {@code shutdown}: on SIGTERM {@code /api/ready} answers 503 for {@code delay} while
+     * everything else goes on (an outer balancer stops sending), then the listeners close and
+     * requests in flight have until {@code timeout} to finish.
+     */
+    public record Shutdown(Duration delay, Duration timeout) {
+        public static final Shutdown DEFAULT = new Shutdown(Duration.ZERO, Duration.ofSeconds(30));
     }
 
     /**
@@ -106,17 +127,24 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
      */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
                                  List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
-                                 UpstreamTls tls) {
+                                 UpstreamTls tls, String sendProxyProtocol) {
+        /** {@code send_proxy_protocol}'s values; null: none is sent. */
+        public static final List<String> PROXY_PROTOCOL_VERSIONS = List.of("v1", "v2");
+
+        public UpstreamConfig(String name, String balancer, String hashKey, int retries,
+                              List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve, UpstreamTls tls) {
+            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, null);
+        }
 
         /** The same upstream with another server list (host names replaced by their addresses). */
         public UpstreamConfig withServers(List<ServerConfig> next) {
-            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls);
+            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls, sendProxyProtocol);
         }
     }
 
     /** The same configuration with other {@link Observe} settings (the {@code --log-level} override). */
     public ProxyConfig withObserve(Observe o) {
-        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, o, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, o, fleet, shutdown);
     }
 
     /** The same configuration with the first listener on another port (the {@code --port} override). */
@@ -134,31 +162,35 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
     }
 
     public ProxyConfig withListeners(List<Listen> next) {
-        return new ProxyConfig(source, List.copyOf(next), upstreams, routes, api, status, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, List.copyOf(next), upstreams, routes, api, status, state, proxy, resolver, observe, fleet, shutdown);
     }
 
     public ProxyConfig withUpstreams(Map<String, UpstreamConfig> next) {
-        return new ProxyConfig(source, listeners, next, routes, api, status, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, next, routes, api, status, state, proxy, resolver, observe, fleet, shutdown);
     }
 
     public ProxyConfig withApi(Api next) {
-        return new ProxyConfig(source, listeners, upstreams, routes, next, status, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, next, status, state, proxy, resolver, observe, fleet, shutdown);
     }
 
     public ProxyConfig withStatus(Status next) {
-        return new ProxyConfig(source, listeners, upstreams, routes, api, next, state, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, next, state, proxy, resolver, observe, fleet, shutdown);
     }
 
     public ProxyConfig withState(State next) {
-        return new ProxyConfig(source, listeners, upstreams, routes, api, status, next, proxy, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, next, proxy, resolver, observe, fleet, shutdown);
     }
 
     public ProxyConfig withProxy(Proxy next) {
-        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, next, resolver, observe, fleet);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, next, resolver, observe, fleet, shutdown);
     }
 
     /** The same configuration with other fleet settings (null: a single instance, docs/fleet.md). */
     public ProxyConfig withFleet(FleetConfig next) {
-        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, observe, next);
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, observe, next, shutdown);
+    }
+
+    public ProxyConfig withShutdown(Shutdown next) {
+        return new ProxyConfig(source, listeners, upstreams, routes, api, status, state, proxy, resolver, observe, fleet, next);
     }
 }

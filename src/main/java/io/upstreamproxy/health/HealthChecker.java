@@ -1,5 +1,6 @@
 package io.upstreamproxy.health;
 
+import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.config.HealthCheckConfig;
 import io.upstreamproxy.config.HostPort;
 import io.upstreamproxy.config.ProxyConfig;
@@ -140,8 +141,8 @@ public final class HealthChecker implements AutoCloseable {
         HealthCheckConfig config = upstream.config().healthCheck();
         String scheme = upstream.config().tls() == null ? "http" : "https";
         return switch (config.type()) {
-            case HTTP -> new HttpProbe(clientFor(upstream), config, false, scheme);
-            case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme);
+            case HTTP -> new HttpProbe(clientFor(upstream), config, false, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
+            case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
             case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
             case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
         };

@@ -34,9 +34,15 @@ final class HttpProbe implements Probe {
     private final HealthCheckConfig config;
     private final boolean agent;
     private final String scheme;
+    private final Object proxyTag;
 
-    /** {@code scheme}: "http", or "https" with a {@code client} speaking the upstream's TLS. */
-    HttpProbe(HttpClient client, HealthCheckConfig config, boolean agent, String scheme) {
+    /**
+     * {@code scheme}: "http", or "https" with a {@code client} speaking the upstream's TLS;
+     * {@code proxyTag}: Jetty's tag that makes a connection start with a PROXY protocol header
+     * of the LOCAL kind ({@code send_proxy_protocol}), or null.
+     */
+    HttpProbe(HttpClient client, HealthCheckConfig config, boolean agent, String scheme, Object proxyTag) {
+        this.proxyTag = proxyTag;
         this.client = client;
         this.scheme = scheme;
         this.config = config;
@@ -81,6 +87,9 @@ final class HttpProbe implements Probe {
                     .method(config.method())
                     .timeout(config.timeout().toMillis(), TimeUnit.MILLISECONDS)
                     .headers(h -> config.headers().forEach(h::put));
+            if (proxyTag != null) {
+                request.tag(proxyTag); // a destination of its own, whose connections send the header first
+            }
             if (config.body() != null) {
                 request.body(new StringRequestContent(config.body()));
             }

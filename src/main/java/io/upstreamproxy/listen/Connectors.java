@@ -3,6 +3,9 @@ package io.upstreamproxy.listen;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.tls.Pem;
 import io.upstreamproxy.tls.PemException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
 import java.security.KeyStore;
 import java.security.KeyStoreException;
 import java.security.cert.X509Certificate;
@@ -100,11 +103,39 @@ public final class Connectors {
             }
             connector.addBean(new CertificateReloader(ssl, listen.tls()));
         }
+        if (listen.proxyProtocol() != null) {
+            // first on the connection: the header comes before TLS and before HTTP
+            ProxyProtocolConnectionFactory.install(connector, listen.proxyProtocol().trusted());
+        }
+        connector.setReusePort(listen.reusePort());
+        if (isInherited(listen)) {
+            connector.setInheritChannel(true); // Jetty takes System.inheritedChannel() instead of binding
+        }
         connector.setHost(listen.host());
         connector.setPort(listen.port());
         connector.setAcceptQueueSize(proxy.backlog());
         connector.setIdleTimeout(proxy.clientHeaderTimeout().toMillis());
         return connector;
+    }
+
+    /**
+     * Socket activation: true when the process inherited a listening socket on its standard
+     * input (the launcher moves systemd's fd 3 there, the one descriptor Java can inherit a
+     * channel on) and it listens on {@code listen}'s port. The kernel keeps that socket, and the
+     * connections queued on it, while the process behind it is replaced.
+     */
+    static boolean isInherited(ProxyConfig.Listen listen) {
+        try {
+            if (System.inheritedChannel() instanceof ServerSocketChannel s && s.getLocalAddress() instanceof InetSocketAddress a
+                    && a.getPort() == listen.port()) {
+                LOG.info("listening on the socket passed by the service manager: {}; note: when a stop closes it, the JDK"
+                        + " points standard output and error at /dev/null, so the stop's own log lines are not seen", a);
+                return true;
+            }
+        } catch (IOException | SecurityException e) {
+            LOG.warn("cannot look at the inherited channel: {}", e.toString());
+        }
+        return false;
     }
 
     static SslContextFactory.Server newSslContextFactory(ProxyConfig.ListenTls tls) throws PemException {

@@ -37,9 +37,18 @@ public final class ProxyServerConnector extends ServerConnector {
         super(server, -1, Math.max(1, Runtime.getRuntime().availableProcessors()), factories);
     }
 
-    /** The event loop that {@code endPoint} (a client's, plain or under TLS) lives on, or null when it is not one of ours. */
+    /** The event loop that {@code endPoint} (a client's, plain, under TLS or after a PROXY header) lives on, or null when it is not one of ours. */
     public static EventLoop loopOf(EndPoint endPoint) {
-        EndPoint network = endPoint instanceof SslConnection.SslEndPoint ssl ? ssl.getSslConnection().getEndPoint() : endPoint;
+        EndPoint network = endPoint;
+        for (int i = 0; i < 3 && !(network instanceof ClientEndPoint); i++) { // TLS over PROXY: two wrappers at most
+            if (network instanceof SslConnection.SslEndPoint ssl) {
+                network = ssl.getSslConnection().getEndPoint();
+            } else if (network instanceof EndPoint.Wrapper w) {
+                network = w.unwrap();
+            } else {
+                break;
+            }
+        }
         return network instanceof ClientEndPoint c ? c.loop : null;
     }
 

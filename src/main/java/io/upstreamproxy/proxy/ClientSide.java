@@ -1,6 +1,7 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpFields;
@@ -32,6 +33,12 @@ interface ClientSide {
     String remoteAddr();
 
     String localAddr();
+
+    /** The client's address and port (the one a trusted PROXY header carried), for a PROXY header of ours. */
+    SocketAddress remoteSocket();
+
+    /** The address and port the client connected to. */
+    SocketAddress localSocket();
 
     /**
      * The body's length: its Content-Length, 0 without a body, -1 when it comes without one

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.listen.ProxyServerConnector;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
@@ -66,6 +67,16 @@ final class CoreClient implements ClientSide, Content.Source {
     @Override
     public String localAddr() {
         return Request.getLocalAddr(request);
+    }
+
+    @Override
+    public SocketAddress remoteSocket() {
+        return request.getConnectionMetaData().getRemoteSocketAddress();
+    }
+
+    @Override
+    public SocketAddress localSocket() {
+        return request.getConnectionMetaData().getLocalSocketAddress();
     }
 
     /**

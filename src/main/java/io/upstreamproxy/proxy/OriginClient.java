@@ -42,8 +42,12 @@ import org.slf4j.LoggerFactory;
 final class OriginClient {
     private static final Logger LOG = LoggerFactory.getLogger(OriginClient.class);
 
-    /** What a pool is for: the server's address as configured, and its upstream's TLS (null: plain). */
-    record Key(String host, int port, ProxyConfig.UpstreamTls tls) {}
+    /**
+     * What a pool is for: the server's address as configured, its upstream's TLS (null: plain)
+     * and {@code send_proxy_protocol} (null: none). With a PROXY header a connection belongs to
+     * one client, so such a pool opens a connection per request and never keeps one idle.
+     */
+    record Key(String host, int port, ProxyConfig.UpstreamTls tls, String proxyProtocol) {}
 
     private final ClientConnector connector = new UpstreamConnector();
     private final Executor executor;
@@ -80,7 +84,12 @@ final class OriginClient {
 
     /** The pool of connections to {@code address} for an upstream with {@code upstreamTls} (null: plain HTTP). */
     OriginPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls) {
-        Key key = new Key(address.host(), address.port(), upstreamTls);
+        return pool(address, upstreamTls, null);
+    }
+
+    /** The same, for an upstream with {@code send_proxy_protocol} {@code proxyProtocol} (null: none). */
+    OriginPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, String proxyProtocol) {
+        Key key = new Key(address.host(), address.port(), upstreamTls, proxyProtocol);
         OriginPool pool = pools.get(key);
         return pool != null ? pool : pools.computeIfAbsent(key, k -> new OriginPool(this, k,
                 () -> settings.maxConnectionsPerServer(), () -> settings.maxQueuedPerServer()));
@@ -116,7 +125,8 @@ final class OriginClient {
         }
         ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead, loop);
         try {
-            context.put(ClientConnectionFactory.CONTEXT_KEY, key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http));
+            ClientConnectionFactory first = key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http);
+            context.put(ClientConnectionFactory.CONTEXT_KEY, key.proxyProtocol() == null ? first : proxyHeaderFirst(w.proxyHeader(), first));
         } catch (RuntimeException e) {
             pool.connectFailed(w, e); // the TLS files no longer load: this request fails, the pool keeps its count
             return;
@@ -125,6 +135,21 @@ final class OriginClient {
                 c -> w.onConnection((OriginConnection) (c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c)),
                 failure -> pool.connectFailed(w, failure)));
         connector.connect(address, context);
+    }
+
+    /**
+     * Writes {@code header} on the new connection before {@code next} (HTTP or TLS) starts. A
+     * fresh socket's send buffer is empty, so the hundred-odd bytes go at once; if they did not,
+     * the connection fails rather than block or interleave with the request.
+     */
+    private static ClientConnectionFactory proxyHeaderFirst(ByteBuffer header, ClientConnectionFactory next) {
+        return (endPoint, ctx) -> {
+            ByteBuffer bytes = header.duplicate();
+            if (!endPoint.flush(bytes) || bytes.hasRemaining()) {
+                throw new java.io.IOException("the PROXY protocol header did not fit the new connection's send buffer");
+            }
+            return next.newConnection(endPoint, ctx);
+        };
     }
 
     private SslContextFactory.Client sslFactory(ProxyConfig.UpstreamTls t) {
@@ -178,6 +203,6 @@ final class OriginClient {
 
     /** The pool for a key, when one was made (tests). */
     OriginPool existingPool(HostPort address, ProxyConfig.UpstreamTls upstreamTls) {
-        return pools.get(new Key(address.host(), address.port(), upstreamTls));
+        return pools.get(new Key(address.host(), address.port(), upstreamTls, null));
     }
 }

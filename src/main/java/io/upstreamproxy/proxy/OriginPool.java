@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,6 +39,11 @@ final class OriginPool {
         default Object loop() {
             return null;
         }
+
+        /** The PROXY protocol header a new connection for this request starts with, or null ({@code send_proxy_protocol}). */
+        default ByteBuffer proxyHeader() {
+            return null;
+        }
     }
 
     private final OriginClient client;
@@ -58,6 +64,11 @@ final class OriginPool {
         this.key = key;
         this.maxConnections = maxConnections;
         this.maxQueued = maxQueued;
+    }
+
+    /** What this pool is for. */
+    OriginClient.Key key() {
+        return key;
     }
 
     /** Gives {@code w} a connection: an idle one, a new one, or the next one freed. */
@@ -122,6 +133,10 @@ final class OriginPool {
 
     /** {@code c} finished an exchange and may carry the next: to a waiting request, else idle. */
     void release(OriginConnection c) {
+        if (key.proxyProtocol() != null) {
+            c.close(); // its PROXY header named one client: never another's (closed() counts it down)
+            return;
+        }
         Waiter w;
         synchronized (this) {
             w = waiting.poll();

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -129,7 +130,7 @@ final class ProxyExchange {
             }
         }
         ByteBuffer head = OriginClient.head(client.method(), x.target, server.key(), fields);
-        OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls());
+        OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls(), x.upstream.config().sendProxyProtocol());
         pool.acquire(new Attempt(pool, head, source, chunked));
     }
 
@@ -320,6 +321,11 @@ final class ProxyExchange {
         @Override
         public Object loop() {
             return loop; // the upstream exchange stays on the thread that reads the client
+        }
+
+        @Override
+        public ByteBuffer proxyHeader() {
+            return ProxyProtocolHeader.relayed(pool.key().proxyProtocol(), client.remoteSocket(), client.localSocket());
         }
 
         Attempt(OriginPool pool, ByteBuffer head, Content.Source source, boolean chunked) {

@@ -5,6 +5,10 @@ import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.Enumeration;
 import java.util.HashSet;
@@ -106,6 +110,25 @@ final class ServletClient implements ClientSide {
     @Override
     public String localAddr() {
         return request.getLocalAddr();
+    }
+
+    @Override
+    public SocketAddress remoteSocket() {
+        return socket(request.getRemoteAddr(), request.getRemotePort());
+    }
+
+    @Override
+    public SocketAddress localSocket() {
+        return socket(request.getLocalAddr(), request.getLocalPort());
+    }
+
+    /** An address the container gave as text (an IP literal), unresolved by no lookup. */
+    private static SocketAddress socket(String ip, int port) {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(ip), port);
+        } catch (UnknownHostException | RuntimeException e) {
+            return null; // not an address: the PROXY header says UNKNOWN
+        }
     }
 
     /**

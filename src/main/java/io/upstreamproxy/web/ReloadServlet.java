@@ -62,6 +62,6 @@ final class ReloadServlet extends HttpServlet {
 
     /** {@code /api/upstreams} gives {@code /api/reload}; {@code /upstreams} gives {@code /reload}. */
     static String pathFor(String apiPath) {
-        return apiPath.substring(0, apiPath.lastIndexOf('/')) + "/reload";
+        return ProbeServlet.pathFor(apiPath, "reload");
     }
 }

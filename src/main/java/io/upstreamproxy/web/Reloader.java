@@ -129,6 +129,11 @@ public final class Reloader {
                     p.maxConnectionsPerServer(), p.maxQueuedPerServer(), r.maxHeaderBytes(), r.clientHeaderTimeout(),
                     p.clientBodyTimeout(), p.maxBodyBytes(), r.backlog(), r.websocketIdleTimeout(), p.upstreamIdleTimeout()));
         }
+        if (!loaded.shutdown().equals(running.shutdown())) {
+            restart.add("shutdown (running: delay " + Durations.format(running.shutdown().delay()) + ", timeout "
+                    + Durations.format(running.shutdown().timeout()) + ")");
+            next = next.withShutdown(running.shutdown());
+        }
         if (!Objects.equals(loaded.fleet(), running.fleet())) {
             // the etcd client, the lease and the instance name are made once (docs/fleet.md)
             restart.add("fleet (running: " + (running.fleet() == null ? "none" : running.fleet()) + ")");

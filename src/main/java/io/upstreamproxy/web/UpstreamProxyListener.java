@@ -72,6 +72,8 @@ public class UpstreamProxyListener implements ServletContextListener {
      * came from is read.
      */
     public static final String CONFIG_SOURCE_ATTRIBUTE = "io.upstreamproxy.configSource";
+    /** Context attribute where the {@link Readiness} behind {@code /api/ready} is published (the jar's stop turns it off first). */
+    public static final String READINESS_ATTRIBUTE = "io.upstreamproxy.readiness";
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamProxyListener.class);
 
@@ -112,6 +114,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         proxy.setLoadOnStartup(1);
         proxy.addMapping("/");
         followHealthChecks(registry, config);
+        Readiness readiness = registerProbes(context, config, registry);
 
         Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
@@ -119,6 +122,7 @@ public class UpstreamProxyListener implements ServletContextListener {
             Router nextRouter = new Router(next.routes(), registry);
             engine.reconfigure(nextRouter, next.proxy());
             context.setAttribute(ROUTER_ATTRIBUTE, nextRouter);
+            readiness.reconfigure(next.routes());
             followHealthChecks(registry, next);
         });
         context.setAttribute(RELOADER_ATTRIBUTE, reloader);
@@ -136,6 +140,9 @@ public class UpstreamProxyListener implements ServletContextListener {
 
     @Override
     public synchronized void contextDestroyed(ServletContextEvent event) {
+        if (event.getServletContext().getAttribute(READINESS_ATTRIBUTE) instanceof Readiness r) {
+            r.stopping();
+        }
         if (!(event.getServletContext().getAttribute(CONFIG_ATTRIBUTE) instanceof ProxyConfig)) {
             LOG.info("upstream-proxy stopping in {}", event.getServletContext().getContextPath());
         }
@@ -267,6 +274,21 @@ public class UpstreamProxyListener implements ServletContextListener {
         status.setAsyncSupported(true);
         status.addMapping(config.status().path() + "*");
         return new Management(accessFilter, apiServlet, statusServlet);
+    }
+
+    /**
+     * {@code GET /api/ready} and {@code /api/live} beside the API, outside its access filter
+     * ({@link ProbeServlet}), and the status page's 503 during a stop.
+     */
+    private static Readiness registerProbes(ServletContext context, ProxyConfig config, UpstreamRegistry registry) {
+        Readiness readiness = new Readiness(registry, config.routes());
+        context.setAttribute(READINESS_ATTRIBUTE, readiness);
+        context.addServlet("upstream-proxy-ready", ProbeServlet.ready(readiness)).addMapping(ProbeServlet.pathFor(config.api().path(), "ready"));
+        context.addServlet("upstream-proxy-live", ProbeServlet.live()).addMapping(ProbeServlet.pathFor(config.api().path(), "live"));
+        FilterRegistration.Dynamic stopping = context.addFilter("upstream-proxy-stopping", new StoppingFilter(readiness));
+        stopping.setAsyncSupported(true);
+        stopping.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, config.status().path() + "*");
+        return readiness;
     }
 
     /** {@code GET /metrics} behind its own allow/deny rules and the API token (read-only: anything but GET/HEAD is 405). */

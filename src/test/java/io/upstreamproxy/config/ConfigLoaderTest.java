@@ -101,7 +101,7 @@ class ConfigLoaderTest {
         "hostname in allow | {'upstreams': {'b': {}}, 'api': {'deny': ['example.com']}} | api.deny[0]: \"example.com\" (expected: an IP address, a CIDR block such as 10.0.0.0/8 or fd00::/8, or all)",
         "no upstreams | {'upstreams': {}} | upstreams: {} (expected: at least one upstream)",
         "upstreams missing | {} | upstreams: null (expected: an object)",
-        "unknown top-level | {'upstreams': {'b': {}}, 'listne': {}} | listne: unknown key (expected one of: listen, upstreams, routes, api, status, state, proxy, resolver, metrics, access_log, log, fleet)",
+        "unknown top-level | {'upstreams': {'b': {}}, 'listne': {}} | listne: unknown key (expected one of: listen, upstreams, routes, api, status, state, proxy, resolver, metrics, access_log, log, fleet, shutdown)",
         "health type | {'upstreams': {'b': {'health_check': {'type': 'icmp'}}}} | upstreams.b.health_check.type: \"icmp\" (expected: http, tcp, agent or http-agent)",
         "ok codes | {'upstreams': {'b': {'health_check': {'ok_codes': '2xx 6xx'}}}} | upstreams.b.health_check.ok_codes: \"2xx 6xx\" (expected: codes and classes such as \"2xx 3xx 404\")",
         "hash key | {'upstreams': {'b': {'hash_key': 'body'}}} | upstreams.b.hash_key: \"body\" (expected: header:NAME, cookie:NAME, query:NAME, path or remote_addr)",

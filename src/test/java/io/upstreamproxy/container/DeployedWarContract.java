@@ -219,6 +219,16 @@ abstract class DeployedWarContract {
     }
 
     @Test
+    void answersReadinessAndLivenessUnderTheContextPath() throws Exception {
+        int proxiedBefore = heavy.hits.get() + light.hits.get();
+        HttpResponse<String> ready = Http.get(container.url(CONTEXT + "/api/ready"));
+        assertEquals(200, ready.statusCode(), ready::body);
+        assertEquals("{\"status\":\"ready\"}\n", ready.body());
+        assertEquals(200, Http.get(container.url(CONTEXT + "/api/live")).statusCode());
+        assertEquals(proxiedBefore, heavy.hits.get() + light.hits.get(), "the probes answered themselves, nothing went to a backend");
+    }
+
+    @Test
     void answersTheApiUnderTheContextPath() throws Exception {
         int proxiedBefore = heavy.hits.get() + light.hits.get();
         HttpResponse<String> r = Http.get(container.url(CONTEXT + "/api/upstreams"));

@@ -71,7 +71,7 @@ class DistributionIT {
     @Test
     void archiveHoldsLauncherConfigUnitJarAndDocsInOneVersionedDirectory() throws Exception {
         for (String f : List.of("bin/upstream-proxy", "lib/upstream-proxy.jar", "conf/upstream-proxy.json",
-                "conf/jvm.options", "systemd/upstream-proxy.service", "README.md", "LICENSE", "NOTICE",
+                "conf/jvm.options", "systemd/upstream-proxy.service", "systemd/upstream-proxy.socket", "README.md", "LICENSE", "NOTICE",
                 "docs/configuration.md", "docs/operations.md")) {
             assertTrue(Files.isRegularFile(home.resolve(f)), f + " in the archive");
         }

@@ -56,6 +56,9 @@ public final class Backend implements AutoCloseable {
         connector = new ServerConnector(server);
         connector.setHost(host);
         connector.setPort(port);
+        // Java's default listen backlog is 50: a proxy opening a few hundred connections at once
+        // (a new process under load, its pool empty) would overflow it and see connects stall.
+        connector.setAcceptQueueSize(1024);
         server.addConnector(connector);
         server.setHandler(new Handler.Abstract() {
             @Override

@@ -1,0 +1,179 @@
+package io.upstreamproxy.restart;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.ProxyProcess;
+import io.upstreamproxy.testing.RawHttp;
+import java.net.InetSocketAddress;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
+import org.eclipse.jetty.http.MetaData;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.api.Stream;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.http2.frames.GoAwayFrame;
+import org.eclipse.jetty.http2.frames.HeadersFrame;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SIGTERM on the proxy process: requests in flight finish, keep-alive clients are told to close, exit 0, each step logged. */
+class GracefulStopTest {
+    @TempDir
+    Path dir;
+    private Backend slow;
+    private ProxyProcess proxy;
+
+    @AfterEach
+    void close() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (slow != null) {
+            slow.close();
+        }
+    }
+
+    private int start(String shutdown) throws Exception {
+        return start(shutdown, false);
+    }
+
+    private int start(String shutdown, boolean http2) throws Exception {
+        slow = Backend.start("slow");
+        slow.delayMillis = 2_000; // every request takes two seconds at the server
+        Path config = dir.resolve("proxy.json");
+        Files.writeString(config, ("{'listen': {'host': '127.0.0.1', 'port': 0, 'http2': " + http2 + "}, 'upstreams': {'b': {'servers': [{'server': '"
+                + slow.address() + "'}]}}" + shutdown + "}").replace('\'', '"'));
+        proxy = ProxyProcess.start(dir, Map.of(), "--config", config.toString(), "--no-access-log");
+        return proxy.port();
+    }
+
+    @Test
+    void twentyTwoSecondRequestsInFlightAllFinishThenExitZero() throws Exception {
+        int port = start("");
+        List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String url = "http://127.0.0.1:" + port + "/r" + i;
+            inFlight.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return Http.get(url);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, command -> new Thread(command).start()));
+        }
+        Http.await("20 requests at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 20);
+        proxy.terminate();
+        for (CompletableFuture<HttpResponse<String>> f : inFlight) {
+            HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r::body);
+            assertEquals("slow", r.body());
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
+        assertTrue(proxy.err.stream().anyMatch(l -> l.contains("stopping: 20 request(s) in flight; telling keep-alive clients to close, then closing the listeners")), () -> String.join("\n", proxy.err));
+        assertTrue(proxy.err.stream().anyMatch(l -> l.contains("upstream-proxy stopped: drained in") && l.contains(", 0 request(s) cut off")),
+                () -> String.join("\n", proxy.err));
+    }
+
+    /**
+     * The request in flight when the stop begins is answered; the connection's next request,
+     * sent during the stop, is answered too, with {@code Connection: close}, and the connection
+     * is then closed (the client's next request goes to whatever replaced this process).
+     */
+    @Test
+    void aKeepAliveConnectionIsAnsweredThenToldToCloseDuringTheStop() throws Exception {
+        int port = start("");
+        try (RawHttp c = RawHttp.connect(port)) {
+            c.send("GET /first HTTP/1.1\r\nHost: app\r\n\r\n");
+            Http.await("the request at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 1);
+            proxy.terminate();
+            proxy.awaitLog("closing the listeners", Duration.ofSeconds(30));
+            assertEquals(200, c.read().status());
+            RawHttp.Reply next = c.send("GET /next HTTP/1.1\r\nHost: app\r\n\r\n").read();
+            assertEquals(200, next.status());
+            assertEquals("close", next.headers().get("connection"), next.head());
+            assertTrue(c.closedByPeer());
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+    }
+
+    /** An HTTP/2 connection (h2c, prior knowledge) gets a GOAWAY, and its stream in flight is answered. */
+    @Test
+    void anHttp2ConnectionGetsGoAwayAndItsStreamInFlightIsAnswered() throws Exception {
+        int port = start("", true);
+        HTTP2Client client = new HTTP2Client();
+        client.start();
+        try {
+            CompletableFuture<GoAwayFrame> goAway = new CompletableFuture<>();
+            Session session = client.connect(new InetSocketAddress("127.0.0.1", port), new Session.Listener() {
+                @Override
+                public void onGoAway(Session s, GoAwayFrame frame) {
+                    goAway.complete(frame);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            CompletableFuture<Integer> status = new CompletableFuture<>();
+            CompletableFuture<Void> ended = new CompletableFuture<>();
+            MetaData.Request request = new MetaData.Request("GET", HttpURI.from("http://127.0.0.1:" + port + "/h2"), HttpVersion.HTTP_2, HttpFields.EMPTY);
+            session.newStream(new HeadersFrame(request, null, true), new Stream.Listener() {
+                @Override
+                public void onHeaders(Stream stream, HeadersFrame frame) {
+                    if (frame.getMetaData() instanceof MetaData.Response r) {
+                        status.complete(r.getStatus());
+                    }
+                    if (frame.isEndStream()) {
+                        ended.complete(null);
+                    } else {
+                        stream.demand();
+                    }
+                }
+
+                @Override
+                public void onDataAvailable(Stream stream) {
+                    Stream.Data data = stream.readData();
+                    if (data != null) {
+                        data.release();
+                        if (data.frame().isEndStream()) {
+                            ended.complete(null);
+                            return;
+                        }
+                    }
+                    stream.demand();
+                }
+            }).get(10, TimeUnit.SECONDS);
+            Http.await("the request at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 1);
+            proxy.terminate();
+            goAway.get(30, TimeUnit.SECONDS);
+            assertEquals(200, status.get(30, TimeUnit.SECONDS));
+            ended.get(30, TimeUnit.SECONDS);
+        } finally {
+            client.stop();
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
+    }
+
+    @Test
+    void readinessTurns503ForTheDelayFirstAndEachStepIsLogged() throws Exception {
+        int port = start(", 'shutdown': {'delay': '2s', 'timeout': '10s'}");
+        assertEquals(200, Http.get("http://127.0.0.1:" + port + "/api/ready").statusCode());
+        proxy.terminate();
+        proxy.awaitLog("/api/ready answers 503", Duration.ofSeconds(30));
+        assertEquals(503, Http.get("http://127.0.0.1:" + port + "/api/ready").statusCode());
+        assertEquals(200, Http.get("http://127.0.0.1:" + port + "/still-served").statusCode(), "proxying goes on during the delay");
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+        String log = String.join("\n", proxy.err);
+        assertTrue(log.indexOf("/api/ready answers 503") < log.indexOf("closing the listeners") && log.contains("upstream-proxy stopped"), log);
+    }
+}
