@@ -93,7 +93,7 @@ public final class FleetNode implements AutoCloseable {
         this.client = newClient(config);
         this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
         this.membership = new Membership(client, etcd, config.instance());
-        this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), CALL_TIMEOUT, mirror);
+        this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), config.instance(), CALL_TIMEOUT, mirror);
         Thread[] holder = new Thread[1];
         this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-sync-" + config.instance());

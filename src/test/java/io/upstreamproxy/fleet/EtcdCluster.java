@@ -29,6 +29,9 @@ final class EtcdCluster implements AutoCloseable {
     private final List<Member> members = new ArrayList<>();
     /** Extra etcd flags for every member (TLS files); empty: plain HTTP only. */
     private final List<String> extra = new ArrayList<>();
+    /** Raft timing: heartbeat and election timeout in ms. */
+    private int heartbeat = 50;
+    private int electionTimeout = 500;
 
     /** One member's fixed ports and its current process (null while stopped). */
     final class Member {
@@ -64,7 +67,7 @@ final class EtcdCluster implements AutoCloseable {
                     "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
                     "--initial-cluster", cluster, "--initial-cluster-state", "new",
                     "--initial-cluster-token", "upstream-proxy-test",
-                    "--heartbeat-interval", "50", "--election-timeout", "500",
+                    "--heartbeat-interval", Integer.toString(heartbeat), "--election-timeout", Integer.toString(electionTimeout),
                     "--logger", "zap", "--log-level", "warn"));
             command.addAll(extra);
             process = new ProcessBuilder(command)
@@ -77,6 +80,26 @@ final class EtcdCluster implements AutoCloseable {
                 process.destroyForcibly();
                 process.waitFor();
                 process = null;
+            }
+        }
+
+        /** SIGSTOP or SIGCONT to this member's own process (a frozen machine, then its return). */
+        void signal(String signal) throws IOException, InterruptedException {
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+            Assertions.assertEquals(0, kill.waitFor(), "kill -" + signal + " " + name);
+        }
+
+        /** True when this member says it leads (its /metrics' etcd_server_is_leader). */
+        boolean leads() {
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(clientUrl() + "/metrics"))
+                        .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+                return r.body().contains("\netcd_server_is_leader 1");
+            } catch (IOException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
             }
         }
 
@@ -127,6 +150,18 @@ final class EtcdCluster implements AutoCloseable {
 
     /** As {@link #start(int)}, each member with these extra flags (and an https listener when there are any). */
     static EtcdCluster start(int size, List<String> extraFlags) throws Exception {
+        return start(size, extraFlags, 500);
+    }
+
+    /**
+     * As {@link #start(int)} with a longer election timeout: a leader whose followers are
+     * frozen keeps leading that long, holding the proposals it cannot commit yet.
+     */
+    static EtcdCluster startWithElectionTimeout(int size, int electionTimeoutMillis) throws Exception {
+        return start(size, List.of(), electionTimeoutMillis);
+    }
+
+    private static EtcdCluster start(int size, List<String> extraFlags, int electionTimeoutMillis) throws Exception {
         if (!Files.isExecutable(Path.of(BINARY))) {
             String message = BINARY + " is missing: install Debian's etcd-server (.ci/run does)";
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
@@ -136,6 +171,8 @@ final class EtcdCluster implements AutoCloseable {
         }
         EtcdCluster c = new EtcdCluster(Files.createTempDirectory("upstream-proxy-etcd"));
         c.extra.addAll(extraFlags);
+        c.electionTimeout = electionTimeoutMillis;
+        c.heartbeat = Math.max(50, electionTimeoutMillis / 10);
         for (int i = 1; i <= size; i++) {
             c.members.add(c.new Member("m" + i, freePort(), freePort(), freePort()));
         }
@@ -150,6 +187,20 @@ final class EtcdCluster implements AutoCloseable {
 
     Member member(int i) {
         return members.get(i);
+    }
+
+    /** The member that leads now, waiting for an election if there is none. */
+    Member leader() throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < end) {
+            for (Member m : members) {
+                if (m.process != null && m.leads()) {
+                    return m;
+                }
+            }
+            Thread.sleep(20); // polling interval
+        }
+        throw new AssertionError("no etcd member leads after 20 s");
     }
 
     /** The endpoints as a JSON array for the config. */
