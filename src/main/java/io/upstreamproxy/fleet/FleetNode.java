@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * Proxied requests never wait on it.
  *
  * <p>Failures: etcd down at start, the instance serves its state file and retries every
- * second or so; when it answers, a full read replaces the local intent (etcd wins). A watch
+ * 250 ms; when it answers, a full read replaces the local intent (etcd wins). A watch
  * that breaks is resumed by jetcd from the revision after the last event; one that etcd
  * cancels (compacted past that revision) ends, and a full read takes over.
  */
@@ -68,6 +68,8 @@ public final class FleetNode implements AutoCloseable {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
     private static final int MAX_JOIN_ROUNDS = 10;
+    /** While etcd is away: how often to read again, and to have gRPC dial again ({@link ChannelBackoff}). */
+    private static final Duration RETRY = Duration.ofMillis(250);
 
     private final FleetConfig config;
     private final Client client;
@@ -159,6 +161,12 @@ public final class FleetNode implements AutoCloseable {
         store.onMerged(() -> sync.execute(this::rejoin));
         sync.execute(this::connect);
         sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        Runnable dialNow = ChannelBackoff.resetter(client);
+        sync.scheduleWithFixedDelay(() -> {
+            if (!connected) {
+                dialNow.run();
+            }
+        }, RETRY.toMillis(), RETRY.toMillis(), TimeUnit.MILLISECONDS);
         try {
             if (!firstSync.await(FIRST_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("fleet: etcd {} does not answer: serving the state file's last known intent; writes answer 503 "
@@ -185,7 +193,7 @@ public final class FleetNode implements AutoCloseable {
             firstSync.countDown();
         } catch (RuntimeException e) {
             connected = false;
-            long delay = Math.min(5000, 500L << Math.min(failures, 3));
+            long delay = RETRY.toMillis(); // a refused connection costs nothing; etcd's return is seen within this
             if (failures++ == 0) {
                 LOG.warn("fleet: cannot read etcd {}: {}; retrying", config.endpoints(), e.getMessage());
             }
