@@ -76,44 +76,23 @@ final class EtcdCluster implements AutoCloseable {
 
         /** SIGKILL, as a crash. */
         void kill() throws InterruptedException {
-            if (process != null) {
-                process.destroyForcibly();
-                process.waitFor();
-                process = null;
-            }
+            process = EtcdCluster.killed(process);
         }
 
         /** SIGSTOP or SIGCONT to this member's own process (a frozen machine, then its return). */
         void signal(String signal) throws IOException, InterruptedException {
-            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
-            Assertions.assertEquals(0, kill.waitFor(), "kill -" + signal + " " + name);
+            EtcdCluster.signal(process, signal, name);
         }
 
         /** True when this member says it leads (its /metrics' etcd_server_is_leader). */
         boolean leads() {
-            try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(clientUrl() + "/metrics"))
-                        .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
-                return r.body().contains("\netcd_server_is_leader 1");
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            HttpResponse<String> r = tryGet(clientUrl() + "/metrics");
+            return r != null && r.body().contains("\netcd_server_is_leader 1");
         }
 
         boolean healthy() {
-            try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(clientUrl() + "/health"))
-                        .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() == 200 && r.body().contains("\"true\"");
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            HttpResponse<String> r = tryGet(clientUrl() + "/health");
+            return r != null && r.statusCode() == 200 && r.body().contains("\"true\"");
         }
 
         void awaitHealthy() throws InterruptedException {
@@ -233,6 +212,34 @@ final class EtcdCluster implements AutoCloseable {
         for (Member m : members) {
             m.kill();
         }
+    }
+
+    /** The answer to a GET within 1 s, or null when there is none (the process is down or frozen). */
+    static HttpResponse<String> tryGet(String url) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(1)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** SIGKILL to a process this harness started (null: none), waiting for its end; returns null. */
+    static Process killed(Process process) throws InterruptedException {
+        if (process != null) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+        return null;
+    }
+
+    /** {@code kill -SIGNAL} to a process this harness started. */
+    static void signal(Process process, String signal, String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+        Assertions.assertEquals(0, kill.waitFor(), "kill -" + signal + " " + name);
     }
 
     private static int freePort() throws IOException {
