@@ -70,14 +70,23 @@ public final class FleetNode implements AutoCloseable {
     private static final int MAX_JOIN_ROUNDS = 10;
     /** While etcd is away: how often to read again, and to have gRPC dial again ({@link ChannelBackoff}). */
     private static final Duration RETRY = Duration.ofMillis(250);
+    /** For {@link #catchUpIfBehind}: the sync thread must not wait long on a member that died. */
+    private static final Duration POLL_TIMEOUT = Duration.ofSeconds(1);
 
     private final FleetConfig config;
     private final Client client;
     private final EtcdCalls etcd;
+    private final EtcdCalls poll; // short timeout: the sync thread must not wait long on a dead member
     private final Membership membership;
     private final EtcdMirror mirror = new EtcdMirror();
     private final EtcdStateStore store;
     private final ScheduledExecutorService sync;
+    /**
+     * The lease and the published revision: etcd writes that wait for a leader (up to 3 s in an
+     * election), on their own thread so the sync thread never waits on them (it did, and changes
+     * reached the instance 1.3-1.7 s after their commit around a leader change).
+     */
+    private final ScheduledExecutorService lease;
     private final Thread syncThread;
     private final CountDownLatch firstSync = new CountDownLatch(1);
     private ChangeApplier changes;
@@ -88,12 +97,14 @@ public final class FleetNode implements AutoCloseable {
     private volatile boolean watchPaused;
     private volatile boolean watchBroken;
     private boolean differencesLogged; // sync thread only
+    private final Set<String> dirty = new LinkedHashSet<>(); // upstreams the watch touched, not applied yet; sync thread only
     private int failures; // sync thread only
 
     private FleetNode(ProxyConfig proxyConfig, StateStore cache) {
         this.config = proxyConfig.fleet(); // the rest of the config follows reloads: changes.config()
         this.client = newClient(config);
         this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
+        this.poll = new EtcdCalls(config.prefix(), POLL_TIMEOUT);
         this.membership = new Membership(client, etcd, config.instance());
         this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), config.instance(), CALL_TIMEOUT, mirror);
         Thread[] holder = new Thread[1];
@@ -109,6 +120,11 @@ public final class FleetNode implements AutoCloseable {
             throw new IllegalStateException("fleet: cannot start the sync thread", e);
         }
         this.syncThread = holder[0];
+        this.lease = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleet-lease-" + config.instance());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Creates the node and its store; nothing talks to etcd before {@link #start}. */
@@ -160,12 +176,13 @@ public final class FleetNode implements AutoCloseable {
         store.onCatchUp(this::catchUp);
         store.onMerged(() -> sync.execute(this::rejoin));
         sync.execute(this::connect);
-        sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        lease.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         Runnable dialNow = ChannelBackoff.resetter(client);
         sync.scheduleWithFixedDelay(() -> {
             if (!connected) {
                 dialNow.run();
             }
+            catchUpIfBehind();
         }, RETRY.toMillis(), RETRY.toMillis(), TimeUnit.MILLISECONDS);
         try {
             if (!firstSync.await(FIRST_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -221,13 +238,7 @@ public final class FleetNode implements AutoCloseable {
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
     private long fullRead() {
         for (int round = 0; ; round++) {
-            GetResponse r = etcd.call(client.getKVClient().get(etcd.key(""), GetOption.builder().isPrefix(true).build()));
-            long revision = r.getHeader().getRevision();
-            Map<String, EtcdMirror.Entry> read = new HashMap<>();
-            for (KeyValue kv : r.getKvs()) {
-                read.put(etcd.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
-            }
-            mirror.replace(read, revision);
+            long revision = readAll(etcd, false);
             EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
             if (!differencesLogged && self != null && self.value() != null) {
                 LOG.warn("fleet: instance name \"{}\" is already held by a live lease: another instance with the same name, "
@@ -240,6 +251,48 @@ public final class FleetNode implements AutoCloseable {
                 applyAll(changes.config().upstreams().keySet());
                 return revision;
             }
+        }
+    }
+
+    /**
+     * Reads every key into the mirror and returns the read's revision. Serializable: what the
+     * member asked has committed, answered without the leader (a lagging member's older read is
+     * safe: the mirror keeps the newest value of each key).
+     */
+    private long readAll(EtcdCalls calls, boolean serializable) {
+        GetResponse r = calls.call(client.getKVClient().get(calls.key(""),
+                GetOption.builder().isPrefix(true).withSerializable(serializable).build()));
+        long revision = r.getHeader().getRevision();
+        Map<String, EtcdMirror.Entry> read = new HashMap<>();
+        for (KeyValue kv : r.getKvs()) {
+            read.put(calls.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
+        }
+        mirror.replace(read, revision);
+        return revision;
+    }
+
+    /**
+     * Every 250 ms: does any member (serializable: during an election too) have a key under the
+     * prefix newer than the newest revision this instance has seen? Then read everything and
+     * apply. The watch alone was not enough around a leader change: broken, jetcd resumes it
+     * every 500 ms and a member without a leader refuses it; resumed on a follower, it once
+     * delivered a change 1.7 s after it committed. When nothing changed this costs one count
+     * request; a lagging member answers late, never wrongly (the mirror keeps the newest value).
+     */
+    private void catchUpIfBehind() {
+        if (closed || watchPaused || firstSync.getCount() > 0) { // before the first full read, connect() does it
+            return;
+        }
+        try {
+            long seen = mirror.newestRevision();
+            GetResponse r = poll.call(client.getKVClient().get(poll.key(""), GetOption.builder().isPrefix(true)
+                    .withSerializable(true).withCountOnly(true).withMinModRevision(seen + 1).build()));
+            if (r.getCount() > 0) {
+                readAll(poll, true);
+                applyAll(changes.config().upstreams().keySet());
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("fleet: no etcd member answers: {}", e.getMessage());
         }
     }
 
@@ -378,7 +431,22 @@ public final class FleetNode implements AutoCloseable {
                 touched.add(EtcdKeys.upstreamOf(key));
             }
         }
-        applyAll(touched);
+        if (dirty.isEmpty() && !touched.isEmpty()) {
+            sync.execute(this::applyDirty); // behind the responses queued meanwhile: one apply for all of them
+        }
+        dirty.addAll(touched);
+    }
+
+    /**
+     * Applies the upstreams the watch touched since the last apply. Under a storm of writes each
+     * apply (a rebuild, then the state file's fsyncs) took longer than the next event took to
+     * come, and the instance fell behind one event at a time; now the events that queued during
+     * an apply are merged into the mirror first and applied together.
+     */
+    private void applyDirty() {
+        Set<String> now = new LinkedHashSet<>(dirty);
+        dirty.clear();
+        applyAll(now);
     }
 
     /** After a refused save: read everything again and apply it, on the sync thread; the caller then retries. */
@@ -470,12 +538,13 @@ public final class FleetNode implements AutoCloseable {
                 if (w != null) {
                     w.close();
                 }
-                membership.leave();
             }).get(2, TimeUnit.SECONDS);
+            lease.submit(membership::leave).get(2, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.debug("fleet: close: {}", e.toString());
         }
         sync.shutdownNow();
+        lease.shutdownNow();
         client.close();
     }
 }
