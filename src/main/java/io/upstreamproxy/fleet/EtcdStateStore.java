@@ -42,19 +42,26 @@ import org.slf4j.LoggerFactory;
  * mod revision as this instance last saw it. So a change made from stale state (another
  * instance changed the same server, or took the same id) is refused with
  * {@link StateConflictException}, never written over; changes to different servers touch
- * different keys and both pass. A save whose keys already hold these values in etcd (the intent
- * another instance committed, being applied here) writes nothing to etcd.
+ * different keys and both pass. The sync thread's saves (the intent another instance committed,
+ * being applied here) write nothing to etcd. An API save that changes nothing here is confirmed
+ * by a linearizable read instead: etcd must hold exactly this instance's intent, or the
+ * instance was stale ({@link StateConflictException}: catch up, compute again).
  *
  * <p>Start-up's merge of config and file is saved to the file only; from then until the first
- * full read from etcd, saves are refused ({@link StoreUnavailableException}); after it, a save etcd does not confirm within the timeout is
- * {@link StoreUnavailableException} and nothing is saved (an answer lost in flight can still
- * have committed: the watch then brings it in, on every instance alike).
+ * full read from etcd, saves are refused ({@link StoreUnavailableException}). After it, every
+ * answer is the truth about etcd ({@link WriteFence}): committed; {@link StoreUnavailableException}
+ * when the transaction was never sent or was fenced off after etcd left it unanswered (it can
+ * then never commit); {@link OutcomeUnknownException} when etcd could not be asked in time, and
+ * then no later save is sent before that one is settled.
  *
  * <p>Saves arrive one at a time under the {@code ChangeApplier}'s lock, hence no lock here for
  * {@link #current}.
  */
 final class EtcdStateStore implements StateStore {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdStateStore.class);
+
+    /** How long a write waits for an earlier unanswered one to be settled before it answers 503 unsent. */
+    private static final Duration SETTLE_FIRST = Duration.ofMillis(500);
 
     private final StateStore cache;
     private final KV kv;
@@ -75,7 +82,7 @@ final class EtcdStateStore implements StateStore {
         this.prefix = prefix;
         this.timeout = timeout;
         this.mirror = mirror;
-        this.fence = new WriteFence(kv, mirror, prefix, instance, timeout);
+        this.fence = new WriteFence(kv, mirror, prefix, instance);
     }
 
     /** Start-up's merge is saved; from now on a save needs etcd, and is refused until the first full read. */
@@ -207,7 +214,7 @@ final class EtcdStateStore implements StateStore {
             fence.silent(id, fenceAt);
             WriteFence.Outcome o;
             try {
-                o = fence.settle();
+                o = fence.settle(timeout);
             } catch (StoreUnavailableException u) {
                 throw new OutcomeUnknownException(what + ", nor whether it committed since");
             }
@@ -244,7 +251,8 @@ final class EtcdStateStore implements StateStore {
     /** Before any write: an earlier one that etcd left unanswered must be settled, so it cannot overtake this one. */
     private void settleEarlierWrite() {
         if (fence.unsettled()) {
-            WriteFence.Outcome o = fence.settle(); // StoreUnavailableException: this write was not sent
+            // briefly: this write waits under the change lock, and so do the other instances' changes
+            WriteFence.Outcome o = fence.settle(SETTLE_FIRST); // StoreUnavailableException: this write was not sent
             LOG.info("fleet: the earlier write etcd did not confirm in time is settled: {}", o);
         }
     }

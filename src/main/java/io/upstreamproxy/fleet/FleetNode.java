@@ -275,9 +275,9 @@ public final class FleetNode implements AutoCloseable {
      * Every 250 ms: does any member (serializable: during an election too) have a key under the
      * prefix newer than the newest revision this instance has seen? Then read everything and
      * apply. The watch alone was not enough around a leader change: broken, jetcd resumes it
-     * every 500 ms and a member without a leader refuses it; resumed on a follower, it once
-     * delivered a change 1.7 s after it committed. When nothing changed this costs one count
-     * request; a lagging member answers late, never wrongly (the mirror keeps the newest value).
+     * every 500 ms and a member without a leader refuses it. When nothing changed this costs
+     * one keys-only range that returns nothing; a lagging member answers late, never wrongly
+     * (the mirror keeps the newest value).
      */
     private void catchUpIfBehind() {
         if (closed || watchPaused || firstSync.getCount() > 0) { // before the first full read, connect() does it
@@ -285,9 +285,10 @@ public final class FleetNode implements AutoCloseable {
         }
         try {
             long seen = mirror.newestRevision();
+            // keys only: etcd ignores min_mod_revision for a count (it counts every key in the range)
             GetResponse r = poll.call(client.getKVClient().get(poll.key(""), GetOption.builder().isPrefix(true)
-                    .withSerializable(true).withCountOnly(true).withMinModRevision(seen + 1).build()));
-            if (r.getCount() > 0) {
+                    .withSerializable(true).withKeysOnly(true).withMinModRevision(seen + 1).build()));
+            if (!r.getKvs().isEmpty()) {
                 readAll(poll, true);
                 applyAll(changes.config().upstreams().keySet());
             }

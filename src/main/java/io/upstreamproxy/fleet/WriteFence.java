@@ -43,23 +43,29 @@ final class WriteFence {
         FENCED
     }
 
+    /**
+     * After a settling etcd did not answer, later writes are refused at once for this long rather
+     * than each waiting out its own attempt: they hold the instance's change lock meanwhile, and
+     * the changes of other instances wait for it (seen: 8-9 s behind during an outage).
+     */
+    private static final long RETRY_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
     private final KV kv;
     private final EtcdMirror mirror;
     private final String key;
     private final ByteSequence absoluteKey;
-    private final Duration timeout;
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private long writes;
     private String silentId; // a write sent, not settled; null: none
     private long silentRevision; // the fence revision it compared
     private long settledAt; // the revision of the last settling
+    private long lastFailedSettle = System.nanoTime() - RETRY_SETTLE_NANOS;
 
-    WriteFence(KV kv, EtcdMirror mirror, String prefix, String instance, Duration timeout) {
+    WriteFence(KV kv, EtcdMirror mirror, String prefix, String instance) {
         this.kv = kv;
         this.mirror = mirror;
         this.key = "fences/" + instance;
         this.absoluteKey = ByteSequence.from(prefix + key, StandardCharsets.UTF_8);
-        this.timeout = timeout;
     }
 
     /** A new id for the next write: this run's random part and a counter. */
@@ -121,6 +127,10 @@ final class WriteFence {
         return silentId != null;
     }
 
+    private String unsettled(String how) {
+        return "etcd " + how + " whether this instance's previous write (" + silentId + ") committed; no write is sent until it does";
+    }
+
     /** The revision at which the last settled write was found committed (valid right after {@link #settle} said so). */
     long settledAt() {
         return settledAt;
@@ -132,22 +142,26 @@ final class WriteFence {
      *
      * @throws StoreUnavailableException when etcd does not answer in time; the write stays unsettled
      */
-    Outcome settle() {
+    Outcome settle(Duration within) {
         if (silentId == null) {
             return null;
+        }
+        long now = System.nanoTime();
+        if (now - lastFailedSettle < RETRY_SETTLE_NANOS) {
+            throw new StoreUnavailableException(unsettled("did not say " + (now - lastFailedSettle) / 1_000_000 + " ms ago"));
         }
         String settler = "settle-" + silentId;
         TxnResponse r;
         try {
             r = kv.txn().If(guard(silentRevision)).Then(put(settler)).Else(read()).commit()
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    .get(within.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while settling an earlier write");
         } catch (ExecutionException | TimeoutException e) {
             // the settling transaction may itself land later: harmless, it only moves the fence
-            throw new StoreUnavailableException("etcd did not say within " + timeout.toMillis() + " ms whether this instance's "
-                    + "previous write (" + silentId + ") committed; no write is sent until it does");
+            lastFailedSettle = System.nanoTime();
+            throw new StoreUnavailableException(unsettled("did not say within " + within.toMillis() + " ms"));
         }
         String id = silentId;
         silentId = null;

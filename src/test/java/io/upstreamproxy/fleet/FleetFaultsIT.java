@@ -64,7 +64,12 @@ class FleetFaultsIT {
                     }
                 }
                 assertTrue(first.statusCode() == 503 || first.statusCode() == 504, first.body());
-                HttpResponse<String> second = patch(a, 0, "{\"drain\": false}");
+                // refused (503, not sent) until the first is settled: briefly, once the followers are back
+                long until = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+                HttpResponse<String> second;
+                do {
+                    second = patch(a, 0, "{\"drain\": false}");
+                } while (second.statusCode() == 503 && System.nanoTime() < until);
                 assertEquals(200, second.statusCode(), second.body());
                 Http.await("a runs its last acknowledged write", Duration.ofSeconds(5), () -> !drained(a, 0));
                 List<String> values = history(etcd, prefix, "upstreams/backend/servers/0");
