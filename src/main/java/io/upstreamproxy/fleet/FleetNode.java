@@ -76,7 +76,7 @@ public final class FleetNode implements AutoCloseable {
     private final FleetConfig config;
     private final Client client;
     private final EtcdCalls etcd;
-    private final EtcdCalls poll; // short timeout: the sync thread must not wait long on a dead member
+    private final EtcdCalls poll; // short timeout: the sync thread must not wait long on a dead member, nor retries on a leaderless one
     private final Membership membership;
     private final EtcdMirror mirror = new EtcdMirror();
     private final EtcdStateStore store;
@@ -200,7 +200,9 @@ public final class FleetNode implements AutoCloseable {
             return;
         }
         try {
-            long revision = fullRead();
+            // retries wait less: a member that is up without a leader yet holds a linearizable read
+            // until the timeout, and the instance restarted during an outage needed 5 s after etcd's return
+            long revision = fullRead(failures == 0 ? etcd : poll);
             startWatch(revision + 1);
             if (!connected) {
                 LOG.info("fleet: instance \"{}\" in sync with {} at revision {}", config.instance(), config, revision);
@@ -228,7 +230,7 @@ public final class FleetNode implements AutoCloseable {
             return;
         }
         try {
-            fullRead();
+            fullRead(etcd);
         } catch (RuntimeException e) {
             LOG.warn("fleet: cannot read etcd after the reload: {}; retrying", e.getMessage());
             sync.schedule(this::rejoin, 1, TimeUnit.SECONDS);
@@ -236,9 +238,9 @@ public final class FleetNode implements AutoCloseable {
     }
 
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
-    private long fullRead() {
+    private long fullRead(EtcdCalls calls) {
         for (int round = 0; ; round++) {
-            long revision = readAll(etcd, false);
+            long revision = readAll(calls, false);
             EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
             if (!differencesLogged && self != null && self.value() != null) {
                 LOG.warn("fleet: instance name \"{}\" is already held by a live lease: another instance with the same name, "
@@ -460,7 +462,7 @@ public final class FleetNode implements AutoCloseable {
             throw new StoreUnavailableException("interrupted while reading etcd");
         }
         Future<?> f = sync.submit(() -> {
-            long revision = fullRead();
+            long revision = fullRead(etcd);
             LOG.debug("fleet: caught up at revision {}", revision);
         });
         try {
