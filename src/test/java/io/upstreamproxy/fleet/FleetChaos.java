@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * a compaction. Repeats the cycle until the time is up, then lets the fleet settle and has
  * {@link ChaosChecker} judge every answer against etcd's history.
  *
- * <p>Also measured: convergence (a probe PATCHes server 1 through one instance every 0.5 s and
+ * <p>Also measured: convergence (a probe PATCHes server 1 through one instance every 0.25 s and
  * times until the two others run it), and how long after etcd's return (every member healthy
  * again) each instance first answers a write 200.
  */
@@ -47,6 +47,8 @@ final class FleetChaos {
     private final AtomicInteger tags = new AtomicInteger(1);
     private final List<Write> writes = new CopyOnWriteArrayList<>();
     private final List<Long> convergence = new CopyOnWriteArrayList<>(); // ms
+    private final List<Long> quietConvergence = new CopyOnWriteArrayList<>(); // ms, written 3 s or more after a fault event
+    private volatile long lastFault = System.nanoTime();
     private final List<Long> usable = new CopyOnWriteArrayList<>(); // ms after etcd's return
     private final List<String> log = new CopyOnWriteArrayList<>();
     private final Set<String> away = ConcurrentHashMap.newKeySet(); // proxies killed or frozen: not written to
@@ -57,12 +59,29 @@ final class FleetChaos {
 
     /** What a run found: the checker's violations and the figures. */
     record Report(int writes, Map<ChaosChecker.Outcome, Long> outcomes, List<String> violations, List<Long> convergenceMs,
+            List<Long> quietMs,
             List<Long> usableMs, List<String> log) {
         String summary() {
             return String.format(Locale.ROOT, "%d writes %s; violations %d; convergence p50 %d ms, p99 %d ms, max %d ms over %d probes"
-                    + " (%d over 1 s); writes usable after etcd's return: max %d ms over %d returns x instances %s",
+                    + " (%d over 1 s); 3 s or more after any fault event: p50 %d ms, p99 %d ms, max %d ms over %d probes;"
+                    + " writes usable after etcd's return: max %d ms over %d returns x instances %s",
                     writes, outcomes, violations.size(), pct(convergenceMs, 50), pct(convergenceMs, 99), pct(convergenceMs, 100),
-                    convergenceMs.size(), convergenceMs.stream().filter(v -> v > 1000).count(), pct(usableMs, 100), usableMs.size(), usableMs);
+                    convergenceMs.size(), convergenceMs.stream().filter(v -> v > 1000).count(), pct(quietMs, 50), pct(quietMs, 99),
+                    pct(quietMs, 100), quietMs.size(), pct(usableMs, 100), usableMs.size(), usableMs);
+        }
+
+        /** Writes {@link #text} to target/fleet-chaos-report.txt. */
+        void keep() throws java.io.IOException {
+            java.nio.file.Files.createDirectories(Path.of("target"));
+            java.nio.file.Files.writeString(Path.of("target", "fleet-chaos-report.txt"), text());
+        }
+
+        /** The summary, the faults as they ran, and every violation: what a run prints and keeps. */
+        String text() {
+            StringBuilder b = new StringBuilder(summary()).append('\n');
+            log.forEach(line -> b.append(line).append('\n'));
+            violations.forEach(v -> b.append("VIOLATION ").append(v).append('\n'));
+            return b.toString();
         }
 
         private static long pct(List<Long> values, int p) {
@@ -73,6 +92,19 @@ final class FleetChaos {
             Collections.sort(s);
             return s.get(Math.min(s.size() - 1, (int) Math.ceil(p / 100.0 * s.size()) - 1));
         }
+    }
+
+    /**
+     * bench/fleet-chaos.sh: {@code SECONDS HOLD_MS}; cycles of faults until SECONDS have passed
+     * (at least one), prints the report, keeps it in target/fleet-chaos-report.txt and the
+     * proxies' logs in target/fleet-chaos/; exit status 1 on any violation.
+     */
+    public static void main(String[] args) throws Exception {
+        Path dir = java.nio.file.Files.createTempDirectory("upstream-proxy-chaos");
+        Report r = new FleetChaos(dir, Duration.ofSeconds(Long.parseLong(args[0])), Duration.ofMillis(Long.parseLong(args[1]))).run();
+        r.keep();
+        System.out.print(r.text());
+        System.exit(r.violations().isEmpty() ? 0 : 1);
     }
 
     FleetChaos(Path dir, Duration length, Duration hold) {
@@ -118,7 +150,7 @@ final class FleetChaos {
                 List<String> violations = new ArrayList<>(ChaosChecker.check(writes, history.events()));
                 Map<ChaosChecker.Outcome, Long> outcomes = new java.util.TreeMap<>();
                 writes.forEach(w -> outcomes.merge(w.outcome(), 1L, Long::sum));
-                return new Report(writes.size(), outcomes, violations, List.copyOf(convergence), List.copyOf(usable), List.copyOf(log));
+                return new Report(writes.size(), outcomes, violations, List.copyOf(convergence), List.copyOf(quietConvergence), List.copyOf(usable), List.copyOf(log));
             } finally {
                 for (ProxyProcess p : proxies) {
                     p.close();
@@ -255,10 +287,10 @@ final class FleetChaos {
         return null;
     }
 
-    /** Every 0.5 s: a PATCH of server 1 through one instance, timed until both others run it. */
+    /** Every 0.25 s: a PATCH of server 1 through one instance, timed until both others run it. */
     private Void probe() throws Exception {
         while (running.get()) {
-            Thread.sleep(500); // the probe's pace
+            Thread.sleep(250); // the probe's pace
             ProxyProcess p = pick();
             if (p == null) {
                 continue;
@@ -279,7 +311,14 @@ final class FleetChaos {
             }
             if (System.nanoTime() < deadline && away.isEmpty()) {
                 // from the writer's 200: the promise is that the others apply what etcd committed within 1 s
-                convergence.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.answeredNanos()));
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - w.answeredNanos());
+                convergence.add(ms);
+                if (w.sentNanos() - lastFault > TimeUnit.SECONDS.toNanos(3)) {
+                    quietConvergence.add(ms);
+                }
+                if (ms > 1000) {
+                    note("probe through " + p.name + " (tag " + w.tag() + "): the others ran it after " + ms + " ms");
+                }
             }
         }
         return null;
@@ -377,7 +416,11 @@ final class FleetChaos {
         Thread.sleep(d.toMillis()); // a fault's length, not a wait for a state change
     }
 
+    /** A fault event (anything but a probe's report) starts the 3 s after which convergence counts as quiet. */
     private void note(String what) {
+        if (!what.startsWith("probe")) {
+            lastFault = System.nanoTime();
+        }
         log.add(String.format(Locale.ROOT, "%7.1f s %s", (System.nanoTime() - start) / 1e9, what));
     }
 }

@@ -3,7 +3,6 @@ package io.upstreamproxy.fleet;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -23,13 +22,9 @@ class FleetChaosIT {
         Duration length = Duration.ofSeconds(Long.getLong("fleet.chaos.seconds", 0));
         Duration hold = Duration.ofMillis(Long.getLong("fleet.chaos.hold", 3000));
         FleetChaos.Report r = new FleetChaos(dir, length, hold).run();
-        StringBuilder text = new StringBuilder(r.summary()).append('\n');
-        r.log().forEach(line -> text.append(line).append('\n'));
-        r.violations().forEach(v -> text.append("VIOLATION ").append(v).append('\n'));
-        System.out.print(text);
-        Files.createDirectories(Path.of("target"));
-        Files.writeString(Path.of("target", "fleet-chaos-report.txt"), text);
-        assertEquals(0, r.violations().size(), text.toString());
+        r.keep();
+        System.out.print(r.text());
+        assertEquals(0, r.violations().size(), r.text());
         assertTrue(r.outcomes().getOrDefault(ChaosChecker.Outcome.ACK, 0L) > 100, "too few writes acknowledged to judge: " + r.summary());
         assertTrue(r.usableMs().stream().allMatch(ms -> ms >= 0), "an instance answered no write within 30 s of etcd's return: " + r.summary());
     }
