@@ -24,10 +24,8 @@ command -v etcd >/dev/null || { echo "bench: needs etcd (Debian: etcd-server)" >
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 mvn -B -q -o test-compile
-CP_FILE=$(mktemp /tmp/upstream-proxy-fleet-cp.XXXXXX)
-trap 'rm -f "$CP_FILE"' EXIT
-mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE" >/dev/null
-exec java -Xmx512m -Dorg.eclipse.jetty.LEVEL=WARN -Dio.upstreamproxy.LEVEL=WARN \
-  -cp "target/test-classes:target/classes:$(cat "$CP_FILE")" \
+test_classpath
+exec java -Xmx512m -Dorg.eclipse.jetty.LEVEL=WARN -Dio.upstreamproxy.LEVEL=WARN -cp "$CP" \
   io.upstreamproxy.fleet.FleetBench "$CHANGES" "$THREADS" "$SECONDS_"

@@ -11,3 +11,13 @@ free_port() {
     if [ -z "$(ss -Htan "( sport = :$p )")" ]; then TAKEN="$TAKEN$p "; PORT=$p; return; fi
   done
 }
+
+# test_classpath: sets CP to the compiled classes, test classes and every test-scope dependency,
+# for the benchmarks that run a main class of the test sources (compile them first).
+test_classpath() {
+  local f
+  f=$(mktemp /tmp/upstream-proxy-cp.XXXXXX)
+  mvn -B -q -o dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$f" >/dev/null
+  CP="target/test-classes:target/classes:$(cat "$f")"
+  rm -f "$f"
+}

@@ -34,6 +34,7 @@ final class ApiError extends RuntimeException {
             case NOT_SAVED -> new ApiError(500, "StateNotSaved", e.getMessage());
             case NOTHING_TO_RESET -> new ApiError(409, "NothingToReset", e.getMessage());
             case STORE_UNAVAILABLE -> new ApiError(503, "StoreUnavailable", e.getMessage());
+            case OUTCOME_UNKNOWN -> new ApiError(504, "OutcomeUnknown", e.getMessage());
         };
     }
 

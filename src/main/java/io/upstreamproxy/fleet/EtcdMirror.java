@@ -102,6 +102,15 @@ final class EtcdMirror {
         return max;
     }
 
+    /** The newest revision of any key seen (deletions and instances included). */
+    synchronized long newestRevision() {
+        long max = 0;
+        for (Entry e : entries.values()) {
+            max = Math.max(max, e.revision());
+        }
+        return max;
+    }
+
     /** A copy of all entries, for tests and the benchmark. */
     synchronized Map<String, Entry> snapshot() {
         return new HashMap<>(entries);

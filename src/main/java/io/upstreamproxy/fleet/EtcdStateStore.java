@@ -2,12 +2,17 @@ package io.upstreamproxy.fleet;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.upstreamproxy.config.ConfigException;
+import io.upstreamproxy.state.OutcomeUnknownException;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.state.StateConflictException;
 import io.upstreamproxy.state.StateException;
@@ -16,9 +21,11 @@ import io.upstreamproxy.state.StoreUnavailableException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -35,13 +42,17 @@ import org.slf4j.LoggerFactory;
  * mod revision as this instance last saw it. So a change made from stale state (another
  * instance changed the same server, or took the same id) is refused with
  * {@link StateConflictException}, never written over; changes to different servers touch
- * different keys and both pass. A save whose keys already hold these values in etcd (the intent
- * another instance committed, being applied here) writes nothing to etcd.
+ * different keys and both pass. The sync thread's saves (the intent another instance committed,
+ * being applied here) write nothing to etcd. An API save that changes nothing here is confirmed
+ * by a linearizable read instead: etcd must hold exactly this instance's intent, or the
+ * instance was stale ({@link StateConflictException}: catch up, compute again).
  *
  * <p>Start-up's merge of config and file is saved to the file only; from then until the first
- * full read from etcd, saves are refused ({@link StoreUnavailableException}); after it, a save etcd does not confirm within the timeout is
- * {@link StoreUnavailableException} and nothing is saved (an answer lost in flight can still
- * have committed: the watch then brings it in, on every instance alike).
+ * full read from etcd, saves are refused ({@link StoreUnavailableException}). After it, every
+ * answer is the truth about etcd ({@link WriteFence}): committed; {@link StoreUnavailableException}
+ * when the transaction was never sent or was fenced off after etcd left it unanswered (it can
+ * then never commit); {@link OutcomeUnknownException} when etcd could not be asked in time, and
+ * then no later save is sent before that one is settled.
  *
  * <p>Saves arrive one at a time under the {@code ChangeApplier}'s lock, hence no lock here for
  * {@link #current}.
@@ -49,11 +60,15 @@ import org.slf4j.LoggerFactory;
 final class EtcdStateStore implements StateStore {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdStateStore.class);
 
+    /** How long a write waits for an earlier unanswered one to be settled before it answers 503 unsent. */
+    private static final Duration SETTLE_FIRST = Duration.ofMillis(500);
+
     private final StateStore cache;
     private final KV kv;
     private final String prefix;
     private final Duration timeout;
     private final EtcdMirror mirror;
+    private final WriteFence fence;
     private volatile boolean shared;
     private volatile boolean joining;
     private volatile Thread syncThread;
@@ -61,12 +76,13 @@ final class EtcdStateStore implements StateStore {
     private volatile Runnable rejoin = () -> { };
     private RuntimeState current;
 
-    EtcdStateStore(StateStore cache, KV kv, String prefix, Duration timeout, EtcdMirror mirror) {
+    EtcdStateStore(StateStore cache, KV kv, String prefix, String instance, Duration timeout, EtcdMirror mirror) {
         this.cache = cache;
         this.kv = kv;
         this.prefix = prefix;
         this.timeout = timeout;
         this.mirror = mirror;
+        this.fence = new WriteFence(kv, mirror, prefix, instance);
     }
 
     /** Start-up's merge is saved; from now on a save needs etcd, and is refused until the first full read. */
@@ -140,12 +156,17 @@ final class EtcdStateStore implements StateStore {
         before.keySet().forEach(k -> diff.put(k, after.get(k)));
         after.forEach(diff::put);
         diff.entrySet().removeIf(e -> Objects.equals(before.get(e.getKey()), e.getValue()));
-        if (diff.isEmpty() || inEtcdAlready(diff)) {
+        if (Thread.currentThread() == syncThread) {
+            // the sync thread only saves the intent it read from etcd, and must never write
+            if (!diff.isEmpty() && !inEtcdAlready(diff)) {
+                throw new StateException("fleet: refusing to write etcd from the sync thread: " + diff.keySet());
+            }
             return;
         }
-        if (Thread.currentThread() == syncThread) {
-            // cannot happen: the sync thread only saves what it read from etcd
-            throw new StateException("fleet: refusing to write etcd from the sync thread: " + diff.keySet());
+        settleEarlierWrite();
+        if (diff.isEmpty()) {
+            confirm(after); // changes nothing here; but "here" may be stale
+            return;
         }
         List<Cmp> guards = new ArrayList<>();
         List<Op> ops = new ArrayList<>();
@@ -155,24 +176,119 @@ final class EtcdStateStore implements StateStore {
             ops.add(e.getValue() == null ? Op.delete(bytes(key), DeleteOption.DEFAULT)
                     : Op.put(bytes(key), ByteSequence.from(e.getValue(), StandardCharsets.UTF_8), PutOption.DEFAULT));
         }
+        String id = fence.nextId();
+        long fenceAt = fence.revision();
+        guards.add(fence.guard(fenceAt));
+        ops.add(fence.put(id));
+        long revision = send(diff, id, fenceAt, kv.txn().If(guards.toArray(Cmp[]::new)).Then(ops.toArray(Op[]::new)).Else(fence.read()));
+        diff.forEach((key, value) -> mirror.merge(key, value, revision));
+        fence.seen(id, revision);
+    }
+
+    /**
+     * Commits the transaction and returns its revision, or says truthfully why not:
+     * {@link StateConflictException} (refused by a guard), {@link StoreUnavailableException} (known
+     * not committed, and never to commit) or {@link OutcomeUnknownException}.
+     */
+    private long send(Map<String, String> diff, String id, long fenceAt, io.etcd.jetcd.Txn txn) {
         TxnResponse r;
         try {
-            r = kv.txn().If(guards.toArray(Cmp[]::new)).Then(ops.toArray(Op[]::new)).commit()
-                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            r = txn.commit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new StoreUnavailableException("interrupted while etcd committed " + diff.keySet());
+            fence.silent(id, fenceAt);
+            throw new OutcomeUnknownException("interrupted while etcd committed " + diff.keySet());
         } catch (ExecutionException | TimeoutException e) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-            throw new StoreUnavailableException("etcd did not confirm it within " + timeout.toMillis() + " ms ("
-                    + cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage()) + ")");
+            Throwable root = cause;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String what = "etcd did not confirm it within " + timeout.toMillis() + " ms (" + cause.getClass().getSimpleName()
+                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage())
+                    + (root == cause ? "" : "; " + root.getClass().getSimpleName() + ": " + root.getMessage()) + ")";
+            if (neverSent(cause)) {
+                throw new StoreUnavailableException("etcd is unreachable (" + root.getClass().getSimpleName() + ": "
+                        + root.getMessage() + "): the change was not sent");
+            }
+            fence.silent(id, fenceAt);
+            WriteFence.Outcome o;
+            try {
+                o = fence.settle(timeout);
+            } catch (StoreUnavailableException u) {
+                throw new OutcomeUnknownException(what + ", nor whether it committed since");
+            }
+            if (o == WriteFence.Outcome.COMMITTED) {
+                LOG.info("fleet: a write etcd did not confirm in time was found committed at revision {}", fence.settledAt());
+                return fence.settledAt();
+            }
+            if (o == WriteFence.Outcome.NOT_COMMITTED) {
+                throw new StoreUnavailableException(what + "; it is now fenced off and will never apply");
+            }
+            throw new OutcomeUnknownException(what + "; it can no longer commit, but may have before");
         }
         if (!r.isSucceeded()) {
+            if (id.equals(WriteFence.heldValue(r))) {
+                return WriteFence.heldAt(r); // an earlier attempt of this very transaction committed
+            }
+            fence.seen(WriteFence.heldValue(r), WriteFence.heldAt(r));
             throw new StateConflictException("another instance changed " + diff.keySet() + " first (etcd revision "
                     + r.getHeader().getRevision() + ")");
         }
-        long revision = r.getHeader().getRevision();
-        diff.forEach((key, value) -> mirror.merge(key, value, revision));
+        return r.getHeader().getRevision();
+    }
+
+    /** True when the failure is a connection that could not be made: the transaction never left (jetcd retries no transaction sent). */
+    private static boolean neverSent(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.net.ConnectException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Before any write: an earlier one that etcd left unanswered must be settled, so it cannot overtake this one. */
+    private void settleEarlierWrite() {
+        if (fence.unsettled()) {
+            // briefly: this write waits under the change lock, and so do the other instances' changes
+            WriteFence.Outcome o = fence.settle(SETTLE_FIRST); // StoreUnavailableException: this write was not sent
+            LOG.info("fleet: the earlier write etcd did not confirm in time is settled: {}", o);
+        }
+    }
+
+    /**
+     * A save that changes nothing in this instance's memory is still an answer about etcd: a
+     * linearizable read must find etcd holding exactly this instance's intent for its upstreams,
+     * or the instance is stale ({@link StateConflictException}: catch up, compute again).
+     */
+    private void confirm(Map<String, String> after) {
+        GetResponse r;
+        try {
+            r = kv.get(bytes(EtcdKeys.UPSTREAMS), GetOption.builder().isPrefix(true).build())
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreUnavailableException("interrupted while reading etcd");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new StoreUnavailableException("etcd could not confirm the current state within " + timeout.toMillis() + " ms");
+        }
+        Set<String> upstreams = new HashSet<>();
+        after.keySet().forEach(k -> upstreams.add(EtcdKeys.upstreamOf(k)));
+        Map<String, String> inEtcd = new TreeMap<>();
+        for (KeyValue kv : r.getKvs()) {
+            String key = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
+            if (upstreams.contains(EtcdKeys.upstreamOf(key))) {
+                try {
+                    inEtcd.put(key, EtcdKeys.canonical(key, kv.getValue().toString(StandardCharsets.UTF_8)));
+                } catch (ConfigException e) {
+                    // ignored here as by the mirror
+                }
+            }
+        }
+        if (!inEtcd.equals(new TreeMap<>(after))) {
+            throw new StateConflictException("etcd changed since this instance applied it (revision " + r.getHeader().getRevision() + ")");
+        }
     }
 
     /** True when etcd (as seen) already holds every differing key as {@code diff} has it. */

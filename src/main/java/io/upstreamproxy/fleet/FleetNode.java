@@ -56,7 +56,7 @@ import org.slf4j.LoggerFactory;
  * Proxied requests never wait on it.
  *
  * <p>Failures: etcd down at start, the instance serves its state file and retries every
- * second or so; when it answers, a full read replaces the local intent (etcd wins). A watch
+ * 250 ms; when it answers, a full read replaces the local intent (etcd wins). A watch
  * that breaks is resumed by jetcd from the revision after the last event; one that etcd
  * cancels (compacted past that revision) ends, and a full read takes over.
  */
@@ -68,14 +68,25 @@ public final class FleetNode implements AutoCloseable {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
     private static final int MAX_JOIN_ROUNDS = 10;
+    /** While etcd is away: how often to read again, and to have gRPC dial again ({@link ChannelBackoff}). */
+    private static final Duration RETRY = Duration.ofMillis(250);
+    /** For {@link #catchUpIfBehind}: the sync thread must not wait long on a member that died. */
+    private static final Duration POLL_TIMEOUT = Duration.ofSeconds(1);
 
     private final FleetConfig config;
     private final Client client;
     private final EtcdCalls etcd;
+    private final EtcdCalls poll; // short timeout: the sync thread must not wait long on a dead member, nor retries on a leaderless one
     private final Membership membership;
     private final EtcdMirror mirror = new EtcdMirror();
     private final EtcdStateStore store;
     private final ScheduledExecutorService sync;
+    /**
+     * The lease and the published revision: etcd writes that wait for a leader (up to 3 s in an
+     * election), on their own thread so the sync thread never waits on them (it did, and changes
+     * reached the instance 1.3-1.7 s after their commit around a leader change).
+     */
+    private final ScheduledExecutorService lease;
     private final Thread syncThread;
     private final CountDownLatch firstSync = new CountDownLatch(1);
     private ChangeApplier changes;
@@ -86,14 +97,16 @@ public final class FleetNode implements AutoCloseable {
     private volatile boolean watchPaused;
     private volatile boolean watchBroken;
     private boolean differencesLogged; // sync thread only
+    private final Set<String> dirty = new LinkedHashSet<>(); // upstreams the watch touched, not applied yet; sync thread only
     private int failures; // sync thread only
 
     private FleetNode(ProxyConfig proxyConfig, StateStore cache) {
         this.config = proxyConfig.fleet(); // the rest of the config follows reloads: changes.config()
         this.client = newClient(config);
         this.etcd = new EtcdCalls(config.prefix(), READ_TIMEOUT);
+        this.poll = new EtcdCalls(config.prefix(), POLL_TIMEOUT);
         this.membership = new Membership(client, etcd, config.instance());
-        this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), CALL_TIMEOUT, mirror);
+        this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), config.instance(), CALL_TIMEOUT, mirror);
         Thread[] holder = new Thread[1];
         this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-sync-" + config.instance());
@@ -107,6 +120,11 @@ public final class FleetNode implements AutoCloseable {
             throw new IllegalStateException("fleet: cannot start the sync thread", e);
         }
         this.syncThread = holder[0];
+        this.lease = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleet-lease-" + config.instance());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Creates the node and its store; nothing talks to etcd before {@link #start}. */
@@ -158,7 +176,14 @@ public final class FleetNode implements AutoCloseable {
         store.onCatchUp(this::catchUp);
         store.onMerged(() -> sync.execute(this::rejoin));
         sync.execute(this::connect);
-        sync.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        lease.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        Runnable dialNow = ChannelBackoff.resetter(client);
+        sync.scheduleWithFixedDelay(() -> {
+            if (!connected) {
+                dialNow.run();
+            }
+            catchUpIfBehind();
+        }, RETRY.toMillis(), RETRY.toMillis(), TimeUnit.MILLISECONDS);
         try {
             if (!firstSync.await(FIRST_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("fleet: etcd {} does not answer: serving the state file's last known intent; writes answer 503 "
@@ -175,7 +200,9 @@ public final class FleetNode implements AutoCloseable {
             return;
         }
         try {
-            long revision = fullRead();
+            // retries wait less: a member that is up without a leader yet holds a linearizable read
+            // until the timeout, and the instance restarted during an outage needed 5 s after etcd's return
+            long revision = fullRead(failures == 0 ? etcd : poll);
             startWatch(revision + 1);
             if (!connected) {
                 LOG.info("fleet: instance \"{}\" in sync with {} at revision {}", config.instance(), config, revision);
@@ -185,7 +212,7 @@ public final class FleetNode implements AutoCloseable {
             firstSync.countDown();
         } catch (RuntimeException e) {
             connected = false;
-            long delay = Math.min(5000, 500L << Math.min(failures, 3));
+            long delay = RETRY.toMillis(); // a refused connection costs nothing; etcd's return is seen within this
             if (failures++ == 0) {
                 LOG.warn("fleet: cannot read etcd {}: {}; retrying", config.endpoints(), e.getMessage());
             }
@@ -203,7 +230,7 @@ public final class FleetNode implements AutoCloseable {
             return;
         }
         try {
-            fullRead();
+            fullRead(etcd);
         } catch (RuntimeException e) {
             LOG.warn("fleet: cannot read etcd after the reload: {}; retrying", e.getMessage());
             sync.schedule(this::rejoin, 1, TimeUnit.SECONDS);
@@ -211,15 +238,9 @@ public final class FleetNode implements AutoCloseable {
     }
 
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
-    private long fullRead() {
+    private long fullRead(EtcdCalls calls) {
         for (int round = 0; ; round++) {
-            GetResponse r = etcd.call(client.getKVClient().get(etcd.key(""), GetOption.builder().isPrefix(true).build()));
-            long revision = r.getHeader().getRevision();
-            Map<String, EtcdMirror.Entry> read = new HashMap<>();
-            for (KeyValue kv : r.getKvs()) {
-                read.put(etcd.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
-            }
-            mirror.replace(read, revision);
+            long revision = readAll(calls, false);
             EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
             if (!differencesLogged && self != null && self.value() != null) {
                 LOG.warn("fleet: instance name \"{}\" is already held by a live lease: another instance with the same name, "
@@ -232,6 +253,49 @@ public final class FleetNode implements AutoCloseable {
                 applyAll(changes.config().upstreams().keySet());
                 return revision;
             }
+        }
+    }
+
+    /**
+     * Reads every key into the mirror and returns the read's revision. Serializable: what the
+     * member asked has committed, answered without the leader (a lagging member's older read is
+     * safe: the mirror keeps the newest value of each key).
+     */
+    private long readAll(EtcdCalls calls, boolean serializable) {
+        GetResponse r = calls.call(client.getKVClient().get(calls.key(""),
+                GetOption.builder().isPrefix(true).withSerializable(serializable).build()));
+        long revision = r.getHeader().getRevision();
+        Map<String, EtcdMirror.Entry> read = new HashMap<>();
+        for (KeyValue kv : r.getKvs()) {
+            read.put(calls.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
+        }
+        mirror.replace(read, revision);
+        return revision;
+    }
+
+    /**
+     * Every 250 ms: does any member (serializable: during an election too) have a key under the
+     * prefix newer than the newest revision this instance has seen? Then read everything and
+     * apply. The watch alone was not enough around a leader change: broken, jetcd resumes it
+     * every 500 ms and a member without a leader refuses it. When nothing changed this costs
+     * one keys-only range that returns nothing; a lagging member answers late, never wrongly
+     * (the mirror keeps the newest value).
+     */
+    private void catchUpIfBehind() {
+        if (closed || watchPaused || firstSync.getCount() > 0) { // before the first full read, connect() does it
+            return;
+        }
+        try {
+            long seen = mirror.newestRevision();
+            // keys only: etcd ignores min_mod_revision for a count (it counts every key in the range)
+            GetResponse r = poll.call(client.getKVClient().get(poll.key(""), GetOption.builder().isPrefix(true)
+                    .withSerializable(true).withKeysOnly(true).withMinModRevision(seen + 1).build()));
+            if (!r.getKvs().isEmpty()) {
+                readAll(poll, true);
+                applyAll(changes.config().upstreams().keySet());
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("fleet: no etcd member answers: {}", e.getMessage());
         }
     }
 
@@ -370,7 +434,22 @@ public final class FleetNode implements AutoCloseable {
                 touched.add(EtcdKeys.upstreamOf(key));
             }
         }
-        applyAll(touched);
+        if (dirty.isEmpty() && !touched.isEmpty()) {
+            sync.execute(this::applyDirty); // behind the responses queued meanwhile: one apply for all of them
+        }
+        dirty.addAll(touched);
+    }
+
+    /**
+     * Applies the upstreams the watch touched since the last apply. Under a storm of writes each
+     * apply (a rebuild, then the state file's fsyncs) took longer than the next event took to
+     * come, and the instance fell behind one event at a time; now the events that queued during
+     * an apply are merged into the mirror first and applied together.
+     */
+    private void applyDirty() {
+        Set<String> now = new LinkedHashSet<>(dirty);
+        dirty.clear();
+        applyAll(now);
     }
 
     /** After a refused save: read everything again and apply it, on the sync thread; the caller then retries. */
@@ -383,7 +462,7 @@ public final class FleetNode implements AutoCloseable {
             throw new StoreUnavailableException("interrupted while reading etcd");
         }
         Future<?> f = sync.submit(() -> {
-            long revision = fullRead();
+            long revision = fullRead(etcd);
             LOG.debug("fleet: caught up at revision {}", revision);
         });
         try {
@@ -462,12 +541,13 @@ public final class FleetNode implements AutoCloseable {
                 if (w != null) {
                     w.close();
                 }
-                membership.leave();
             }).get(2, TimeUnit.SECONDS);
+            lease.submit(membership::leave).get(2, TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.debug("fleet: close: {}", e.toString());
         }
         sync.shutdownNow();
+        lease.shutdownNow();
         client.close();
     }
 }

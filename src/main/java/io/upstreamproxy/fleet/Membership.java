@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 /**
  * This instance's leased {@code instances/NAME} key: others list it while the lease lives (TTL
  * 10 s, renewed every 3 s), and it says which intent revision this instance applied. A lease lost
- * in an outage is granted anew when etcd answers again. Called from the fleet's sync thread only.
+ * in an outage is granted anew when etcd answers again. Called from the fleet's lease thread only.
  */
 final class Membership {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);

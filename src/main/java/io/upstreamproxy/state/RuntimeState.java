@@ -70,13 +70,18 @@ public record RuntimeState(Map<String, UpstreamState> upstreams) {
             return new UpstreamState(Math.max(nextId, id + 1), next, stillRemoved);
         }
 
-        /** A copy without the server; a configured one is remembered as removed so a restart keeps it out. */
+        /**
+         * A copy without the server, its address remembered as removed whether a config or the
+         * API brought it: a config listing the address (this one after a restart, or another
+         * fleet instance's) must not bring back what the API deleted. Only adding the address
+         * again through the API takes it out of {@code removed}.
+         */
         public UpstreamState remove(int id) {
             ServerState gone = server(id);
             List<ServerState> next = new ArrayList<>(servers);
             next.remove(gone);
             List<HostPort> nowRemoved = new ArrayList<>(removed);
-            if (!gone.isAdded()) {
+            if (!nowRemoved.contains(gone.address())) {
                 nowRemoved.add(gone.address());
             }
             return new UpstreamState(nextId, next, nowRemoved);

@@ -3,6 +3,7 @@ package io.upstreamproxy.upstream;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.ServerConfig;
 import io.upstreamproxy.config.ServerPatch;
+import io.upstreamproxy.state.OutcomeUnknownException;
 import io.upstreamproxy.state.RuntimeState;
 import io.upstreamproxy.state.StateConflictException;
 import io.upstreamproxy.state.StateException;
@@ -270,6 +271,10 @@ public final class ChangeApplier {
         } catch (StoreUnavailableException e) {
             LOG.warn("change not applied: {}", e.getMessage());
             throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: " + e.getMessage());
+        } catch (OutcomeUnknownException e) {
+            LOG.warn("change not applied here, outcome unknown: {}", e.getMessage());
+            throw new ChangeRejected(Reason.OUTCOME_UNKNOWN, "change not applied here and its outcome in the shared store "
+                    + "is unknown: " + e.getMessage() + "; read the server back before retrying");
         } catch (StateException e) {
             LOG.error("change not applied: {}", e.getMessage());
             throw new ChangeRejected(Reason.NOT_SAVED, "change not applied: " + e.getMessage());

@@ -29,6 +29,9 @@ final class EtcdCluster implements AutoCloseable {
     private final List<Member> members = new ArrayList<>();
     /** Extra etcd flags for every member (TLS files); empty: plain HTTP only. */
     private final List<String> extra = new ArrayList<>();
+    /** Raft timing: heartbeat and election timeout in ms. */
+    private int heartbeat = 50;
+    private int electionTimeout = 500;
 
     /** One member's fixed ports and its current process (null while stopped). */
     final class Member {
@@ -64,7 +67,7 @@ final class EtcdCluster implements AutoCloseable {
                     "--initial-advertise-peer-urls", "http://127.0.0.1:" + peerPort,
                     "--initial-cluster", cluster, "--initial-cluster-state", "new",
                     "--initial-cluster-token", "upstream-proxy-test",
-                    "--heartbeat-interval", "50", "--election-timeout", "500",
+                    "--heartbeat-interval", Integer.toString(heartbeat), "--election-timeout", Integer.toString(electionTimeout),
                     "--logger", "zap", "--log-level", "warn"));
             command.addAll(extra);
             process = new ProcessBuilder(command)
@@ -73,24 +76,23 @@ final class EtcdCluster implements AutoCloseable {
 
         /** SIGKILL, as a crash. */
         void kill() throws InterruptedException {
-            if (process != null) {
-                process.destroyForcibly();
-                process.waitFor();
-                process = null;
-            }
+            process = EtcdCluster.killed(process);
+        }
+
+        /** SIGSTOP or SIGCONT to this member's own process (a frozen machine, then its return). */
+        void signal(String signal) throws IOException, InterruptedException {
+            EtcdCluster.signal(process, signal, name);
+        }
+
+        /** True when this member says it leads (its /metrics' etcd_server_is_leader). */
+        boolean leads() {
+            HttpResponse<String> r = tryGet(clientUrl() + "/metrics");
+            return r != null && r.body().contains("\netcd_server_is_leader 1");
         }
 
         boolean healthy() {
-            try {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(clientUrl() + "/health"))
-                        .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() == 200 && r.body().contains("\"true\"");
-            } catch (IOException e) {
-                return false;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+            HttpResponse<String> r = tryGet(clientUrl() + "/health");
+            return r != null && r.statusCode() == 200 && r.body().contains("\"true\"");
         }
 
         void awaitHealthy() throws InterruptedException {
@@ -127,9 +129,23 @@ final class EtcdCluster implements AutoCloseable {
 
     /** As {@link #start(int)}, each member with these extra flags (and an https listener when there are any). */
     static EtcdCluster start(int size, List<String> extraFlags) throws Exception {
+        return start(size, extraFlags, 500);
+    }
+
+    /**
+     * As {@link #start(int)} with a longer election timeout: a leader whose followers are
+     * frozen keeps leading that long, holding the proposals it cannot commit yet.
+     */
+    static EtcdCluster startWithElectionTimeout(int size, int electionTimeoutMillis) throws Exception {
+        return start(size, List.of(), electionTimeoutMillis);
+    }
+
+    private static EtcdCluster start(int size, List<String> extraFlags, int electionTimeoutMillis) throws Exception {
         Prerequisite.require(Files.isExecutable(Path.of(BINARY)), BINARY, "Install Debian's etcd-server (.ci/run does).");
         EtcdCluster c = new EtcdCluster(Files.createTempDirectory("upstream-proxy-etcd"));
         c.extra.addAll(extraFlags);
+        c.electionTimeout = electionTimeoutMillis;
+        c.heartbeat = Math.max(50, electionTimeoutMillis / 10);
         for (int i = 1; i <= size; i++) {
             c.members.add(c.new Member("m" + i, freePort(), freePort(), freePort()));
         }
@@ -144,6 +160,20 @@ final class EtcdCluster implements AutoCloseable {
 
     Member member(int i) {
         return members.get(i);
+    }
+
+    /** The member that leads now, waiting for an election if there is none. */
+    Member leader() throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (System.nanoTime() < end) {
+            for (Member m : members) {
+                if (m.process != null && m.leads()) {
+                    return m;
+                }
+            }
+            Thread.sleep(20); // polling interval
+        }
+        throw new AssertionError("no etcd member leads after 20 s");
     }
 
     /** The endpoints as a JSON array for the config. */
@@ -176,6 +206,34 @@ final class EtcdCluster implements AutoCloseable {
         for (Member m : members) {
             m.kill();
         }
+    }
+
+    /** The answer to a GET within 1 s, or null when there is none (the process is down or frozen). */
+    static HttpResponse<String> tryGet(String url) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(1)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** SIGKILL to a process this harness started (null: none), waiting for its end; returns null. */
+    static Process killed(Process process) throws InterruptedException {
+        if (process != null) {
+            process.destroyForcibly();
+            process.waitFor();
+        }
+        return null;
+    }
+
+    /** {@code kill -SIGNAL} to a process this harness started. */
+    static void signal(Process process, String signal, String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+        Assertions.assertEquals(0, kill.waitFor(), "kill -" + signal + " " + name);
     }
 
     private static int freePort() throws IOException {

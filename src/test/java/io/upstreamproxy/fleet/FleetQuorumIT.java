@@ -37,6 +37,8 @@ class FleetQuorumIT {
                 int lastWeight = -1;
                 int ok = 0;
                 int refused = 0;
+                List<Integer> unknown = new ArrayList<>(); // weights sent whose outcome is unknown
+                int unknownPosts = 0;
                 for (int i = 0; i < 60; i++) {
                     if (i == 20) {
                         etcd.member(0).kill();
@@ -47,24 +49,36 @@ class FleetQuorumIT {
                         refused++; // an election in progress; nothing was applied
                         continue;
                     }
+                    if (r.statusCode() == 504) {
+                        // sent, then the election: committed or not, the next write through p settles it first
+                        assertTrue(r.body().contains("OutcomeUnknown"), r.body());
+                        if (i % 4 == 3) {
+                            unknownPosts++;
+                        } else {
+                            unknown.add(i + 1);
+                        }
+                        continue;
+                    }
                     assertTrue(r.statusCode() == 200 || r.statusCode() == 201, r.body());
                     ok++;
                     if (r.statusCode() == 201) {
                         added.add(JsonParser.parseString(r.body()).getAsJsonObject().get("id").getAsInt());
                     } else {
                         lastWeight = i + 1;
+                        unknown.clear(); // an unknown write before this one cannot land after it
                     }
                 }
                 assertTrue(ok >= 50, "acknowledged " + ok + ", refused " + refused);
                 int expectedWeight = lastWeight;
                 for (RunningProxy p : List.of(a, b)) {
                     Http.await("acknowledged writes applied", Duration.ofSeconds(3),
-                            () -> p.registry().get("backend").server(1).config().weight() == expectedWeight
+                            () -> (p.registry().get("backend").server(1).config().weight() == expectedWeight
+                                            || unknown.contains(p.registry().get("backend").server(1).config().weight()))
                                     && added.stream().allMatch(id -> p.registry().get("backend").server(id) != null));
                 }
                 Map<Integer, String> expected = intent(a);
                 assertEquals(expected, intent(b));
-                assertEquals(2 + added.size(), expected.size());
+                assertTrue(expected.size() >= 2 + added.size() && expected.size() <= 2 + added.size() + unknownPosts, expected.toString());
             }
         }
     }

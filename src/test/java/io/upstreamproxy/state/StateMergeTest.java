@@ -44,6 +44,20 @@ class StateMergeTest {
     }
 
     @Test
+    void anAddressDeletedAfterTheApiAddedItAgainStaysDeletedWhenTheConfigListsIt() {
+        RuntimeState.UpstreamState u = StateMerge.merge(config("{\"server\": \"h:1\"}, {\"server\": \"h:2\"}"), null)
+                .state().upstream("backend")
+                .remove(1) // configured h:2
+                .add(2, ServerConfig.of(hp(2))); // added again through the API
+        assertEquals(List.of(), u.removed(), "adding it again is how an operator brings it back");
+        u = u.remove(2); // the added h:2
+        assertEquals(List.of(hp(2)), u.removed());
+        StateMerge.Result r = StateMerge.merge(config("{\"server\": \"h:1\"}, {\"server\": \"h:2\"}"),
+                new RuntimeState(Map.of("backend", u)));
+        assertEquals(Map.of("h:1", 0), ids(r));
+    }
+
+    @Test
     void serversAreMatchedByAddressNotByPosition() {
         RuntimeState saved = StateMerge.merge(config("{\"server\": \"h:1\"}, {\"server\": \"h:2\"}"), null).state();
         StateMerge.Result r = StateMerge.merge(config("{\"server\": \"h:2\"}, {\"server\": \"h:1\"}"), saved);
