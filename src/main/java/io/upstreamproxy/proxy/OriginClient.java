@@ -100,7 +100,7 @@ final class OriginClient {
         String host = key.host().startsWith("[") ? key.host().substring(1, key.host().length() - 1) : key.host();
         if (HostPort.isIpLiteral(key.host())) {
             try {
-                open(pool, key, new InetSocketAddress(InetAddress.getByName(host), key.port()), w);
+                open(pool, key, List.of(new InetSocketAddress(InetAddress.getByName(host), key.port())), 0, w);
             } catch (UnknownHostException e) {
                 pool.connectFailed(w, e); // not an address after all
             }
@@ -110,12 +110,18 @@ final class OriginClient {
             if (found.isEmpty()) {
                 pool.connectFailed(w, new UnresolvedAddressException());
             } else {
-                open(pool, key, found.get(0), w);
+                open(pool, key, found, 0, w);
             }
         }, failure -> pool.connectFailed(w, failure)));
     }
 
-    private void open(OriginPool pool, Key key, InetSocketAddress address, OriginPool.Waiter w) {
+    /**
+     * Connects to {@code addresses[i]}; when that connect fails, to the next of the name's
+     * addresses (as nginx and Jetty's client do), so one dead address of several fails nobody.
+     * Only the last one's failure reaches the pool, and counts against the server.
+     */
+    private void open(OriginPool pool, Key key, List<InetSocketAddress> addresses, int i, OriginPool.Waiter w) {
+        InetSocketAddress address = addresses.get(i);
         Map<String, Object> context = new HashMap<>();
         context.put(Transport.class.getName(), Transport.TCP_IP);
         int maxHead = Math.max(64 << 10, 2 * settings.maxHeaderBytes()); // a response head past this is a broken server
@@ -133,8 +139,21 @@ final class OriginClient {
         }
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, Promise.<Connection>from(
                 c -> w.onConnection((OriginConnection) (c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c)),
-                failure -> pool.connectFailed(w, failure)));
+                failure -> {
+                    if (i + 1 < addresses.size() && notConnected(failure)) {
+                        LOG.debug("connect to {} ({}) failed, trying {}", key.host(), address, addresses.get(i + 1), failure);
+                        open(pool, key, addresses, i + 1, w);
+                    } else {
+                        pool.connectFailed(w, failure);
+                    }
+                }));
         connector.connect(address, context);
+    }
+
+    /** The connection never opened (refused, unreachable, timed out): the request did not leave, another address may take it. */
+    private static boolean notConnected(Throwable failure) {
+        return failure instanceof java.net.ConnectException || failure instanceof java.net.NoRouteToHostException
+                || failure instanceof java.net.SocketTimeoutException;
     }
 
     /**

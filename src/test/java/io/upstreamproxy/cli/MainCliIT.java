@@ -153,6 +153,30 @@ class MainCliIT {
         assertFalse(Files.exists(dir.resolve("conf")), "nothing written in the working directory");
     }
 
+    /**
+     * A server named by a host name with two addresses, the first dead: the connect goes on to
+     * the second, and no failure is counted. The names come from a hosts file of the test's own
+     * (the JDK's jdk.net.hosts.file), as a second A record would.
+     */
+    @Test
+    void aServerNameWhoseFirstAddressIsDeadIsServedByItsNextAddress() throws Exception {
+        Backend b = Backend.start("second-address");
+        open.add(b);
+        Path hosts = dir.resolve("hosts");
+        Files.writeString(hosts, "127.0.0.2 two-addresses.test\n127.0.0.1 two-addresses.test\n");
+        Path f = config("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'web': {'servers': [{'server': 'two-addresses.test:"
+                + b.port() + "'}]}}}");
+        Run r = run(List.of("-Djdk.net.hosts.file=" + hosts), "--config", f.toString(), "--no-access-log");
+        int port = r.port();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> answer = Http.get("http://127.0.0.1:" + port + "/n" + i);
+            assertEquals(200, answer.statusCode(), answer::body);
+            assertEquals("second-address", answer.body());
+        }
+        String server = Http.get("http://127.0.0.1:" + port + "/api/upstreams/web/servers/0").body();
+        assertTrue(server.replace(" ", "").contains("\"fails\":0"), server);
+    }
+
     @Test
     void portFlagOverridesTheConfig() throws Exception {
         Backend backend = Backend.start("b");
