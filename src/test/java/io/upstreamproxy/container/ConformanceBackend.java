@@ -110,9 +110,12 @@ final class ConformanceBackend implements AutoCloseable {
                 Content.Sink.write(response, true, "length=" + length + " trailer=" + checksum, callback);
             }
             case "/events" -> {
+                // Taken before the first event goes: the client may end the stream (endEvents,
+                // which replaces the latch) as soon as it has read it.
+                CountDownLatch end = events;
                 headers.put(HttpHeader.CONTENT_TYPE, "text/event-stream");
                 blockingWrite(response, false, "data: first\n\n");
-                events.await(10, TimeUnit.SECONDS);
+                end.await(10, TimeUnit.SECONDS);
                 Content.Sink.write(response, true, "data: last\n\n", callback);
             }
             case "/cut" -> {
