@@ -42,6 +42,13 @@ final class Listeners {
                 throw new ConfigException("listen[" + i + "].port", l.port() + " (expected: each host and port once)");
             }
         }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < out.size(); i++) {
+            String name = out.get(i).name();
+            if (name != null && !names.add(name)) {
+                throw new ConfigException("listen[" + i + "].name", "\"" + name + "\" (expected: each name once)");
+            }
+        }
         return List.copyOf(out);
     }
 
@@ -77,8 +84,12 @@ final class Listeners {
             proxyProtocol = new ProxyConfig.ProxyProtocol(trusted);
         }
         boolean reusePort = l.bool("reuse_port", false);
+        String name = l.string("name", null);
+        if (name != null && !name.matches("[A-Za-z0-9_.-]{1,64}")) {
+            throw new ConfigException(l.pathOf("name"), "\"" + name + "\" (expected: letters, digits, '.', '_', '-'; at most 64)");
+        }
         l.finish();
-        return new ProxyConfig.Listen(host, port, http2, tls, proxyProtocol, reusePort);
+        return new ProxyConfig.Listen(host, port, http2, tls, proxyProtocol, reusePort, name);
     }
 
     static ProxyConfig.UpstreamTls readUpstreamTls(JsonFields t, Path source) {

@@ -111,6 +111,7 @@ public final class Connectors {
         if (isInherited(listen)) {
             connector.setInheritChannel(true); // Jetty takes System.inheritedChannel() instead of binding
         }
+        connector.setName(listen.name()); // what a route's listen matcher names (null: unnamed)
         connector.setHost(listen.host());
         connector.setPort(listen.port());
         connector.setAcceptQueueSize(proxy.backlog());

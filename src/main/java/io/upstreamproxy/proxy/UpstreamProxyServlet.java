@@ -1,7 +1,7 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.http.ErrorBody;
-import io.upstreamproxy.upstream.Upstream;
+import io.upstreamproxy.route.RouteRule;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -67,14 +67,18 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             ErrorBody.send(response, 400, "BadRequest", "path climbs above the root");
             return;
         }
-        Upstream upstream = engine.router().route(path.route());
-        if (upstream == null) {
-            ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path.route() + "\"");
+        String query = request.getQueryString();
+        RouteRule rule = engine.router().match(new UpgradeRoute(request.getHeader("Host"), path.route(), request.getMethod(),
+                request::getHeader, query, request.getAttribute(ServletClient.LISTENER_ATTRIBUTE) instanceof String l ? l : null));
+        String name = rule == null ? null : rule.upstream();
+        if (name == null) { // no route, or a redirect or return: the exchange answers as for any request
+            new ProxyExchange(engine, new ServletClient(request, response)).start();
             return;
         }
-        String query = request.getQueryString();
-        String target = query == null ? path.forward() : path.forward() + "?" + query;
-        WebSocketRelay.open(webSocket, request, response, upstream, new ServletRequestInfo(request, path.forward()), target);
+        rule.requested();
+        String forward = ProxyExchange.forwardPath(rule, path);
+        String target = query == null ? forward : forward + "?" + query;
+        WebSocketRelay.open(webSocket, request, response, engine.router().upstream(name), new ServletRequestInfo(request, path.forward()), target);
     }
 
     /** A fixed pseudonym in {@code Via}: neither our host name nor any version (Jetty's default names the host). */
