@@ -128,6 +128,8 @@ public class UpstreamProxyListener implements ServletContextListener {
         context.setAttribute(RELOADER_ATTRIBUTE, reloader);
         ServletRegistration.Dynamic reload = context.addServlet("upstream-proxy-reload", new ReloadServlet(reloader));
         reload.addMapping(ReloadServlet.pathFor(config.api().path()));
+        context.addServlet("upstream-proxy-routes", new RoutesServlet(() -> (Router) context.getAttribute(ROUTER_ATTRIBUTE)))
+                .addMapping(RoutesServlet.pathFor(config.api().path()));
         // The jar's Main adds its own start line, with the listener; this one is the webapp's.
         String base = context.getContextPath();
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}; in {} (context {}): upstreams {}; state {};"
@@ -268,7 +270,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", accessFilter);
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*",
-                ReloadServlet.pathFor(api), config.status().path() + "*");
+                ReloadServlet.pathFor(api), RoutesServlet.pathFor(api), config.status().path() + "*");
         StatusPageServlet statusServlet = new StatusPageServlet(config);
         ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", statusServlet);
         status.setAsyncSupported(true);

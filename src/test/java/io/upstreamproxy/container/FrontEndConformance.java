@@ -74,11 +74,17 @@ abstract class FrontEndConformance {
                     "ws":   { "servers": [ { "server": "%s" } ] }
                   },
                   "routes": [
-                    { "path": "/", "upstream": "app" },
+                    { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
+                    { "path": "~^/r/img/[0-9]+\\\\.png$", "return": { "status": 200, "body": "img" } },
+                    { "path": "/r/old/", "redirect": { "to": "https://$host$request_uri", "status": 301 } },
+                    { "host": "*.routed.example", "path": "/r/", "strip_prefix": true, "upstream": "app",
+                      "request_headers": { "set": { "X-Route": "host-$host" }, "remove": ["X-Debug"] },
+                      "response_headers": { "set": { "X-Routed": "yes" } } },
                     { "path": "/dead/", "upstream": "dead" },
                     { "path": "/slow/", "upstream": "slow" },
                     { "path": "/retry/", "upstream": "retry" },
-                    { "path": "/ws/", "upstream": "ws" }
+                    { "path": "/ws/", "upstream": "ws" },
+                    { "path": "/", "upstream": "app" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
                   "api": { "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
@@ -130,6 +136,7 @@ abstract class FrontEndConformance {
         JsonObject error = JsonParser.parseString(refused.body()).getAsJsonObject().getAsJsonObject("error");
         assertEquals("BadGateway", error.get("code").getAsString(), refused::body);
         assertEquals("dead", error.get("upstream").getAsString(), refused::body);
+        assertEquals(refused.headers().get("x-request-id"), error.get("request_id").getAsString(), refused::toString);
 
         RawHttp.Reply none = exchange(get("/dead/y"));
         assertEquals(503, none.status(), none::toString);
@@ -184,6 +191,43 @@ abstract class FrontEndConformance {
         assertEquals("1", r.headers().get("x-kept"), r::toString);
         assertFalse(r.headers().containsKey("x-hop"), "a header the server's Connection names is hop-by-hop: " + r);
         assertFalse("conformance-backend".equals(r.headers().get("server")), "the server's Server header is dropped: " + r);
+    }
+
+    RawHttp.Reply get(String path, String host) throws IOException {
+        return exchange("GET " + frontEnd.prefix() + path + " HTTP/1.1\r\nHost: " + host + "\r\nX-Debug: 1\r\nConnection: close\r\n\r\n");
+    }
+
+    @Test
+    void routesByHostStripsThePrefixAndSetsHeadersBothWays() throws Exception {
+        RawHttp.Reply r = get("/r/headers", "A.Routed.Example:8080");
+        assertEquals(200, r.status(), r::toString);
+        assertEquals("yes", r.headers().get("x-routed"), r::toString);
+        // the server got /headers (the prefix stripped), with the route's header set and X-Debug removed
+        assertTrue(r.body().contains("x-route: host-a.routed.example\n"), r::body);
+        assertFalse(r.body().contains("x-debug"), r::body);
+        assertTrue(r.body().matches("(?s).*x-request-id: [0-9a-f]{32}\n.*"), r::body);
+        RawHttp.Reply other = get("/r/headers", "other.example");
+        assertEquals("app", other.body(), "another host takes the catch-all, unstripped: " + other);
+        assertEquals(null, other.headers().get("x-routed"), other::toString);
+    }
+
+    @Test
+    void answersByItselfForAnExactOrRegexPath() throws Exception {
+        RawHttp.Reply ok = get("/r/healthz", "127.0.0.1");
+        assertEquals(200, ok.status(), ok::toString);
+        assertEquals("ok", ok.body());
+        assertTrue(ok.headers().get("content-type").startsWith("text/plain"), ok::toString);
+        assertEquals("app", get("/r/healthz/more", "127.0.0.1").body(), "= is exact: a longer path goes on");
+        assertEquals("img", get("/r/img/42.png", "127.0.0.1").body());
+        assertEquals("app", get("/r/img/x.png", "127.0.0.1").body());
+    }
+
+    @Test
+    void redirectsWithTheHostAndRequestUri() throws Exception {
+        RawHttp.Reply r = get("/r/old/x?a=1", "Shop.Example:8080");
+        assertEquals(301, r.status(), r::toString);
+        // in the WAR, $request_uri keeps the context path: the URL the client asked for
+        assertEquals("https://shop.example" + frontEnd.prefix() + "/r/old/x?a=1", r.headers().get("location"), r::toString);
     }
 
     @Test

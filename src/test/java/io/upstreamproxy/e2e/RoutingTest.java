@@ -182,6 +182,34 @@ class RoutingTest {
     }
 
     @Test
+    void apiRoutesListsTheRoutesInOrderWithTheirCounters() throws Exception {
+        RunningProxy p = proxy("[{'path': '=/healthz', 'return': {'status': 204}}, {'host': '*.example.com', 'headers': {'X-Canary': true},"
+                + " 'split': [{'upstream': 'app', 'weight': 9}, {'upstream': 'api'}]}, {'path': '/', 'upstream': 'app'}]");
+        get(p, "/healthz");
+        get(p, "/x");
+        app.status = 503;
+        get(p, "/y");
+        var r = p.get("/api/routes");
+        assertEquals(200, r.statusCode(), r.body());
+        com.google.gson.JsonArray routes = JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonArray("routes");
+        assertEquals(3, routes.size(), r.body());
+        JsonObject first = routes.get(0).getAsJsonObject();
+        assertEquals("=/healthz", first.getAsJsonObject("match").get("path").getAsString());
+        assertEquals(204, first.getAsJsonObject("action").getAsJsonObject("return").get("status").getAsInt());
+        assertEquals(1, first.get("requests").getAsLong());
+        assertEquals(1, first.getAsJsonObject("responses").get("2xx").getAsLong());
+        JsonObject second = routes.get(1).getAsJsonObject();
+        assertEquals("*.example.com", second.getAsJsonObject("match").getAsJsonArray("host").get(0).getAsString());
+        assertTrue(second.getAsJsonObject("match").getAsJsonObject("headers").get("x-canary").getAsBoolean());
+        assertEquals(9, second.getAsJsonObject("action").getAsJsonArray("split").get(0).getAsJsonObject().get("weight").getAsInt());
+        assertEquals(0, second.get("requests").getAsLong());
+        JsonObject last = routes.get(2).getAsJsonObject();
+        assertEquals(2, last.get("requests").getAsLong());
+        assertEquals(1, last.getAsJsonObject("responses").get("2xx").getAsLong());
+        assertEquals(1, last.getAsJsonObject("responses").get("5xx").getAsLong());
+    }
+
+    @Test
     void routeBodyLimitAndRetries() throws Exception {
         int dead = Backend.deadPort();
         String json = ("{'upstreams': {'app': {'servers': [{'server': '127.0.0.1:" + dead + "'}, {'server': '" + app.address() + "'}]}},"
