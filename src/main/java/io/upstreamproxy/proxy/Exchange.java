@@ -29,6 +29,7 @@ final class Exchange {
     long sent;
     long received;
     int retries;                  // servers to try after the first: the route's retries, else the upstream's (-1: each once)
+    String requestId;             // X-Request-Id, for the access log
     String retried;               // earlier attempts, "127.0.0.1:9001 502 (connect failed: Connection refused)", or null
 
     Exchange(Upstream upstream, RequestInfo request, String target, boolean replayable, boolean idempotent, long startNanos) {

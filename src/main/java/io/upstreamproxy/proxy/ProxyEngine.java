@@ -221,7 +221,7 @@ public final class ProxyEngine {
     void log(Exchange x, int status, Server server, String remoteAddr, String method, String protocol, String referer, String userAgent) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
         accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), remoteAddr, method, x.target, protocol, status,
-                x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried));
+                x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried, x.requestId));
     }
 
     /** Stops the upstream client (and its own threads, where it has them) and closes the access log. */

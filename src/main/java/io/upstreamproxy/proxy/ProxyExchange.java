@@ -105,6 +105,7 @@ final class ProxyExchange {
         boolean buffered = length > 0 && length <= bufferBody;
         boolean streamed = length != 0 && !buffered;
         x = new Exchange(upstream, client.info(path.forward()), target, !streamed, ProxyEngine.idempotent(client.method()), start);
+        x.requestId = requestId;
         if (policy.retries() != null) {
             x.retries = policy.retries();
         }

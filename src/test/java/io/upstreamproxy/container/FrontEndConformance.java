@@ -358,6 +358,9 @@ abstract class FrontEndConformance {
         HttpResponse<String> r = Http.get(url("/logged?n=1"));
         assertEquals(200, r.statusCode(), r::body);
         Http.await("the access log line", Duration.ofSeconds(10), () -> accessLogHas("\"GET /logged?n=1\" 200 app "));
+        RawHttp.Reply given = exchange("GET " + frontEnd.prefix() + "/logged?n=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: conformance-42\r\nConnection: close\r\n\r\n");
+        assertEquals(200, given.status(), given::toString);
+        Http.await("the request id in the access log", Duration.ofSeconds(10), () -> accessLogHas("request_id=conformance-42"));
     }
 
     @Test
