@@ -301,7 +301,8 @@ public class UpstreamProxyListener implements ServletContextListener {
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",
-                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped)));
+                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped,
+                        () -> context.getAttribute(ROUTER_ATTRIBUTE) instanceof Router r ? r.rules() : java.util.List.of())));
         servlet.setAsyncSupported(true);
         servlet.addMapping(m.path());
         return filter;

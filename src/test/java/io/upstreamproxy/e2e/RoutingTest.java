@@ -210,6 +210,18 @@ class RoutingTest {
     }
 
     @Test
+    void metricsCountEachRouteByItsIndex() throws Exception {
+        RunningProxy p = proxy("[{'path': '=/healthz', 'return': {'status': 204}}, {'path': '/', 'upstream': 'app'}]");
+        get(p, "/healthz");
+        get(p, "/a");
+        get(p, "/b");
+        String metrics = p.get("/metrics").body();
+        assertTrue(metrics.contains("upstream_proxy_route_requests_total{route=\"0\"} 1.0"), metrics);
+        assertTrue(metrics.contains("upstream_proxy_route_requests_total{route=\"1\"} 2.0"), metrics);
+        assertTrue(metrics.contains("upstream_proxy_route_responses_total{code=\"2xx\",route=\"1\"} 2.0"), metrics);
+    }
+
+    @Test
     void routeBodyLimitAndRetries() throws Exception {
         int dead = Backend.deadPort();
         String json = ("{'upstreams': {'app': {'servers': [{'server': '127.0.0.1:" + dead + "'}, {'server': '" + app.address() + "'}]}},"
