@@ -74,9 +74,27 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
     }
 
     /**
-     * A TLS listener's PEM files (absolute), and how often they are checked for a renewed pair.
+     * A TLS listener's PEM pairs (absolute paths), chosen by the client's SNI name, the first for
+     * a name none of them covers (or no name); and how often the files are checked for renewals.
      */
-    public record ListenTls(Path cert, Path key, Duration checkInterval) {}
+    public record ListenTls(List<CertKey> certificates, Duration checkInterval) {
+        public ListenTls(Path cert, Path key, Duration checkInterval) {
+            this(List.of(new CertKey(cert, key)), checkInterval);
+        }
+
+        /** The first (default) certificate file. */
+        public Path cert() {
+            return certificates.get(0).cert();
+        }
+
+        /** The first (default) key file. */
+        public Path key() {
+            return certificates.get(0).key();
+        }
+    }
+
+    /** A certificate chain and its private key, PEM files. */
+    public record CertKey(Path cert, Path key) {}
 
     /**
      * TLS to an upstream's servers. {@code ca} null: the system trust store; {@code serverName}
