@@ -188,6 +188,9 @@ final class RouteReader {
     private static RouteAction.Return answer(JsonFields a) {
         RouteAction.Return r = new RouteAction.Return(a.integer("status", 200, 200, 599), a.string("body", ""),
                 a.string("content_type", "text/plain;charset=utf-8"));
+        if ((r.status() == 204 || r.status() == 304) && !r.body().isEmpty()) {
+            throw new ConfigException(a.pathOf("body"), "a body with status " + r.status() + " (expected: none; HTTP sends no body with it)");
+        }
         a.finish();
         return r;
     }
@@ -204,11 +207,12 @@ final class RouteReader {
             }
             JsonFields w = r.object("rewrite");
             String regex = w.requiredString("regex", "a regex such as \"^/old/(.*)\"");
-            compile(w.pathOf("regex"), regex, 0);
+            int groups = compile(w.pathOf("regex"), regex, 0).matcher("").groupCount();
             String to = w.requiredString("to", "a path such as \"/new/$1\"");
             if (!to.startsWith("/")) {
                 throw new ConfigException(w.pathOf("to"), "\"" + to + "\" (expected: a path starting with /)");
             }
+            groupReferences(w.pathOf("to"), to, groups);
             w.finish();
             rewrite = new RoutePolicy.Rewrite(regex, to);
         }
@@ -270,6 +274,29 @@ final class RouteReader {
         }
         o.finish();
         return java.util.Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * A rewrite's {@code to} refers only to groups its regex has ({@code $1} with one group), so
+     * the replacement can never fail on a request; {@code \$} is a literal dollar.
+     */
+    private static void groupReferences(String path, String to, int groups) {
+        for (int i = 0; i < to.length(); i++) {
+            char c = to.charAt(i);
+            if (c == '\\') {
+                i++;
+            } else if (c == '$') {
+                int end = i + 1;
+                while (end < to.length() && Character.isDigit(to.charAt(end))) {
+                    end++;
+                }
+                if (end == i + 1 || Integer.parseInt(to.substring(i + 1, Math.min(end, i + 4))) > groups) {
+                    throw new ConfigException(path, "\"" + to + "\": " + (end == i + 1 ? "$ without a group number" : "$" + to.substring(i + 1, end)
+                            + " but the regex has " + groups + " group(s)") + " (expected: $1..$" + groups + ", or \\$ for a dollar sign)");
+                }
+                i = end - 1;
+            }
+        }
     }
 
     /** Every {@code $name} in {@code text} is one of {@code known}. */

@@ -274,7 +274,9 @@ final class ProxyExchange {
         if (contentType != null) {
             headers.put(HttpHeader.CONTENT_TYPE, contentType);
         }
-        headers.put(HttpHeader.CONTENT_LENGTH, body.length);
+        if (status != 204 && status != 304) { // neither has a body, nor may say how long it is
+            headers.put(HttpHeader.CONTENT_LENGTH, body.length);
+        }
         if (requestId != null) {
             headers.put(RequestId.HEADER, requestId);
         }

@@ -65,6 +65,9 @@ class RouteConfigTest {
             header regex        | [{'headers': {'X-A': '~('}, 'upstream': 'app'}]            | routes[0].headers.X-A: "~(": invalid regex at column 3
             unknown key         | [{'path': '/', 'upstream': 'app', 'strip': true}]          | routes[0].strip: unknown key
             duplicate prefix    | [{'path': '/', 'upstream': 'app'}, {'path': '/', 'upstream': 'canary'}] | routes[1].path: "/" (expected: each path once)
+            rewrite group       | [{'path': '/a/', 'rewrite': {'regex': '^/a/(.*)$', 'to': '/b/$2'}, 'upstream': 'app'}] | routes[0].rewrite.to: "/b/$2": $2 but the regex has 1 group(s)
+            rewrite bare dollar | [{'path': '/a/', 'rewrite': {'regex': '^/a/(.*)$', 'to': '/b/$x'}, 'upstream': 'app'}] | routes[0].rewrite.to: "/b/$x": $ without a group number
+            body with 204       | [{'return': {'status': 204, 'body': 'x'}}]                 | routes[0].return.body: a body with status 204
             header line break   | [{'upstream': 'app', 'request_headers': {'set': {'X-A': 'a\\nb'}}}] | routes[0].request_headers.set.X-A: a line break
             """)
     void errorsNameTheRouteAndKey(String what, String routes, String expected) {
