@@ -14,7 +14,6 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -49,15 +48,7 @@ final class RoutesServlet extends HttpServlet {
         }
         JsonObject o = new JsonObject();
         o.add("routes", routes);
-        byte[] body = (o + "\n").getBytes(StandardCharsets.UTF_8);
-        response.setStatus(200);
-        response.setContentType("application/json");
-        response.setCharacterEncoding("UTF-8");
-        response.setHeader("Cache-Control", "no-store");
-        response.setContentLength(body.length);
-        if (request.getMethod().equals("GET")) {
-            response.getOutputStream().write(body);
-        }
+        JsonReply.send(response, 200, o.toString(), request.getMethod().equals("GET"));
     }
 
     /** {@code /api/upstreams} gives {@code /api/routes}. */
