@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 /**
  * Per-route counters with a {@code route} label (the route's index in the file), read at scrape
  * time from the routes' own LongAdders (SPEC §12): the request path adds nothing for them. A
- * reload's routes start again from zero, as counters of a restarted process would.
+ * reload keeps the counts of routes it did not change; a changed or new route starts from zero.
  */
 final class RouteSeries implements MultiCollector {
     private final Supplier<List<RouteRule>> routes;

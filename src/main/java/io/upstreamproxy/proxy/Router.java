@@ -19,7 +19,12 @@ public final class Router {
     private final Map<String, Upstream> upstreams = new HashMap<>();
 
     public Router(List<Route> routes, UpstreamRegistry registry) {
-        this.table = RouteTable.of(routes);
+        this(routes, registry, null);
+    }
+
+    /** A reload's router: routes unchanged since {@code previous} (null: none) keep their counters. */
+    public Router(List<Route> routes, UpstreamRegistry registry, Router previous) {
+        this.table = RouteTable.of(routes, previous == null ? null : previous.table);
         for (Route r : routes) {
             for (String name : r.upstreams()) {
                 upstreams.put(name, registry.get(name));

@@ -24,8 +24,13 @@ public final class RouteRule {
     private final List<HeaderRule> headers;
     private final List<HeaderRule> query;
     private final Pattern rewrite;
-    private final LongAdder requests = new LongAdder();
-    private final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
+    private final Counters counters;
+
+    /** A route's counts: kept across a reload for a route that did not change. */
+    static final class Counters {
+        final LongAdder requests = new LongAdder();
+        final LongAdder[] responses = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
+    }
 
     private record HeaderRule(String name, String exact, Pattern regex) {
         boolean test(String value) {
@@ -39,8 +44,9 @@ public final class RouteRule {
         }
     }
 
-    RouteRule(ProxyConfig.Route route) {
+    RouteRule(ProxyConfig.Route route, Counters counters) {
         this.route = route;
+        this.counters = counters;
         RouteMatch m = route.match();
         String p = m.path();
         this.prefix = p == null ? null : p.startsWith("=") || p.startsWith("~") ? null : p;
@@ -59,6 +65,15 @@ public final class RouteRule {
 
     public ProxyConfig.Route route() {
         return route;
+    }
+
+    Counters counters() {
+        return counters;
+    }
+
+    /** The same route whatever its place in the file: same conditions, action and policy. */
+    boolean sameAs(ProxyConfig.Route other) {
+        return route.match().equals(other.match()) && route.action().equals(other.action()) && route.policy().equals(other.policy());
     }
 
     /** The length of the plain prefix (0 without a path): the longest-prefix rule's order. */
@@ -157,23 +172,23 @@ public final class RouteRule {
     }
 
     public void requested() {
-        requests.increment();
+        counters.requests.increment();
     }
 
     public void responded(int status) {
         int c = status / 100 - 1;
-        if (c >= 0 && c < responses.length) {
-            responses[c].increment();
+        if (c >= 0 && c < counters.responses.length) {
+            counters.responses[c].increment();
         }
     }
 
     public long requests() {
-        return requests.sum();
+        return counters.requests.sum();
     }
 
     /** Responses of class {@code n}xx ({@code n} 1 to 5). */
     public long responses(int n) {
-        return responses[n - 1].sum();
+        return counters.responses[n - 1].sum();
     }
 
     /** The query's parameters, decoded, first value of each name. */

@@ -23,8 +23,27 @@ public final class RouteTable {
     }
 
     public static RouteTable of(List<ProxyConfig.Route> routes) {
+        return of(routes, null);
+    }
+
+    /**
+     * A reload's table: a route that is in {@code previous} unchanged (conditions, action and
+     * policy; its place may differ) keeps counting where it was, the others start from zero.
+     */
+    public static RouteTable of(List<ProxyConfig.Route> routes, RouteTable previous) {
         List<RouteRule> rules = new ArrayList<>();
-        routes.forEach(r -> rules.add(new RouteRule(r)));
+        for (ProxyConfig.Route r : routes) {
+            RouteRule.Counters counters = null;
+            if (previous != null) {
+                for (RouteRule old : previous.rules) {
+                    if (old.sameAs(r)) {
+                        counters = old.counters();
+                        break;
+                    }
+                }
+            }
+            rules.add(new RouteRule(r, counters != null ? counters : new RouteRule.Counters()));
+        }
         if (routes.stream().allMatch(r -> r.match().prefixOnly())) {
             rules.sort(Comparator.comparingInt(RouteRule::prefixLength).reversed()); // stable: ties stay in file order
         }

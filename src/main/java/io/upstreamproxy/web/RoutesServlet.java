@@ -20,8 +20,8 @@ import java.util.function.Supplier;
 
 /**
  * {@code GET /api/routes} (beside {@code api.path}, behind the same access filter): the routes
- * in the order they are tried, each with its conditions, action and counters since it was
- * loaded (a reload starts them again): {@code {"routes": [{"index": 0, "match": {"path": "/"},
+ * in the order they are tried, each with its conditions, action and counters (kept across a
+ * reload for a route whose conditions, action and policy did not change): {@code {"routes": [{"index": 0, "match": {"path": "/"},
  * "action": {"upstream": "app"}, "requests": 12, "responses": {"2xx": 11, "5xx": 1}}]}}.
  */
 final class RoutesServlet extends HttpServlet {

@@ -119,7 +119,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
             metricsAccess.reconfigure(metricsRules(next));
-            Router nextRouter = new Router(next.routes(), registry);
+            Router nextRouter = new Router(next.routes(), registry, (Router) context.getAttribute(ROUTER_ATTRIBUTE));
             engine.reconfigure(nextRouter, next.proxy());
             context.setAttribute(ROUTER_ATTRIBUTE, nextRouter);
             readiness.reconfigure(next.routes());

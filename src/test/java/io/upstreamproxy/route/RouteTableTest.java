@@ -140,6 +140,19 @@ class RouteTableTest {
     }
 
     @Test
+    void aReloadKeepsTheCountersOfUnchangedRoutesOnly() {
+        RouteTable before = table("[{'path': '/a/', 'upstream': 'a'}, {'path': '/b/', 'upstream': 'b'}]");
+        before.match(request("h", "GET", "/a/x")).requested();
+        before.match(request("h", "GET", "/b/x")).requested();
+        ProxyConfig next = ConfigLoader.parse(("{" + UPSTREAMS + ", 'routes': [{'path': '/c/', 'upstream': 'c'},"
+                + " {'path': '/b/', 'upstream': 'c'}, {'path': '/a/', 'upstream': 'a'}]}").replace('\'', '"'), null);
+        RouteTable after = RouteTable.of(next.routes(), before);
+        assertEquals(1, after.match(request("h", "GET", "/a/x")).requests(), "unchanged, though now third");
+        assertEquals(0, after.match(request("h", "GET", "/b/x")).requests(), "its upstream changed");
+        assertEquals(0, after.match(request("h", "GET", "/c/x")).requests());
+    }
+
+    @Test
     void variablesExpandAsNginxDoes() {
         Map<String, String> v = Map.of("host", "a.example", "request_uri", "/x?y=1");
         assertEquals("https://a.example/x?y=1", Variables.expand("https://$host$request_uri", v::get));
