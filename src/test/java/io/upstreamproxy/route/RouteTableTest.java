@@ -75,6 +75,21 @@ class RouteTableTest {
     }
 
     @Test
+    void hostIndexKeepsFileOrderAcrossExactHostsAndTheRest() {
+        RouteTable t = table("[{'host': 'a.example', 'path': '/x', 'upstream': 'a'}, {'path': '/x', 'methods': ['GET'], 'upstream': 'b'},"
+                + " {'host': ['a.example', 'c.example'], 'upstream': 'c'}, {'host': '*.example', 'upstream': 'b'}]");
+        assertEquals("a", upstream(t, request("a.example", "GET", "/x")));
+        assertEquals("b", upstream(t, request("c.example", "GET", "/x")), "the host-less route comes first in the file");
+        assertEquals("c", upstream(t, request("c.example", "GET", "/y")));
+        assertEquals("c", upstream(t, request("a.example", "POST", "/y")));
+        assertEquals("b", upstream(t, request("z.example", "GET", "/y")));
+        assertNull(upstream(t, request("other.org", "GET", "/y")));
+        RouteTable later = table("[{'path': '/x', 'methods': ['GET'], 'upstream': 'b'}, {'host': 'a.example', 'path': '/x', 'upstream': 'a'}]");
+        assertEquals("b", upstream(later, request("a.example", "GET", "/x")));
+        assertEquals("a", upstream(later, request("a.example", "PUT", "/x")));
+    }
+
+    @Test
     void pathIsPrefixExactOrRegex() {
         RouteTable t = table("[{'path': '=/healthz', 'upstream': 'a'}, {'path': '~^/img/[0-9]+\\\\.png$', 'upstream': 'b'},"
                 + " {'path': '/', 'upstream': 'c'}]");
