@@ -100,10 +100,12 @@ public final class ProxyEngine {
         return IDEMPOTENT.contains(method);
     }
 
-    /** The 413 text when a declared body is larger than {@code proxy.max_body_size}, else null. */
-    String tooLarge(long length) {
-        long max = settings.maxBodyBytes();
-        return max > 0 && length > max ? "request body of " + length + " bytes is larger than " + max + " bytes (proxy.max_body_size)" : null;
+    /**
+     * The 413 text when a declared body is larger than {@code max} (0: unlimited), the limit
+     * {@code key} sets ({@code proxy.max_body_size} or a route's), else null.
+     */
+    static String tooLarge(long length, long max, String key) {
+        return max > 0 && length > max ? "request body of " + length + " bytes is larger than " + max + " bytes (" + key + ")" : null;
     }
 
     /**

@@ -95,9 +95,9 @@ final class ProxyExchange {
         maxBodyBytes = policy.maxBodySize() != null ? policy.maxBodySize() : settings.maxBodyBytes();
         readTimeoutMillis = (policy.readTimeout() != null ? policy.readTimeout() : settings.readTimeout()).toMillis();
         length = client.bodyLength();
-        if (maxBodyBytes > 0 && length > maxBodyBytes) {
-            String where = policy.maxBodySize() != null ? "routes[" + rule.route().index() + "].max_body_size" : "proxy.max_body_size";
-            String tooLarge = "request body of " + length + " bytes is larger than " + maxBodyBytes + " bytes (" + where + ")";
+        String tooLarge = ProxyEngine.tooLarge(length, maxBodyBytes,
+                policy.maxBodySize() != null ? "routes[" + rule.route().index() + "].max_body_size" : "proxy.max_body_size");
+        if (tooLarge != null) {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
             return;
         }
@@ -241,6 +241,9 @@ final class ProxyExchange {
             return;
         }
         client.reset();
+        if (rule != null && x == null) { // refused before any server was asked (413): the route's answer all the same
+            rule.responded(a.status());
+        }
         if (a.close()) {
             client.responseHeaders().put(HttpHeader.CONNECTION, "close");
         }

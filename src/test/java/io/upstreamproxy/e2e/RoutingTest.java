@@ -234,6 +234,8 @@ class RoutingTest {
             assertEquals(413, r.status());
             assertTrue(r.body().contains("routes[0].max_body_size"), r.body());
         }
+        JsonObject small = JsonParser.parseString(p.get("/api/routes").body()).getAsJsonObject().getAsJsonArray("routes").get(0).getAsJsonObject();
+        assertEquals(1, small.getAsJsonObject("responses").get("4xx").getAsLong(), "the 413 counts as the route's answer: " + small);
         // round robin from the dead server on, the route without retries fails once in two; the default route never
         int failedOnce = 0;
         for (int i = 0; i < 4; i++) {
