@@ -8,6 +8,7 @@ import io.upstreamproxy.config.ConfigException;
 import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.testing.Backend;
+import io.upstreamproxy.testing.Curl;
 import io.upstreamproxy.testing.TestCerts;
 import io.upstreamproxy.testing.TestCerts.KeyFormat;
 import java.io.ByteArrayOutputStream;
@@ -41,7 +42,8 @@ class SniListenerTest {
         String json = """
                 { "listen": { "host": "127.0.0.1", "port": 0, "tls": { "certificates": [
                       { "cert": "a.crt", "key": "a.key" }, { "cert": "b.crt", "key": "b.key" }, { "cert": "c.crt", "key": "c.key" } ] } },
-                  "upstreams": { "app": { "servers": [ { "server": "%s" } ] } } }
+                  "upstreams": { "app": { "servers": [ { "server": "%s" } ] } },
+                  "routes": [ { "host": "b.example", "return": { "status": 200, "body": "b-site" } }, { "path": "/", "upstream": "app" } ] }
                 """.formatted(backend.address());
         proxy = Main.start(ConfigLoader.parse(json, dir.resolve("proxy.json")), false, false);
     }
@@ -84,6 +86,16 @@ class SniListenerTest {
         assertTrue(p.waitFor(20, TimeUnit.SECONDS));
         String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.matches("(?s).*subject=\\s*/?CN\\s*=\\s*b\\.example.*"), text);
+    }
+
+    /** HTTP/2 has no Host header: the route's host condition reads :authority (curl checks b.example's certificate too). */
+    @Test
+    void anHttp2RequestIsRoutedByItsAuthority() throws Exception {
+        String caFile = ca.writeCa(dir.resolve("ca.pem")).toString();
+        String resolve = "b.example:" + proxy.port() + ":127.0.0.1";
+        assertEquals("b-site 2", Curl.run("--http2", "--cacert", caFile, "--resolve", resolve, "-w", " %{http_version}",
+                "https://b.example:" + proxy.port() + "/x"));
+        assertEquals("b 2", Curl.run("--http2", "--cacert", caFile, "-w", " %{http_version}", "https://127.0.0.1:" + proxy.port() + "/x"));
     }
 
     @Test
