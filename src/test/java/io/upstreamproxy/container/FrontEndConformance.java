@@ -77,6 +77,10 @@ abstract class FrontEndConformance {
                     { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
                     { "path": "~^/r/img/[0-9]+\\\\.png$", "return": { "status": 200, "body": "img" } },
                     { "path": "/r/old/", "redirect": { "to": "https://$host$request_uri", "status": 301 } },
+                    { "path": "/r/m/", "methods": ["POST"], "return": { "status": 201, "body": "posted" } },
+                    { "path": "/r/c/", "headers": { "X-Canary": "~^(1|yes)$" }, "query": { "beta": true }, "return": { "status": 200, "body": "canary" } },
+                    { "path": "/r/w/", "rewrite": { "regex": "^/r/w/(.*)$", "to": "/$1" }, "upstream": "app" },
+                    { "path": "/r/s/", "split": [ { "upstream": "app", "weight": 1 }, { "upstream": "slow", "weight": 1 } ] },
                     { "host": "*.routed.example", "path": "/r/", "strip_prefix": true, "upstream": "app",
                       "request_headers": { "set": { "X-Route": "host-$host" }, "remove": ["X-Debug"] },
                       "response_headers": { "set": { "X-Routed": "yes" } } },
@@ -220,6 +224,31 @@ abstract class FrontEndConformance {
         assertEquals("app", get("/r/healthz/more", "127.0.0.1").body(), "= is exact: a longer path goes on");
         assertEquals("img", get("/r/img/42.png", "127.0.0.1").body());
         assertEquals("app", get("/r/img/x.png", "127.0.0.1").body());
+    }
+
+    @Test
+    void matchesMethodsHeadersAndQuery() throws Exception {
+        RawHttp.Reply post = exchange("POST " + frontEnd.prefix() + "/r/m/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        assertEquals(201, post.status(), post::toString);
+        assertEquals("posted", post.body());
+        assertEquals("app", get("/r/m/x", "127.0.0.1").body(), "GET is not among the route's methods");
+        RawHttp.Reply canary = exchange("GET " + frontEnd.prefix() + "/r/c/x?beta HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Canary: yes\r\nConnection: close\r\n\r\n");
+        assertEquals("canary", canary.body(), canary::toString);
+        assertEquals("app", get("/r/c/x?beta", "127.0.0.1").body(), "no X-Canary header");
+        RawHttp.Reply noQuery = exchange("GET " + frontEnd.prefix() + "/r/c/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Canary: 1\r\nConnection: close\r\n\r\n");
+        assertEquals("app", noQuery.body(), "no beta parameter");
+    }
+
+    @Test
+    void rewritesThePathAndSplitsBetweenUpstreams() throws Exception {
+        RawHttp.Reply rewritten = get("/r/w/headers", "127.0.0.1");
+        assertTrue(rewritten.body().contains("x-request-id: "), "the server got /headers, the path rewritten: " + rewritten);
+        for (int i = 0; i < 20; i++) {
+            assertEquals("app", get("/r/s/" + i, "127.0.0.1").body()); // both upstreams are the one server
+        }
+        // each request draws either side with chance 1/2: one side unseen in 20 has chance 2^-19
+        Http.await("both sides of the split in the access log", Duration.ofSeconds(10),
+                () -> accessLogMatches("\"GET /r/s/\\d+\" 200 app ") && accessLogMatches("\"GET /r/s/\\d+\" 200 slow "));
     }
 
     @Test
@@ -370,6 +399,14 @@ abstract class FrontEndConformance {
         assertEquals(200, r.statusCode(), r::body);
         assertTrue(r.body().contains("# TYPE upstream_proxy_requests_total counter"), r::body);
         assertTrue(r.body().lines().anyMatch(l -> l.startsWith("upstream_proxy_requests_total{") && l.contains("upstream=\"app\"")), r::body);
+    }
+
+    private boolean accessLogMatches(String regex) {
+        try {
+            return Files.exists(accessLog) && java.util.regex.Pattern.compile(regex).matcher(Files.readString(accessLog)).find();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean accessLogHas(String text) {
