@@ -19,7 +19,7 @@ import io.upstreamproxy.listen.HandOver;
 import io.upstreamproxy.listen.ServerThreadPool;
 import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
-import io.upstreamproxy.proxy.Router;
+import io.upstreamproxy.proxy.ProxyEngine;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
@@ -179,7 +179,7 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        Handler handlers = new JettyWebSocketHandler(context, webSocketRoutes(context), config);
+        Handler handlers = new JettyWebSocketHandler(context, engineOf(context), config);
         if (!"servlet".equals(System.getProperty(FRONT_END))) {
             handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
         }
@@ -217,8 +217,8 @@ public final class Main {
     }
 
     /** The routes over the running upstreams, as the listener publishes them (null before it did; a reload replaces them). */
-    private static Supplier<Router> webSocketRoutes(ServletContextHandler context) {
-        return () -> (Router) context.getServletContext().getAttribute(UpstreamProxyListener.ROUTER_ATTRIBUTE);
+    private static Supplier<ProxyEngine> engineOf(ServletContextHandler context) {
+        return () -> (ProxyEngine) context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE);
     }
 
     /** The running upstreams (for tests and embedding). */

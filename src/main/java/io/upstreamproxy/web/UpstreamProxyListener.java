@@ -62,8 +62,6 @@ public class UpstreamProxyListener implements ServletContextListener {
     /** Context attribute where the running {@link AccessLog} is published (the jar reopens its file on SIGUSR1). */
     public static final String ACCESS_LOG_HANDLE_ATTRIBUTE = "io.upstreamproxy.accessLogHandle";
 
-    /** Context attribute where the current {@link Router} is published (the jar's WebSocket handler routes by it); a reload replaces it. */
-    public static final String ROUTER_ATTRIBUTE = "io.upstreamproxy.router";
     /** Context attribute where the {@link Reloader} (SIGHUP, POST /api/reload) is published. */
     public static final String RELOADER_ATTRIBUTE = "io.upstreamproxy.reloader";
     /**
@@ -106,7 +104,6 @@ public class UpstreamProxyListener implements ServletContextListener {
         context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
         AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog);
         Router router = new Router(config.routes(), registry);
-        context.setAttribute(ROUTER_ATTRIBUTE, router);
         ProxyEngine engine = new ProxyEngine(router, config.proxy(), accessLog, context.getAttribute(UpstreamProxyServlet.SERVER_EXECUTOR));
         context.setAttribute(ProxyEngine.ATTRIBUTE, engine);
         ServletRegistration.Dynamic proxy = context.addServlet(ProxyEngine.SERVLET, new UpstreamProxyServlet(engine));
@@ -121,7 +118,6 @@ public class UpstreamProxyListener implements ServletContextListener {
             metricsAccess.reconfigure(metricsRules(next));
             Router nextRouter = new Router(next.routes(), registry);
             engine.reconfigure(nextRouter, next.proxy());
-            context.setAttribute(ROUTER_ATTRIBUTE, nextRouter);
             readiness.reconfigure(next.routes());
             followHealthChecks(registry, next);
         });

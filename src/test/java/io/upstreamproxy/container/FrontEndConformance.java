@@ -10,6 +10,7 @@ import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RawHttp;
 import io.upstreamproxy.testing.WsBackend;
+import io.upstreamproxy.testing.WsClient;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -216,6 +217,22 @@ abstract class FrontEndConformance {
             assertEquals("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", r.headers().get("sec-websocket-accept"), r::toString);
         }
         assertEquals(before + 1, webSocket.upgrades.get(), "upgrades the WebSocket server saw");
+    }
+
+    @Test
+    void relaysWebSocketMessagesBothWaysAndFreesTheServerWhenTheClientCloses() throws Exception {
+        try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + frontEnd.port() + frontEnd.prefix() + "/ws/echo")) {
+            assertEquals("ws:hello", ws.ask("hello"));
+            assertEquals("ws:" + "x".repeat(50_000), ws.ask("x".repeat(50_000)), "a message larger than a relay buffer");
+            assertEquals(1, server("ws").get("active").getAsInt(), "the open WebSocket counts as active");
+        }
+        Http.await("ws's active count back to 0", Duration.ofSeconds(10), () -> {
+            try {
+                return server("ws").get("active").getAsInt() == 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     @Test

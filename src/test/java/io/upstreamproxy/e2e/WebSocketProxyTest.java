@@ -46,6 +46,75 @@ class WebSocketProxyTest {
         }
     }
 
+    /**
+     * The relay holds no thread: 60 open WebSockets add no thread to the process (the relay
+     * used to start one per socket), and each still answers afterwards.
+     */
+    @Test
+    void openWebSocketsHoldNoThreadOfTheirOwn() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + b1.address() + "\"}", ""))) {
+            Server s = server(proxy, b1.address());
+            java.util.List<Socket> sockets = new java.util.ArrayList<>();
+            try {
+                sockets.add(upgrade(proxy.port())); // warms up the connectors' threads
+                int before = Thread.activeCount();
+                for (int i = 1; i < 60; i++) {
+                    sockets.add(upgrade(proxy.port()));
+                }
+                assertEquals(60, s.stats().active(), "every open WebSocket counts as active");
+                int added = Thread.activeCount() - before;
+                assertTrue(added < 10, "60 open WebSockets added " + added + " threads");
+                for (Socket socket : sockets) {
+                    assertEquals("b1:ping", echo(socket, "ping"));
+                }
+            } finally {
+                for (Socket socket : sockets) {
+                    socket.close();
+                }
+            }
+            Http.await("active back to 0", Duration.ofSeconds(10), () -> s.stats().active() == 0);
+        }
+    }
+
+    /** A raw WebSocket upgrade to /ws; returns the socket after the 101. */
+    private static Socket upgrade(int port) throws Exception {
+        Socket socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        InputStream in = socket.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new AssertionError("connection closed in the answer's head: " + head);
+            }
+            head.append((char) c);
+        }
+        assertTrue(head.toString().startsWith("HTTP/1.1 101"), head::toString);
+        return socket;
+    }
+
+    /** Sends one masked text frame and reads the server's unmasked text frame back. */
+    private static String echo(Socket socket, String text) throws Exception {
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        byte[] mask = {1, 2, 3, 4};
+        byte[] frame = new byte[6 + payload.length];
+        frame[0] = (byte) 0x81;
+        frame[1] = (byte) (0x80 | payload.length);
+        System.arraycopy(mask, 0, frame, 2, 4);
+        for (int i = 0; i < payload.length; i++) {
+            frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
+        }
+        socket.getOutputStream().write(frame);
+        InputStream in = socket.getInputStream();
+        int b0 = in.read();
+        int len = in.read() & 0x7f;
+        assertEquals(0x81, b0, "a final text frame");
+        return new String(in.readNBytes(len), StandardCharsets.UTF_8);
+    }
+
     @Test
     void drainLeavesOpenSocketsWorkingAndSendsNoNewOnes() throws Exception {
         try (WsBackend b1 = WsBackend.start("b1"); WsBackend b2 = WsBackend.start("b2");
