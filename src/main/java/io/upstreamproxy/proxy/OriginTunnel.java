@@ -73,6 +73,12 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
     private volatile Peer peer; // set by relay(): from then on bytes flow; guarded by this when set
     private Runnable ended;     // runs once when the tunnel ends after its 101; guarded by this
     private boolean over;       // guarded by this
+    private boolean goingAway;       // guarded by this: a graceful stop began
+    private boolean toClientWriting; // guarded by this
+    private boolean toServerWriting; // guarded by this
+    private final FrameBoundary toClientFrames = new FrameBoundary(); // touched by the server-to-client step only
+    private final FrameBoundary toServerFrames = new FrameBoundary(); // touched by the client-to-server step only
+    private final java.util.concurrent.atomic.AtomicInteger sidesToTell = new java.util.concurrent.atomic.AtomicInteger(2);
 
     OriginTunnel(EndPoint endPoint, Executor executor, ByteBuffer request, long readTimeoutMillis, int maxHead, Handshake handshake) {
         super(endPoint, executor);
@@ -189,14 +195,42 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
         }
         getEndPoint().setIdleTimeout(idleTimeoutMillis);
         if (buffer.hasRemaining()) {
-            client.write(buffer, Callback.from(Invocable.InvocationType.NON_BLOCKING, this::fillInterested, e -> close()));
+            toClient(buffer);
         } else {
             fillInterested();
         }
     }
 
     private void relayToClient() {
-        relayOnce(getEndPoint(), buffer, peer::write, this::fillInterested, this::close);
+        synchronized (this) {
+            if (goingAway) {
+                return; // no more from the server: the close frame goes next
+            }
+        }
+        relayOnce(getEndPoint(), buffer, (bytes, ignored) -> toClient(bytes), this::fillInterested, this::close);
+    }
+
+    /** Server to client: the bytes are followed for frame boundaries, then written; then the next read, or the going-away frame. */
+    private void toClient(ByteBuffer bytes) {
+        synchronized (this) {
+            if (goingAway) {
+                return; // read as the stop began: dropped, the close frame goes instead
+            }
+            toClientWriting = true;
+        }
+        toClientFrames.pass(bytes);
+        peer.write(bytes, Callback.from(Invocable.InvocationType.NON_BLOCKING, () -> {
+            boolean away;
+            synchronized (this) {
+                toClientWriting = false;
+                away = goingAway;
+            }
+            if (away) {
+                sayGoingAway(false);
+            } else {
+                fillInterested();
+            }
+        }, e -> close()));
     }
 
     /**
@@ -220,9 +254,76 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
         }
     }
 
-    /** Writes the client's {@code bytes} to the server; {@code done} once written. */
+    /**
+     * Client to server: writes the client's {@code bytes}; {@code done} once written, so the
+     * client's side reads on. Once going away, the last write's {@code done} never runs (the
+     * client's side reads no more) and the going-away frame follows it.
+     */
     void write(ByteBuffer bytes, Callback done) {
-        getEndPoint().write(done, bytes);
+        synchronized (this) {
+            if (goingAway) {
+                return; // read after the stop began: dropped, the close frame is on its way
+            }
+            toServerWriting = true;
+        }
+        toServerFrames.pass(bytes);
+        getEndPoint().write(Callback.from(Invocable.InvocationType.NON_BLOCKING, () -> {
+            boolean away;
+            synchronized (this) {
+                toServerWriting = false;
+                away = goingAway;
+            }
+            if (away) {
+                sayGoingAway(true);
+            } else {
+                done.succeeded();
+            }
+        }, done::failed), bytes);
+    }
+
+    /**
+     * A graceful stop: no more bytes are read from either side; each side gets a close frame
+     * with status 1001 (going away) once its last write is done, if that write ended a frame
+     * (else it is only closed); then both close.
+     */
+    void goAway() {
+        boolean toClientNow;
+        boolean toServerNow;
+        synchronized (this) {
+            if (goingAway || peer == null) {
+                return;
+            }
+            goingAway = true;
+            toClientNow = !toClientWriting;
+            toServerNow = !toServerWriting;
+        }
+        if (toClientNow) {
+            sayGoingAway(false);
+        }
+        if (toServerNow) {
+            sayGoingAway(true);
+        }
+    }
+
+    private void sayGoingAway(boolean toServer) {
+        FrameBoundary frames = toServer ? toServerFrames : toClientFrames;
+        if (!frames.atBoundary()) {
+            goneAway();
+            return;
+        }
+        Callback done = Callback.from(Invocable.InvocationType.NON_BLOCKING, this::goneAway, e -> goneAway());
+        if (toServer) {
+            getEndPoint().write(done, FrameBoundary.goingAway(true));
+        } else {
+            peer.write(FrameBoundary.goingAway(false), done);
+        }
+    }
+
+    /** One side was told (or could not be): once both were, both close. */
+    private void goneAway() {
+        if (sidesToTell.decrementAndGet() == 0) {
+            close();
+        }
     }
 
     /** Closes both sides (once) and runs the end hook. */

@@ -162,7 +162,11 @@ final class WebSocketTunnel {
             @Override
             public void opened(OriginTunnel tunnel, List<HttpField> headers) {
                 if (reported.compareAndSet(false, true)) {
-                    tunnel.whenEnded(() -> lease.responded(101));
+                    engine.opened(tunnel);
+                    tunnel.whenEnded(() -> {
+                        engine.ended(tunnel);
+                        lease.responded(101);
+                    });
                     done.accept(new Opened(tunnel, headers, idleMillis));
                 } else {
                     tunnel.close();
