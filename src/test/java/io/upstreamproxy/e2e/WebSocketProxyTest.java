@@ -77,6 +77,104 @@ class WebSocketProxyTest {
         }
     }
 
+    /**
+     * A client that sends and never reads is held back by the chain, not buffered by the proxy:
+     * the echoes fill the client's socket, the proxy stops reading the server, the server stops
+     * reading its side, and the client's writes stop. What the client got to write is bounded by
+     * the sockets' buffers along the way, never by the proxy's memory.
+     */
+    @Test
+    void aClientThatNeverReadsIsHeldBackNotBuffered() throws Exception {
+        // A server that echoes bytes with blocking writes, so that it stops reading when its echoes
+        // are not taken (Jetty's WebSocket server would queue them in memory without a bound).
+        try (java.net.ServerSocket echo = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                try (Socket c = echo.accept()) {
+                    InputStream in = c.getInputStream();
+                    StringBuilder head = new StringBuilder();
+                    while (!head.toString().endsWith("\r\n\r\n")) {
+                        head.append((char) in.read());
+                    }
+                    OutputStream out = c.getOutputStream();
+                    out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                    in.transferTo(out);
+                } catch (Exception e) {
+                    // the test closed it
+                }
+            }, "blocking-echo");
+            server.setDaemon(true);
+            server.start();
+            neverReadingClient("127.0.0.1:" + echo.getLocalPort());
+        }
+    }
+
+    private void neverReadingClient(String address) throws Exception {
+        try (RunningProxy proxy = RunningProxy.start(config("{\"server\": \"" + address + "\"}", ""))) {
+            Server s = server(proxy, address);
+            try (Socket socket = upgrade(proxy.port())) {
+                byte[] payload = new byte[16 * 1024];
+                java.util.Arrays.fill(payload, (byte) 'x');
+                byte[] frame = new byte[8 + payload.length];
+                frame[0] = (byte) 0x81;
+                frame[1] = (byte) (0x80 | 126);
+                frame[2] = (byte) (payload.length >> 8);
+                frame[3] = (byte) payload.length;
+                System.arraycopy(payload, 0, frame, 8, payload.length); // mask 0,0,0,0: the payload as it is
+                long written = 0;
+                long limit = 512L << 20;
+                RepeatingWriter writer = new RepeatingWriter(socket.getOutputStream(), frame, limit);
+                Thread t = new Thread(writer, "never-reading-client");
+                t.setDaemon(true);
+                t.start();
+                long last = -1;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (System.nanoTime() < deadline) {
+                    written = writer.written.get();
+                    if (written == last && written > 0) {
+                        break; // no progress for a second: held back
+                    }
+                    last = written;
+                    t.join(1_000); // wait a second for progress, or for the writer to finish
+                    if (!t.isAlive()) {
+                        break;
+                    }
+                }
+                assertTrue(t.isAlive(), "the client wrote " + (writer.written.get() >> 20) + " MiB and stopped: " + writer.failure);
+                assertTrue(written < (64L << 20), "the client got " + (written >> 20) + " MiB out before it was held back");
+                assertEquals(1, s.stats().active());
+            }
+            Http.await("active back to 0", Duration.ofSeconds(10), () -> s.stats().active() == 0);
+        }
+    }
+
+    /** Writes {@code frame} again and again until {@code limit} bytes or a failure, counting what went out. */
+    private static final class RepeatingWriter implements Runnable {
+        final java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        private final OutputStream out;
+        private final byte[] frame;
+        private final long limit;
+        volatile Exception failure;
+
+        RepeatingWriter(OutputStream out, byte[] frame, long limit) {
+            this.out = out;
+            this.frame = frame;
+            this.limit = limit;
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (written.get() < limit) {
+                    out.write(frame);
+                    written.addAndGet(frame.length);
+                }
+            } catch (Exception e) {
+                failure = e; // the socket closed under a blocked write: the test is over
+            }
+        }
+    }
+
     /** A raw WebSocket upgrade to /ws; returns the socket after the 101. */
     private static Socket upgrade(int port) throws Exception {
         Socket socket = new Socket("127.0.0.1", port);
