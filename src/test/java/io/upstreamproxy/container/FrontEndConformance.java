@@ -280,6 +280,31 @@ abstract class FrontEndConformance {
         }
     }
 
+    /**
+     * 1xx: a client that asks {@code Expect: 100-continue} is told to go on and its body
+     * arrives whole; a server's interim answer (103 Early Hints) is not passed on (nginx's
+     * default), and the final answer's framing holds on the kept-alive connection.
+     */
+    @Test
+    void answersExpectContinueAndKeepsTheServersInterimAnswersToItself() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send("POST " + frontEnd.prefix() + "/echo-trailers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            RawHttp.Reply interim = c.readHeadOnly();
+            assertEquals(100, interim.status(), interim::toString);
+            c.send("hello");
+            RawHttp.Reply echoed = c.read();
+            assertEquals(200, echoed.status(), echoed::toString);
+            assertEquals("length=5 trailer=none", echoed.body());
+            RawHttp.Reply hinted = c.send("GET " + frontEnd.prefix() + "/early-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals(200, hinted.status(), hinted::toString);
+            assertEquals("final", hinted.body());
+            RawHttp.Reply after = c.send("GET " + frontEnd.prefix() + "/after-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals("app", after.body(), "the next answer on the same connection");
+        }
+    }
+
     @Test
     void keepsTheFramingOf204And304OnAKeptAliveConnection() throws Exception {
         try (RawHttp c = RawHttp.connect(frontEnd.port())) {
