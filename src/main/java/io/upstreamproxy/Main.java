@@ -19,7 +19,7 @@ import io.upstreamproxy.listen.HandOver;
 import io.upstreamproxy.listen.ServerThreadPool;
 import io.upstreamproxy.proxy.CoreProxyHandler;
 import io.upstreamproxy.proxy.JettyWebSocketHandler;
-import io.upstreamproxy.proxy.Router;
+import io.upstreamproxy.proxy.ProxyEngine;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
@@ -179,7 +179,7 @@ public final class Main {
         }
         context.addEventListener(new UpstreamProxyListener());
         context.setErrorHandler(new JsonErrorHandler());
-        Handler handlers = new JettyWebSocketHandler(context, webSocketRoutes(context), config);
+        Handler handlers = new JettyWebSocketHandler(context, engineOf(context), config);
         if (!"servlet".equals(System.getProperty(FRONT_END))) {
             handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
         }
@@ -217,8 +217,8 @@ public final class Main {
     }
 
     /** The routes over the running upstreams, as the listener publishes them (null before it did; a reload replaces them). */
-    private static Supplier<Router> webSocketRoutes(ServletContextHandler context) {
-        return () -> (Router) context.getServletContext().getAttribute(UpstreamProxyListener.ROUTER_ATTRIBUTE);
+    private static Supplier<ProxyEngine> engineOf(ServletContextHandler context) {
+        return () -> (ProxyEngine) context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE);
     }
 
     /** The running upstreams (for tests and embedding). */
@@ -339,7 +339,10 @@ public final class Main {
         LOG.info("upstream-proxy stopping: {} request(s) in flight; telling keep-alive clients to close, then closing the listeners;"
                 + " waiting up to {} ms (shutdown.timeout)", inFlight, shutdown.timeout().toMillis());
         long start = System.nanoTime();
-        closeConnectionsFirst(start + shutdown.timeout().toNanos());
+        long deadline = start + shutdown.timeout().toNanos();
+        closeConnectionsFirst(deadline);
+        closeWebSocketsLast(deadline);
+        server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         server.stop();
         if (demo != null) {
             demo.close();
@@ -384,6 +387,35 @@ public final class Main {
             }
             Thread.sleep(10); // the stop's own pace: it polls the connections it waits for
         }
+    }
+
+    /**
+     * Open WebSockets live on until {@code shutdown.timeout} (nginx's
+     * {@code worker_shutdown_timeout} too): a chat or a feed has no natural end to wait for,
+     * yet most end by themselves when their clients reconnect elsewhere. At the deadline each
+     * gets a close frame with status 1001 (going away) on both sides, so clients and servers
+     * see a clean close rather than a cut connection; then the stop goes on.
+     */
+    private void closeWebSocketsLast(long deadlineNanos) throws InterruptedException {
+        ProxyEngine engine = (ProxyEngine) context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE);
+        if (engine == null || engine.openWebSockets() == 0) {
+            return;
+        }
+        LOG.info("upstream-proxy stopping: {} WebSocket(s) open; closing them with 1001 (going away) at shutdown.timeout, in {} ms",
+                engine.openWebSockets(), Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())));
+        while (engine.openWebSockets() > 0 && System.nanoTime() < deadlineNanos) {
+            Thread.sleep(10); // the stop's own pace, as above
+        }
+        int left = engine.openWebSockets();
+        if (left == 0) {
+            return;
+        }
+        engine.closeWebSockets();
+        long told = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (engine.openWebSockets() > 0 && System.nanoTime() < told) {
+            Thread.sleep(10); // the close frames leave; what is still open after a second closes with the listeners
+        }
+        LOG.info("upstream-proxy stopping: {} WebSocket(s) told to go away (1001)", left);
     }
 
     private static int inFlight(UpstreamRegistry registry) {

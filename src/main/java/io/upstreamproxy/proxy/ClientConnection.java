@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.io.EndPoint;
 
@@ -85,25 +86,42 @@ final class ClientConnection {
         }
     }
 
-    /** Tomcat's response behind its facade (Tomcat's classes are the common loader's, which webapps see). */
+    /**
+     * Tomcat's response behind its facade (Tomcat's classes are the common loader's, which
+     * webapps see). The reflective handles are looked up once, on the first cut response; null
+     * when this Tomcat has none of them (the portable way then applies).
+     */
     private static final class Tomcat {
+        private static volatile Handles handles;
+
+        private record Handles(Class<?> facade, Field inner, Method coyote, Method action, Object closeNow) {
+            static Handles of(ClassLoader tomcat) throws ReflectiveOperationException {
+                Class<?> facade = Class.forName("org.apache.catalina.connector.ResponseFacade", false, tomcat);
+                Field inner = facade.getDeclaredField("response");
+                inner.setAccessible(true);
+                Method coyote = Class.forName("org.apache.catalina.connector.Response", false, tomcat).getMethod("getCoyoteResponse");
+                Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false, tomcat);
+                Method action = Class.forName("org.apache.coyote.Response", false, tomcat).getMethod("action", actionCode, Object.class);
+                return new Handles(facade, inner, coyote, action, actionCode.getField("CLOSE_NOW").get(null));
+            }
+        }
+
         static boolean closeNow(ServletResponse response) {
             try {
                 ServletResponse r = response;
                 while (r instanceof ServletResponseWrapper w) {
                     r = w.getResponse();
                 }
-                Class<?> facade = Class.forName("org.apache.catalina.connector.ResponseFacade", false, r.getClass().getClassLoader());
-                if (!facade.isInstance(r)) {
+                Handles h = handles;
+                if (h == null) {
+                    h = Handles.of(r.getClass().getClassLoader());
+                    handles = h;
+                }
+                if (!h.facade().isInstance(r)) {
                     return false;
                 }
-                Field inner = facade.getDeclaredField("response");
-                inner.setAccessible(true);
-                Object catalina = inner.get(r);
-                Object coyote = catalina.getClass().getMethod("getCoyoteResponse").invoke(catalina);
-                Class<?> actionCode = Class.forName("org.apache.coyote.ActionCode", false, coyote.getClass().getClassLoader());
-                Object closeNow = actionCode.getField("CLOSE_NOW").get(null);
-                coyote.getClass().getMethod("action", actionCode, Object.class).invoke(coyote, closeNow, null);
+                Object coyote = h.coyote().invoke(h.inner().get(r));
+                h.action().invoke(coyote, h.closeNow(), null);
                 return true;
             } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
                 return false; // another Tomcat: the portable way, below

@@ -18,12 +18,16 @@ import org.eclipse.jetty.http.HttpException;
  * caused (bad framing, a head too large to forward, a stalled or oversized body, a disconnect)
  * is {@link Kind#CLIENT}: answered with the client's status, never counted, never retried, as
  * nginx keeps {@code proxy_next_upstream} to upstream errors. A full queue of our own is
- * {@link Kind#OVERLOADED}: 503, not the server's fault either.
+ * {@link Kind#OVERLOADED}: 503, not the server's fault either. A pooled connection the server
+ * closed while idle, just as the request went out, is {@link Kind#STALE}: nobody's fault, so
+ * never counted; an idempotent request with a body that can be sent again goes once more on a
+ * new connection ({@link ProxyExchange}), any other gets 502, since the server may have seen
+ * part of it.
  */
 record Fault(Kind kind, int status, String reason) {
 
     /** Whose fault. */
-    enum Kind { CLIENT, CONNECT, TIMEOUT, UPSTREAM, OVERLOADED }
+    enum Kind { CLIENT, CONNECT, TIMEOUT, UPSTREAM, OVERLOADED, STALE }
 
     /** Status for a client that is gone: nothing is sent; logged as nginx logs it. */
     static final int CLIENT_CLOSED = 499;
@@ -81,11 +85,9 @@ record Fault(Kind kind, int status, String reason) {
             if (c instanceof RejectedExecutionException) {
                 return new Fault(Kind.OVERLOADED, 503, "too many requests queued for this server (proxy.max_queued_per_server)");
             }
-            if (c instanceof IllegalArgumentException && String.valueOf(c.getMessage()).contains("headers too large")) {
-                // A head the listener took but could not be written upstream: our client takes any
-                // head the listener does, so this does not happen; if it ever does, it is still
-                // the request's size, not the server.
-                return new Fault(Kind.CLIENT, 431, "request head too large to forward");
+            if (c instanceof OriginConnection.Stale) {
+                return new Fault(Kind.STALE, 502, "the server closed a kept-alive connection as the request went out ("
+                        + describe(c) + "); not sent again: the request is not idempotent, or its body cannot be sent twice");
             }
             if (c instanceof javax.net.ssl.SSLHandshakeException) {
                 // No request byte left us: like a refused connection, the server's (or its

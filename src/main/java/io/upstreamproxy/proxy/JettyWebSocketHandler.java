@@ -1,20 +1,15 @@
 package io.upstreamproxy.proxy;
 
-import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Upstream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
@@ -28,38 +23,35 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import org.eclipse.jetty.util.thread.Invocable.InvocationType;
 
 /**
- * WebSocket in the jar: catches {@code Upgrade: websocket} in front of the servlets and, after
- * the server's 101, hands the client connection to a relay {@link Connection} through Jetty's
- * own upgrade hook ({@link HttpStream#UPGRADE_CONNECTION_ATTRIBUTE}, what Jetty's WebSocket
- * server uses). Everything else goes on to the servlets.
+ * WebSocket in the jar: catches {@code Upgrade: websocket} in front of the servlets, opens the
+ * server's side through {@link WebSocketTunnel} without blocking, and after the server's 101
+ * hands the client connection to a relay {@link Connection} through Jetty's own upgrade hook
+ * ({@link HttpStream#UPGRADE_CONNECTION_ATTRIBUTE}, what Jetty's WebSocket server uses).
+ * Everything else goes on to the servlets.
  *
  * <p>Why not {@code HttpServletRequest.upgrade()} as in a WAR: in Jetty 12.1 (ee10) the upgraded
  * input of a GET reports end of input at once unless the client's first bytes came with the
  * request head, and a WebSocket client always waits for the 101 first. At the connection
- * level the client is read without blocking, and the end point's idle timeout counts traffic
- * both ways, which is exactly the WebSocket idle rule.
+ * level both sides are read without blocking and without a thread of their own, on the client's
+ * event loop, and each end point's idle timeout counts traffic both ways, which is exactly the
+ * WebSocket idle rule.
  */
 public final class JettyWebSocketHandler extends Handler.Wrapper {
-    private static final Logger LOG = LoggerFactory.getLogger(JettyWebSocketHandler.class);
-
-    private final Supplier<Router> router;
-    private final WebSocketTunnel tunnel;
+    private final Supplier<ProxyEngine> engine;
     private final String apiPath;
     private final String statusPath;
 
     /**
-     * {@code router}: read per request, since the upstreams exist only once the context started.
-     * The API and the status page keep their paths (and the access filter over them): an upgrade
-     * there goes on to the servlets, as the servlet mappings would send it.
+     * {@code engine}: read per request, since it exists only once the context started. The API
+     * and the status page keep their paths (and the access filter over them): an upgrade there
+     * goes on to the servlets, as the servlet mappings would send it.
      */
-    public JettyWebSocketHandler(Handler next, Supplier<Router> router, io.upstreamproxy.config.ProxyConfig config) {
+    public JettyWebSocketHandler(Handler next, Supplier<ProxyEngine> engine, io.upstreamproxy.config.ProxyConfig config) {
         super(next);
-        this.router = router;
-        this.tunnel = new WebSocketTunnel(config.proxy());
+        this.engine = engine;
         this.apiPath = config.api().path();
         this.statusPath = config.status().path();
     }
@@ -85,7 +77,8 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
             return super.handle(request, response, callback);
         }
         String path = requestPath.forward();
-        Router r = router.get();
+        ProxyEngine e = engine.get();
+        Router r = e == null ? null : e.router();
         String query = request.getHttpURI().getQuery();
         HttpFields fields = request.getHeaders();
         String host = fields.get(HttpHeader.HOST) != null ? fields.get(HttpHeader.HOST) : request.getHttpURI().getAuthority();
@@ -102,20 +95,25 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         for (HttpField f : request.getHeaders()) {
             headers.add(new String[] {f.getName(), f.getValue()});
         }
+        EndPoint client = request.getConnectionMetaData().getConnection().getEndPoint();
         WebSocketTunnel.Upgrade u = new WebSocketTunnel.Upgrade(query == null ? path : path + "?" + query, headers,
                 Request.getRemoteAddr(request), request.isSecure(), request.getHeaders().get(HttpHeader.HOST),
-                request.getHeaders().get(HttpHeader.X_FORWARDED_FOR));
-        WebSocketTunnel.Result result = tunnel.open(u, upstream, new CoreRequestInfo(request, path));
+                request.getHeaders().get(HttpHeader.X_FORWARDED_FOR), request.getConnectionMetaData().getRemoteSocketAddress(),
+                request.getConnectionMetaData().getLocalSocketAddress(), ProxyServerConnector.loopOf(client));
+        Executor executor = request.getConnectionMetaData().getConnector().getExecutor();
+        new WebSocketTunnel(e).open(u, upstream, new CoreRequestInfo(request, path), result -> answer(result, request, response, callback, client, executor));
+        return true;
+    }
+
+    private static void answer(WebSocketTunnel.Result result, Request request, Response response, Callback callback, EndPoint client, Executor executor) {
         if (result instanceof WebSocketTunnel.Opened o) {
-            Relay relay = new Relay(request.getConnectionMetaData().getConnection().getEndPoint(),
-                    request.getConnectionMetaData().getConnector().getExecutor(), o.socket(), o.in(), tunnel.idleMillis(), o.ended());
             response.setStatus(101);
             for (String[] h : o.returned()) {
                 response.getHeaders().add(h[0], h[1]);
             }
             response.getHeaders().put(HttpHeader.CONNECTION, "Upgrade");
             response.getHeaders().put(HttpHeader.UPGRADE, "websocket");
-            request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE, relay);
+            request.setAttribute(HttpStream.UPGRADE_CONNECTION_ATTRIBUTE, new Relay(client, executor, o));
             callback.succeeded(); // Jetty sends the 101 and gives the connection to the relay
         } else if (result instanceof WebSocketTunnel.Refused f) {
             response.setStatus(f.status());
@@ -129,96 +127,47 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
             response.write(true, ByteBuffer.wrap(ErrorBody.json(f.status(), f.code(), f.text()).getBytes(StandardCharsets.UTF_8)), callback);
         }
-        return true;
     }
 
-    /** The client side after the upgrade: read without blocking, written to as the server sends. */
-    private static final class Relay extends AbstractConnection implements Connection.UpgradeTo {
-        private static final long STACK = 256 << 10;
-        private final Socket socket;
-        private final InputStream fromServer;
-        private final long idleMillis;
-        private final Runnable ended;
-        private final AtomicBoolean closed = new AtomicBoolean();
-        private final ByteBuffer in = ByteBuffer.allocate(16 << 10);
+    /** The client's side after the upgrade: read when the server took the last bytes, written as the server sends. */
+    private static final class Relay extends AbstractConnection.NonBlocking implements Connection.UpgradeTo, OriginTunnel.Peer {
+        private final WebSocketTunnel.Opened server;
+        private final ByteBuffer in = BufferUtil.allocate(16 << 10);
         private ByteBuffer early;
-        private OutputStream toServer;
 
-        Relay(EndPoint endPoint, Executor executor, Socket socket, InputStream fromServer, long idleMillis, Runnable ended) {
+        Relay(EndPoint endPoint, Executor executor, WebSocketTunnel.Opened server) {
             super(endPoint, executor);
-            this.socket = socket;
-            this.fromServer = fromServer;
-            this.idleMillis = idleMillis;
-            this.ended = ended;
+            this.server = server;
         }
 
         @Override
         public void onUpgradeTo(ByteBuffer buffer) {
             if (buffer != null && buffer.hasRemaining()) {
-                early = ByteBuffer.allocate(buffer.remaining()).put(buffer).flip();
+                early = BufferUtil.allocate(buffer.remaining());
+                BufferUtil.append(early, buffer); // the client's first frames, read with the request head
             }
         }
 
         @Override
         public void onOpen() {
             super.onOpen();
-            getEndPoint().setIdleTimeout(idleMillis);
-            try {
-                socket.setSoTimeout(0); // the end point's idle timeout decides, for both directions
-                toServer = socket.getOutputStream();
-                if (early != null) {
-                    toServer.write(early.array(), early.position(), early.remaining());
-                    toServer.flush();
-                    early = null;
-                }
-            } catch (IOException e) {
-                getEndPoint().close(e);
-                return;
+            getEndPoint().setIdleTimeout(server.idleMillis());
+            server.relay(this);
+            if (early != null) {
+                server.server().write(early, Callback.from(InvocationType.NON_BLOCKING, this::fillInterested, f -> close()));
+            } else {
+                fillInterested();
             }
-            // One small-stack thread per open WebSocket blocks on the server's socket: the price of
-            // reaching servers (plain or TLS) with a socket that needs no second I/O framework.
-            Thread pump = new Thread(null, this::serverToClient, "upstream-proxy-websocket", STACK);
-            pump.setDaemon(true);
-            pump.start();
-            fillInterested();
         }
 
         @Override
         public void onFillable() {
-            try {
-                while (true) {
-                    BufferUtil.clear(in); // Jetty's buffers are in flush mode: fill appends after the limit
-                    int n = getEndPoint().fill(in);
-                    if (n == 0) {
-                        fillInterested();
-                        return;
-                    }
-                    if (n < 0) {
-                        getEndPoint().close();
-                        return;
-                    }
-                    toServer.write(in.array(), in.arrayOffset() + in.position(), in.remaining());
-                    toServer.flush();
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.debug("WebSocket client side ended: {}", e.toString());
-                getEndPoint().close(e);
-            }
+            OriginTunnel.relayOnce(getEndPoint(), in, server.server()::write, this::fillInterested, this::close);
         }
 
-        private void serverToClient() {
-            byte[] buf = new byte[16 << 10];
-            try {
-                for (int n; (n = fromServer.read(buf)) >= 0; ) {
-                    Callback.Completable written = new Callback.Completable();
-                    getEndPoint().write(written, ByteBuffer.wrap(buf, 0, n));
-                    written.get(); // back-pressure: read the server no faster than the client takes it
-                }
-            } catch (Exception e) {
-                LOG.debug("WebSocket server side ended: {}", e.toString());
-            } finally {
-                getEndPoint().close();
-            }
+        @Override
+        public void write(ByteBuffer bytes, Callback done) {
+            getEndPoint().write(done, bytes);
         }
 
         @Override
@@ -229,10 +178,7 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         @Override
         public void onClose(Throwable cause) {
             super.onClose(cause);
-            if (closed.compareAndSet(false, true)) {
-                WebSocketTunnel.closeQuietly(socket);
-                ended.run();
-            }
+            server.server().close();
         }
     }
 }

@@ -78,6 +78,11 @@ final class OriginClient {
         connector.setConnectTimeout(next.connectTimeout());
     }
 
+    /** The thread pool connections hand work to. */
+    Executor executor() {
+        return executor;
+    }
+
     long idleMillis() {
         return settings.upstreamIdleTimeout().toMillis();
     }
@@ -97,54 +102,71 @@ final class OriginClient {
 
     /** Opens a connection for {@code w}: resolves the host (unless an address), connects, and wraps it in TLS when the upstream asks. */
     void connect(OriginPool pool, Key key, OriginPool.Waiter w) {
+        Object loop = w.loop();
+        int maxHead = maxResponseHead();
+        ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead, loop);
+        open(key, loop, key.proxyProtocol() == null ? null : w.proxyHeader(), http, Promise.from(
+                c -> w.onConnection((OriginConnection) c), failure -> pool.connectFailed(w, failure)));
+    }
+
+    /**
+     * Opens a connection of its own to {@code key}'s server, outside every pool (a WebSocket
+     * upgrade: the connection is the client's for as long as the WebSocket lives), as the pool
+     * opens one: resolved, on {@code loop} when given, after {@code proxyHeader} (null: none),
+     * over TLS when the upstream asks. {@code done} gets {@code http}'s connection.
+     */
+    void open(Key key, Object loop, ByteBuffer proxyHeader, ClientConnectionFactory http, Promise<Connection> done) {
         String host = key.host().startsWith("[") ? key.host().substring(1, key.host().length() - 1) : key.host();
         if (HostPort.isIpLiteral(key.host())) {
             try {
-                open(pool, key, List.of(new InetSocketAddress(InetAddress.getByName(host), key.port())), 0, w);
+                open(key, List.of(new InetSocketAddress(InetAddress.getByName(host), key.port())), 0, loop, proxyHeader, http, done);
             } catch (UnknownHostException e) {
-                pool.connectFailed(w, e); // not an address after all
+                done.failed(e); // not an address after all
             }
             return;
         }
         resolver.resolve(host, key.port(), new HashMap<>(), Promise.from((List<InetSocketAddress> found) -> {
             if (found.isEmpty()) {
-                pool.connectFailed(w, new UnresolvedAddressException());
+                done.failed(new UnresolvedAddressException());
             } else {
-                open(pool, key, found, 0, w);
+                open(key, found, 0, loop, proxyHeader, http, done);
             }
-        }, failure -> pool.connectFailed(w, failure)));
+        }, done::failed));
+    }
+
+    /** The largest response head a server may send: past it, the server is broken. */
+    int maxResponseHead() {
+        return Math.max(64 << 10, 2 * settings.maxHeaderBytes());
     }
 
     /**
      * Connects to {@code addresses[i]}; when that connect fails, to the next of the name's
      * addresses (as nginx and Jetty's client do), so one dead address of several fails nobody.
-     * Only the last one's failure reaches the pool, and counts against the server.
+     * Only the last one's failure reaches {@code done}, and counts against the server.
      */
-    private void open(OriginPool pool, Key key, List<InetSocketAddress> addresses, int i, OriginPool.Waiter w) {
+    private void open(Key key, List<InetSocketAddress> addresses, int i, Object loop, ByteBuffer proxyHeader,
+                      ClientConnectionFactory http, Promise<Connection> done) {
         InetSocketAddress address = addresses.get(i);
         Map<String, Object> context = new HashMap<>();
         context.put(Transport.class.getName(), Transport.TCP_IP);
-        int maxHead = Math.max(64 << 10, 2 * settings.maxHeaderBytes()); // a response head past this is a broken server
-        Object loop = w.loop();
         if (loop != null) {
             context.put(UpstreamConnector.LOOP_CONTEXT_KEY, loop); // opened on the client's event loop
         }
-        ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead, loop);
         try {
             ClientConnectionFactory first = key.tls() == null ? http : connector.newSslClientConnectionFactory(sslFactory(key.tls()), http);
-            context.put(ClientConnectionFactory.CONTEXT_KEY, key.proxyProtocol() == null ? first : proxyHeaderFirst(w.proxyHeader(), first));
+            context.put(ClientConnectionFactory.CONTEXT_KEY, proxyHeader == null ? first : proxyHeaderFirst(proxyHeader, first));
         } catch (RuntimeException e) {
-            pool.connectFailed(w, e); // the TLS files no longer load: this request fails, the pool keeps its count
+            done.failed(e); // the TLS files no longer load: this request fails, the pool keeps its count
             return;
         }
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, Promise.<Connection>from(
-                c -> w.onConnection((OriginConnection) (c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c)),
+                c -> done.succeeded(c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c),
                 failure -> {
                     if (i + 1 < addresses.size() && notConnected(failure)) {
                         LOG.debug("connect to {} ({}) failed, trying {}", key.host(), address, addresses.get(i + 1), failure);
-                        open(pool, key, addresses, i + 1, w);
+                        open(key, addresses, i + 1, loop, proxyHeader, http, done);
                     } else {
-                        pool.connectFailed(w, failure);
+                        done.failed(failure);
                     }
                 }));
         connector.connect(address, context);

@@ -9,6 +9,7 @@ import io.upstreamproxy.upstream.Server;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpException;
@@ -36,6 +37,7 @@ public final class ProxyEngine {
     private final AccessLog accessLog;
     private final Object serverExecutor;
     private volatile OriginClient origins; // the upstream client; guarded by this when created
+    private final Set<OriginTunnel> webSockets = ConcurrentHashMap.newKeySet(); // open ones, for a graceful stop
     private QueuedThreadPool ownPool;      // its threads where the container lends none (Tomcat); guarded by this
 
     /** {@code serverExecutor}: embedded Jetty's thread pool, which the upstream client shares, or null (a pool of its own). */
@@ -65,6 +67,30 @@ public final class ProxyEngine {
         OriginClient o = origins;
         if (o != null) {
             o.reconfigure(next);
+        }
+    }
+
+    /** A WebSocket opened (its 101 passed on): until it ends, a graceful stop waits for it, then tells it to go away. */
+    void opened(OriginTunnel webSocket) {
+        webSockets.add(webSocket);
+    }
+
+    void ended(OriginTunnel webSocket) {
+        webSockets.remove(webSocket);
+    }
+
+    /** WebSockets open now. */
+    public int openWebSockets() {
+        return webSockets.size();
+    }
+
+    /**
+     * A graceful stop's last step for WebSockets: each open one gets a close frame with status
+     * 1001 (going away) on both sides, between two frames, then closes.
+     */
+    public void closeWebSockets() {
+        for (OriginTunnel t : webSockets) {
+            t.goAway();
         }
     }
 
@@ -228,6 +254,7 @@ public final class ProxyEngine {
 
     /** Stops the upstream client (and its own threads, where it has them) and closes the access log. */
     public void close() {
+        closeWebSockets(); // the WAR undeployed: clients hear "going away" rather than a cut connection
         OriginClient o = origins;
         if (o != null) {
             o.stop();

@@ -146,7 +146,7 @@ final class ServletClient implements ClientSide {
     }
 
     /** An address the container gave as text (an IP literal), unresolved by no lookup. */
-    private static SocketAddress socket(String ip, int port) {
+    static SocketAddress socket(String ip, int port) {
         try {
             return new InetSocketAddress(InetAddress.getByName(ip), port);
         } catch (UnknownHostException | RuntimeException e) {

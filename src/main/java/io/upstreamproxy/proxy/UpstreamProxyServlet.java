@@ -1,11 +1,14 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.route.RouteRule;
+import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.time.Duration;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 
@@ -28,12 +31,10 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
     static final String VIA = "upstream-proxy";
 
     private final transient ProxyEngine engine;
-    private final transient WebSocketTunnel webSocket;
 
     /** The servlet front end of {@code engine}, which it closes when destroyed. */
     public UpstreamProxyServlet(ProxyEngine engine) {
         this.engine = engine;
-        this.webSocket = new WebSocketTunnel(engine == null ? null : engine.settings());
     }
 
     @Override
@@ -76,9 +77,13 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             return;
         }
         rule.requested();
+        Upstream upstream = engine.router().upstream(name);
         String forward = ProxyExchange.forwardPath(rule, path);
         String target = query == null ? forward : forward + "?" + query;
-        WebSocketRelay.open(webSocket, request, response, engine.router().upstream(name), new ServletRequestInfo(request, path.forward()), target);
+        ProxyConfig.Proxy settings = engine.settings();
+        // Each server tried may take the connect and read timeouts; the handshake ends by itself within them.
+        Duration bound = settings.connectTimeout().plus(settings.readTimeout()).multipliedBy(Math.max(1, upstream.servers().size()) + 1L);
+        WebSocketRelay.open(new WebSocketTunnel(engine), request, response, upstream, new ServletRequestInfo(request, path.forward()), target, bound);
     }
 
     /** A fixed pseudonym in {@code Via}: neither our host name nor any version (Jetty's default names the host). */

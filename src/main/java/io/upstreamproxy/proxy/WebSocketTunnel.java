@@ -2,37 +2,37 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import javax.net.ssl.SSLSocket;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.util.Promise;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The WebSocket handshake with a server, the same for every container: the upgrade request
- * goes to the server the balancer picks (over TLS when the upstream says so); a failure before
- * the response head counts against the server and the upgrade goes to the next one, as a GET
- * would. The caller then relays bytes after a {@code 101} ({@link JettyWebSocketHandler} in the
- * jar, {@link WebSocketRelay} through the servlet API in a WAR) or passes the refusal on.
+ * The WebSocket handshake with a server, the same for every front end: the upgrade request
+ * goes to the server the balancer picks, on a connection {@link OriginClient} opens as it opens
+ * every other (resolved, PROXY header, TLS, on the client's event loop in the jar); a failure
+ * before the answer's head counts against the server and the upgrade goes to the next one, as
+ * a GET would. Nothing blocks: the answer comes to {@code done} on the connection's thread.
+ * After a {@code 101} the front end hands the client's side to {@link Opened#relay}
+ * ({@link JettyWebSocketHandler} in the jar, {@link WebSocketRelay} through the servlet API in a
+ * WAR); a refusal is passed on as it is.
  *
- * <p>The handshake runs on the request's thread with a plain socket: it is short (a connect and
- * one response head, both under the proxy's timeouts) and needs nothing from the container.
- * An open WebSocket counts in its server's {@code active} until {@link Opened#ended} runs, and
- * once in {@code requests}.
+ * <p>An open WebSocket counts in its server's {@code active} until it ends, and once in
+ * {@code requests}.
  */
 final class WebSocketTunnel {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
@@ -41,13 +41,11 @@ final class WebSocketTunnel {
             "te", "trailer", "transfer-encoding", "upgrade", "host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host");
     /** Not copied from the server's 101 to the client: the container writes its own. */
     private static final Set<String> NOT_RETURNED = Set.of("connection", "upgrade", "content-length", "transfer-encoding", "date", "server");
-    private static final int MAX_HEAD = 64 << 10;
-    private static final int MAX_REFUSAL_BODY = 1 << 20;
 
-    private final ProxyConfig.Proxy settings;
+    private final ProxyEngine engine;
 
-    WebSocketTunnel(ProxyConfig.Proxy settings) {
-        this.settings = settings;
+    WebSocketTunnel(ProxyEngine engine) {
+        this.engine = engine;
     }
 
     /** An HTTP/1.1 GET asking for {@code Upgrade: websocket}. */
@@ -55,23 +53,33 @@ final class WebSocketTunnel {
         return upgrade != null && upgrade.trim().equalsIgnoreCase("websocket") && "GET".equals(method) && "HTTP/1.1".equals(protocol);
     }
 
-    /** The client's upgrade request as the handshake needs it. */
-    record Upgrade(String target, List<String[]> headers, String clientAddress, boolean secure, String host, String forwardedFor) {}
+    /**
+     * The client's upgrade request as the handshake needs it: {@code remote} and {@code local}
+     * are the client connection's addresses (for {@code send_proxy_protocol}), {@code loop} its
+     * event loop in the jar (null elsewhere).
+     */
+    record Upgrade(String target, List<String[]> headers, String clientAddress, boolean secure, String host, String forwardedFor,
+                   SocketAddress remote, SocketAddress local, Object loop) {}
 
     /** How the handshake ended. */
     sealed interface Result permits Opened, Refused, Failed {}
 
-    /** The server answered 101: relay {@code socket}/{@code in}, then run {@link #ended} once. */
-    record Opened(Socket socket, InputStream in, List<String[]> headers, Runnable ended) implements Result {
+    /** The server answered 101: {@link #relay} the client's side, or close {@code server} when it cannot be taken over. */
+    record Opened(OriginTunnel server, List<HttpField> headers, long idleMillis) implements Result {
         /** The server's 101 headers that go to the client (the accept key, protocol, extensions). */
         List<String[]> returned() {
             List<String[]> out = new ArrayList<>();
-            for (String[] h : headers) {
-                if (!NOT_RETURNED.contains(h[0].toLowerCase(Locale.ROOT))) {
-                    out.add(h);
+            for (HttpField h : headers) {
+                if (!NOT_RETURNED.contains(h.getLowerCaseName())) {
+                    out.add(new String[] {h.getName(), h.getValue()});
                 }
             }
             return out;
+        }
+
+        /** Relays between the server and {@code client} until either closes; the server's lease ends then. */
+        void relay(OriginTunnel.Peer client) {
+            server.relay(client, idleMillis);
         }
     }
 
@@ -81,80 +89,109 @@ final class WebSocketTunnel {
     /** No server could be asked, or none answered. */
     record Failed(int status, String code, String text) implements Result {}
 
-    long idleMillis() {
-        return settings.websocketIdleTimeout().toMillis();
+    /** Opens a WebSocket to one of {@code upstream}'s servers for {@code u}; {@code done} gets the outcome, once. */
+    void open(Upgrade u, Upstream upstream, RequestInfo info, Consumer<Result> done) {
+        new Attempts(u, upstream, info, done).next();
     }
 
-    Result open(Upgrade u, Upstream upstream, RequestInfo info) {
-        List<Server> tried = new ArrayList<>(2);
-        int retries = upstream.config().retries();
-        String last = null;
-        while (retries < 0 || tried.size() <= retries) {
-            Server server = upstream.pick(info, tried::contains);
-            if (server == null) {
-                break;
-            }
-            tried.add(server);
-            Lease lease = server.tryLease();
-            if (lease == null) {
-                continue; // reached its max_conns since the pick: the next pick passes it over
-            }
-            Socket socket = null;
-            Head head;
-            InputStream in;
-            try {
-                socket = connect(upstream, server);
-                OutputStream out = socket.getOutputStream();
-                out.write(requestHead(u, server).getBytes(StandardCharsets.ISO_8859_1));
-                out.flush();
-                in = new BufferedInputStream(socket.getInputStream());
-                head = Head.read(in, MAX_HEAD);
-            } catch (IOException | RuntimeException e) {
-                closeQuietly(socket);
-                lease.failed("WebSocket upgrade: " + Fault.describe(e));
-                String reason = upstream.config().tls() == null ? null : UpstreamTlsContext.reason(e);
-                last = server.key() + ": " + (reason != null ? reason : e.getMessage());
-                LOG.warn("WebSocket upgrade to {} failed{}: {}", server, reason == null ? "" : " (" + reason + ")", e.toString());
-                continue;
-            }
-            if (head.status == 101) {
-                return new Opened(socket, in, head.headers, () -> lease.responded(101));
-            }
-            try {
-                return new Refused(head.status, refusalHeaders(head), refusalBody(head, in));
-            } catch (IOException e) {
-                return new Failed(502, "BadGateway", "WebSocket upgrade refused by " + server.key() + ", and its answer was cut short");
-            } finally {
-                closeQuietly(socket);
-                lease.responded(head.status);
-            }
-        }
-        if (tried.isEmpty()) {
-            return new Failed(503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server");
-        }
-        return new Failed(502, "BadGateway", "WebSocket upgrade failed on " + tried.size() + " server(s), last " + last);
-    }
+    /** The servers tried for one upgrade, one after another. */
+    private final class Attempts {
+        private final Upgrade upgrade;
+        private final Upstream upstream;
+        private final RequestInfo info;
+        private final Consumer<Result> done;
+        private final List<Server> tried = new ArrayList<>(2);
+        private String last;
 
-    private Socket connect(Upstream upstream, Server server) throws IOException {
-        String host = server.address().host();
-        int port = server.address().port();
-        Socket plain = new Socket();
-        try {
-            plain.connect(new InetSocketAddress(host, port), (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
-            plain.setSoTimeout((int) Math.min(Integer.MAX_VALUE, settings.readTimeout().toMillis()));
-            plain.setTcpNoDelay(true);
-            ProxyConfig.UpstreamTls tls = upstream.config().tls();
-            if (tls == null) {
-                return plain;
+        Attempts(Upgrade upgrade, Upstream upstream, RequestInfo info, Consumer<Result> done) {
+            this.upgrade = upgrade;
+            this.upstream = upstream;
+            this.info = info;
+            this.done = done;
+        }
+
+        void next() {
+            int retries = upstream.config().retries();
+            while (retries < 0 || tried.size() <= retries) {
+                Server server = upstream.pick(info, tried::contains);
+                if (server == null) {
+                    break;
+                }
+                tried.add(server);
+                Lease lease = server.tryLease();
+                if (lease != null) {
+                    connect(server, lease);
+                    return;
+                }
+                // reached its max_conns since the pick: the next pick passes it over
             }
-            UpstreamTlsContext ctx = UpstreamTlsContext.of(tls);
-            SSLSocket s = (SSLSocket) ctx.sslContext().getSocketFactory().createSocket(plain, ctx.nameFor(host), port, true);
-            s.setSSLParameters(ctx.parameters(host));
-            s.startHandshake();
-            return s;
-        } catch (IOException | RuntimeException e) {
-            plain.close();
-            throw e;
+            if (tried.isEmpty()) {
+                done.accept(new Failed(503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server"));
+            } else {
+                done.accept(new Failed(502, "BadGateway", "WebSocket upgrade failed on " + tried.size() + " server(s), last " + last));
+            }
+        }
+
+        private void connect(Server server, Lease lease) {
+            ProxyConfig.Proxy settings = engine.settings();
+            OriginClient origins = engine.origins();
+            String proxyProtocol = upstream.config().sendProxyProtocol();
+            OriginClient.Key key = new OriginClient.Key(server.address().host(), server.address().port(), upstream.config().tls(), proxyProtocol);
+            ByteBuffer head = ByteBuffer.wrap(requestHead(upgrade, server).getBytes(StandardCharsets.ISO_8859_1));
+            Attempt attempt = new Attempt(server, lease, settings.websocketIdleTimeout().toMillis());
+            origins.open(key, upgrade.loop(),
+                    proxyProtocol == null ? null : ProxyProtocolHeader.relayed(proxyProtocol, upgrade.remote(), upgrade.local()),
+                    (endPoint, context) -> new OriginTunnel(endPoint, origins.executor(), head, settings.readTimeout().toMillis(),
+                            origins.maxResponseHead(), attempt),
+                    Promise.from(c -> { }, attempt::failed));
+        }
+
+        /** One server's handshake; reports once (a TLS failure may reach both the connection and its promise). */
+        private final class Attempt implements OriginTunnel.Handshake {
+            private final Server server;
+            private final Lease lease;
+            private final long idleMillis;
+            private final AtomicBoolean reported = new AtomicBoolean();
+
+            Attempt(Server server, Lease lease, long idleMillis) {
+                this.server = server;
+                this.lease = lease;
+                this.idleMillis = idleMillis;
+            }
+
+            @Override
+            public void opened(OriginTunnel tunnel, List<HttpField> headers) {
+                if (reported.compareAndSet(false, true)) {
+                    engine.opened(tunnel);
+                    tunnel.whenEnded(() -> {
+                        engine.ended(tunnel);
+                        lease.responded(101);
+                    });
+                    done.accept(new Opened(tunnel, headers, idleMillis));
+                } else {
+                    tunnel.close();
+                }
+            }
+
+            @Override
+            public void refused(int status, List<HttpField> headers, byte[] body) {
+                if (reported.compareAndSet(false, true)) {
+                    lease.responded(status);
+                    done.accept(new Refused(status, refusalHeaders(headers), body));
+                }
+            }
+
+            @Override
+            public void failed(Throwable cause) {
+                if (!reported.compareAndSet(false, true)) {
+                    return;
+                }
+                lease.failed("WebSocket upgrade: " + Fault.describe(cause));
+                String reason = upstream.config().tls() == null ? null : UpstreamTlsContext.reason(cause);
+                last = server.key() + ": " + (reason != null ? reason : cause.getMessage());
+                LOG.warn("WebSocket upgrade to {} failed{}: {}", server, reason == null ? "" : " (" + reason + ")", cause.toString());
+                next();
+            }
         }
     }
 
@@ -177,56 +214,14 @@ final class WebSocketTunnel {
         return b.toString();
     }
 
-    private static List<String[]> refusalHeaders(Head head) {
+    private static List<String[]> refusalHeaders(List<HttpField> headers) {
         List<String[]> out = new ArrayList<>();
-        for (String[] h : head.headers) {
-            String name = h[0].toLowerCase(Locale.ROOT);
+        for (HttpField h : headers) {
+            String name = h.getLowerCaseName();
             if (!DROPPED.contains(name) && !name.equals("content-length") && !name.equals("date") && !name.equals("server")) {
-                out.add(h);
+                out.add(new String[] {h.getName(), h.getValue()});
             }
         }
         return out;
-    }
-
-    /** The refusal's body (at most 1 MiB: refusals are short pages, never downloads). */
-    private static byte[] refusalBody(Head head, InputStream in) throws IOException {
-        if (head.status < 200 || head.status == 204 || head.status == 304) {
-            return new byte[0];
-        }
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        OutputStream bounded = new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                if (body.size() + len > MAX_REFUSAL_BODY) {
-                    throw new IOException("refusal body larger than " + MAX_REFUSAL_BODY + " bytes");
-                }
-                body.write(b, off, len);
-            }
-        };
-        String length = head.header("content-length");
-        String encoding = head.header("transfer-encoding");
-        if (encoding != null && encoding.toLowerCase(Locale.ROOT).contains("chunked")) {
-            Head.copyChunked(in, bounded);
-        } else if (length != null) {
-            Head.copy(in, bounded, Long.parseLong(length.trim()));
-        } else {
-            in.transferTo(bounded); // ends with the connection
-        }
-        return body.toByteArray();
-    }
-
-    static void closeQuietly(Socket s) {
-        if (s != null) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
-        }
     }
 }

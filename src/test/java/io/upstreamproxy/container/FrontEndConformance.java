@@ -10,6 +10,7 @@ import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RawHttp;
 import io.upstreamproxy.testing.WsBackend;
+import io.upstreamproxy.testing.WsClient;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -292,6 +293,22 @@ abstract class FrontEndConformance {
     }
 
     @Test
+    void relaysWebSocketMessagesBothWaysAndFreesTheServerWhenTheClientCloses() throws Exception {
+        try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + frontEnd.port() + frontEnd.prefix() + "/ws/echo")) {
+            assertEquals("ws:hello", ws.ask("hello"));
+            assertEquals("ws:" + "x".repeat(50_000), ws.ask("x".repeat(50_000)), "a message larger than a relay buffer");
+            assertEquals(1, server("ws").get("active").getAsInt(), "the open WebSocket counts as active");
+        }
+        Http.await("ws's active count back to 0", Duration.ofSeconds(10), () -> {
+            try {
+                return server("ws").get("active").getAsInt() == 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
     void streamsServerSentEventsAsTheServerSendsThem() throws Exception {
         try (RawHttp c = RawHttp.connect(frontEnd.port())) {
             c.timeout(10_000);
@@ -333,6 +350,31 @@ abstract class FrontEndConformance {
             String rest = got.toString();
             assertTrue(rest.contains("the first part of a body"), rest);
             assertFalse(rest.endsWith("0\r\n\r\n"), () -> "a last chunk after a cut body: " + rest);
+        }
+    }
+
+    /**
+     * 1xx: a client that asks {@code Expect: 100-continue} is told to go on and its body
+     * arrives whole; a server's interim answer (103 Early Hints) is not passed on (nginx's
+     * default), and the final answer's framing holds on the kept-alive connection.
+     */
+    @Test
+    void answersExpectContinueAndKeepsTheServersInterimAnswersToItself() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send("POST " + frontEnd.prefix() + "/echo-trailers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            RawHttp.Reply interim = c.readHeadOnly();
+            assertEquals(100, interim.status(), interim::toString);
+            c.send("hello");
+            RawHttp.Reply echoed = c.read();
+            assertEquals(200, echoed.status(), echoed::toString);
+            assertEquals("length=5 trailer=none", echoed.body());
+            RawHttp.Reply hinted = c.send("GET " + frontEnd.prefix() + "/early-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals(200, hinted.status(), hinted::toString);
+            assertEquals("final", hinted.body());
+            RawHttp.Reply after = c.send("GET " + frontEnd.prefix() + "/after-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals("app", after.body(), "the next answer on the same connection");
         }
     }
 

@@ -62,13 +62,20 @@ class FaultTest {
     }
 
     @Test
-    void ourFullQueueAndOversizedHeadsAreNotTheServersFault() {
+    void ourFullQueueIsNotTheServersFault() {
         Fault queue = Fault.of(new RejectedExecutionException("Max requests queued per destination 1024 exceeded"), null);
         assertEquals(503, queue.status());
         assertFalse(queue.countsAgainstServer());
-        Fault head = Fault.of(new IllegalArgumentException("Request headers too large"), null);
-        assertEquals(431, head.status());
-        assertFalse(head.countsAgainstServer());
+    }
+
+    @Test
+    void aStalePooledConnectionIsNobodysFaultAndNeverGoesToAnotherServer() {
+        Fault stale = Fault.of(new OriginConnection.Stale(new java.io.IOException("Connection reset by peer")), null);
+        assertEquals(Fault.Kind.STALE, stale.kind());
+        assertEquals(502, stale.status());
+        assertFalse(stale.countsAgainstServer());
+        assertFalse(stale.retryable(true, true), "the same server, on a new connection, is ProxyExchange's to decide");
+        assertTrue(stale.reason().contains("Connection reset by peer"), stale.reason());
     }
 
     @Test

@@ -240,6 +240,29 @@ class OriginConnectionTest {
         assertEquals(0, serverState(p).get("fails").getAsInt(), "a stale pooled connection is not the server failing");
     }
 
+    /**
+     * A POST on a connection the server just closed may have reached it: it is not sent again
+     * (nginx's default too), and the server is not blamed for a connection closed while idle.
+     */
+    @Test
+    void aPostOnAConnectionTheServerJustClosedIs502AndNotTheServersFault() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> {
+            if (n == 1) {
+                return false; // the POST finds the connection closing: read, never answered
+            }
+            return ok(out, "answer " + n);
+        });
+        RunningProxy p = proxy("", s.address());
+        RawHttp client = RawHttp.connect(p.port());
+        open.add(client);
+        assertEquals("answer 0", client.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n").read().body());
+        RawHttp.Reply r = client.send("POST /two HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi").read();
+        assertEquals(502, r.status(), r.body());
+        assertTrue(r.body().contains("not sent again"), r.body());
+        assertEquals(1, s.connections.get(), "not sent again on a new connection");
+        assertEquals(0, serverState(p).get("fails").getAsInt(), "a stale pooled connection is not the server failing");
+    }
+
     @Test
     void aServerThatClosesEveryNewConnectionUnansweredStillFails() throws Exception {
         KeepAliveServer s = server((n, head, out) -> n == 0 && ok(out, "only once"));

@@ -7,6 +7,7 @@ import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.ProxyProcess;
 import io.upstreamproxy.testing.RawHttp;
+import io.upstreamproxy.testing.WsBackend;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -108,6 +109,41 @@ class GracefulStopTest {
             assertTrue(c.closedByPeer());
         }
         assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+    }
+
+    /**
+     * An open WebSocket lives on until shutdown.timeout, then both its client and its server
+     * get a close frame with status 1001 (going away), and the process exits 0.
+     */
+    @Test
+    void anOpenWebSocketGetsGoingAwayOnBothSidesAtTheShutdownTimeout() throws Exception {
+        try (WsBackend ws = WsBackend.start("ws")) {
+            Path config = dir.resolve("proxy.json");
+            Files.writeString(config, ("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {'ws': {'servers': [{'server': '"
+                    + ws.address() + "'}]}}, 'shutdown': {'timeout': '1s'}}").replace('\'', '"'));
+            proxy = ProxyProcess.start(dir, Map.of(), "--config", config.toString(), "--no-access-log");
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", proxy.port())) {
+                socket.setSoTimeout(15_000);
+                socket.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                java.io.InputStream in = socket.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int c = in.read();
+                    assertTrue(c >= 0, () -> "closed in the head: " + head);
+                    head.append((char) c);
+                }
+                assertTrue(head.toString().startsWith("HTTP/1.1 101"), head::toString);
+                proxy.terminate();
+                proxy.awaitLog("1 WebSocket(s) open; closing them with 1001", Duration.ofSeconds(30));
+                byte[] frame = in.readNBytes(4);
+                assertEquals("88 02 03 e9", java.util.HexFormat.ofDelimiter(" ").formatHex(frame), "a close frame, status 1001, to the client");
+                Integer serverSaw = ws.closeCodes.poll(15, TimeUnit.SECONDS);
+                assertEquals(1001, serverSaw, "the close status the server got");
+            }
+            assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
+            assertTrue(proxy.err.stream().anyMatch(l -> l.contains("1 WebSocket(s) told to go away (1001)")), () -> String.join("\n", proxy.err));
+        }
     }
 
     /** An HTTP/2 connection (h2c, prior knowledge) gets a GOAWAY, and its stream in flight is answered. */

@@ -17,6 +17,8 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 public final class WsBackend implements AutoCloseable {
     public final String name;
     public final AtomicInteger upgrades = new AtomicInteger();
+    /** The status of every close frame a client sent, in order. */
+    public final java.util.concurrent.BlockingQueue<Integer> closeCodes = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Server server;
     private final ServerConnector connector;
 
@@ -75,6 +77,11 @@ public final class WsBackend implements AutoCloseable {
         @OnWebSocketMessage
         public void onText(Session session, String message) {
             session.sendText(name + ":" + message, Callback.NOOP);
+        }
+
+        @org.eclipse.jetty.websocket.api.annotations.OnWebSocketClose
+        public void onClose(int statusCode, String reason) {
+            closeCodes.add(statusCode);
         }
     }
 }
