@@ -90,7 +90,7 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         }
         rule.requested();
         Upstream upstream = r.upstream(name);
-        path = ProxyExchange.forwardPath(rule, requestPath);
+        path = RouteEdits.forwardPath(rule, requestPath);
         List<String[]> headers = new ArrayList<>();
         for (HttpField f : request.getHeaders()) {
             headers.add(new String[] {f.getName(), f.getValue()});

@@ -6,8 +6,6 @@ import io.upstreamproxy.config.RoutePolicy;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.route.RouteRule;
-import io.upstreamproxy.route.RouteTable;
-import io.upstreamproxy.route.Variables;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -23,7 +21,6 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.URIUtil;
 
 /**
  * One client request through the proxy, whichever front end it came in by: the jar's
@@ -83,11 +80,11 @@ final class ProxyExchange {
             return;
         }
         if (action instanceof RouteAction.Redirect r) {
-            answer(r.status(), null, new byte[0], location(r, path));
+            answer(r.status(), null, new byte[0], RouteEdits.location(r, client, path));
             return;
         }
         Upstream upstream = engine.router().upstream(rule.upstream());
-        String forward = forwardPath(rule, path);
+        String forward = RouteEdits.forwardPath(rule, path);
         String query = client.query();
         String target = query == null ? forward : forward + "?" + query;
         ProxyConfig.Proxy settings = engine.settings();
@@ -115,67 +112,6 @@ final class ProxyExchange {
             return;
         }
         pickAndSend();
-    }
-
-    /** The path to send: the route's {@code strip_prefix} or {@code rewrite} applied, still percent-encoded. */
-    static String forwardPath(RouteRule rule, RequestPath path) {
-        if (!rule.rewrites()) {
-            return path.forward();
-        }
-        if (path.forward().equals(path.route())) {
-            return rule.rewrite(path.forward());
-        }
-        return URIUtil.encodePath(rule.rewrite(path.route()));
-    }
-
-    /**
-     * A redirect's {@code Location}: its {@code to} with the variables filled in, or the same
-     * URL under another scheme (the host without its port: the other scheme's port is its default).
-     */
-    private String location(RouteAction.Redirect r, RequestPath path) {
-        String query = client.query();
-        String context = client.contextPath();
-        String requestUri = context + client.rawPath() + (query == null ? "" : "?" + query);
-        String host = host();
-        if (r.to() == null) {
-            return r.scheme() + "://" + host + requestUri;
-        }
-        return Variables.expand(r.to(), name -> switch (name) {
-            case "scheme" -> client.scheme();
-            case "host" -> host;
-            case "request_uri" -> requestUri;
-            case "uri" -> context + path.route();
-            case "args" -> query == null ? "" : query;
-            default -> null;
-        });
-    }
-
-    /** nginx's {@code $host}: the request's host name, lower-case, without the port; else the address the client reached. */
-    private String host() {
-        String host = RouteTable.host(client.host());
-        return host != null ? host : client.localAddr();
-    }
-
-    /** The route's header changes on {@code fields}: remove, then set, then add, values with their variables filled in. */
-    private void applyHeaders(RoutePolicy.HeaderOps ops, HttpFields.Mutable fields) {
-        if (ops.isEmpty()) {
-            return;
-        }
-        for (String name : ops.remove()) {
-            fields.remove(name);
-        }
-        ops.set().forEach((name, value) -> fields.put(name, headerValue(value)));
-        ops.add().forEach((name, value) -> fields.add(name, headerValue(value)));
-    }
-
-    private String headerValue(String template) {
-        return Variables.expand(template, name -> switch (name) {
-            case "remote_addr" -> client.remoteAddr();
-            case "host" -> host();
-            case "scheme" -> client.scheme();
-            case "request_id" -> requestId;
-            default -> null;
-        });
     }
 
     /** The first attempt, once the request (and its body, when buffered) is all here. */
@@ -212,7 +148,7 @@ final class ProxyExchange {
         HttpFields.Mutable fields = HttpFields.build();
         CoreHeaders.toServer(client, fields);
         fields.put(RequestId.HEADER, requestId);
-        applyHeaders(rule.route().policy().requestHeaders(), fields);
+        RouteEdits.headers(rule.route().policy().requestHeaders(), fields, client, requestId);
         Content.Source source = null;
         boolean chunked = false;
         if (x.body == null && !x.replayable) {
@@ -484,7 +420,7 @@ final class ProxyExchange {
             status = code;
             client.status(code);
             CoreHeaders.copyToClient(fields, client.responseHeaders());
-            applyHeaders(rule.route().policy().responseHeaders(), client.responseHeaders());
+            RouteEdits.headers(rule.route().policy().responseHeaders(), client.responseHeaders(), client, requestId);
             if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(client.method())) {
                 taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {

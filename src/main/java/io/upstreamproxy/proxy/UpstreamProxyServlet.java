@@ -78,7 +78,7 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         }
         rule.requested();
         Upstream upstream = engine.router().upstream(name);
-        String forward = ProxyExchange.forwardPath(rule, path);
+        String forward = RouteEdits.forwardPath(rule, path);
         String target = query == null ? forward : forward + "?" + query;
         ProxyConfig.Proxy settings = engine.settings();
         // Each server tried may take the connect and read timeouts; the handshake ends by itself within them.
