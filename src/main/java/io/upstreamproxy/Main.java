@@ -23,7 +23,8 @@ import io.upstreamproxy.proxy.ProxyEngine;
 import io.upstreamproxy.state.StateException;
 import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.upstream.UpstreamRegistry;
-import io.upstreamproxy.web.Reloader;
+import io.upstreamproxy.runtime.ProxyRuntime;
+import io.upstreamproxy.runtime.Reloader;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.io.IOException;
 import java.io.InputStream;
@@ -40,6 +41,7 @@ import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.Invocable;
@@ -64,13 +66,15 @@ public final class Main {
     public static final String FRONT_END = "upstream-proxy.front-end";
     private final ServletContextHandler context;
     private final DemoBackends demo;
+    private final ProxyRuntime runtime;
     private final ProxyConfig.Shutdown shutdown;
     private volatile HandOver handOver; // --pid-file, null without
 
-    private Main(Server server, ServletContextHandler context, DemoBackends demo, ProxyConfig.Shutdown shutdown) {
+    private Main(Server server, ServletContextHandler context, DemoBackends demo, ProxyRuntime runtime, ProxyConfig.Shutdown shutdown) {
         this.server = server;
         this.context = context;
         this.demo = demo;
+        this.runtime = runtime;
         this.shutdown = shutdown;
     }
 
@@ -171,30 +175,10 @@ public final class Main {
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
         Server server = newServer(config.listeners(), config.proxy());
-        ServletContextHandler context = new ServletContextHandler("/");
-        context.setAttribute(UpstreamProxyListener.CONFIG_ATTRIBUTE, config);
-        context.setAttribute(UpstreamProxyListener.ACCESS_LOG_ATTRIBUTE, String.valueOf(accessLog));
-        if (source != null) {
-            context.setAttribute(UpstreamProxyListener.CONFIG_SOURCE_ATTRIBUTE, source);
-        }
-        context.addEventListener(new UpstreamProxyListener());
-        context.setErrorHandler(new JsonErrorHandler());
-        Handler handlers = new JettyWebSocketHandler(context, engineOf(context), config);
-        if (!"servlet".equals(System.getProperty(FRONT_END))) {
-            handlers = new CoreProxyHandler(handlers, context, config.listeners().stream().allMatch(l -> l.tls() == null));
-        }
-        server.setHandler(new DrainingHandler(handlers)); // a stop waits for requests in flight, and serves those arriving meanwhile
-        server.setStopTimeout(config.shutdown().timeout().toMillis());
+        ProxyRuntime runtime;
         try {
-            server.start();
-        } catch (IOException e) {
-            server.stop();
-            if (demo != null) {
-                demo.close();
-            }
-            throw new UserError("cannot listen on " + failedListener(server, config) + ": " + e.getMessage());
+            runtime = ProxyRuntime.start(config, new ProxyRuntime.Options(accessLog, source, server.getThreadPool(), false));
         } catch (RuntimeException e) {
-            server.stop();
             if (demo != null) {
                 demo.close();
             }
@@ -205,31 +189,59 @@ public final class Main {
             }
             throw e;
         }
+        ServletContextHandler context = new ServletContextHandler("/");
+        context.addEventListener(new UpstreamProxyListener(runtime));
+        context.setErrorHandler(new JsonErrorHandler());
+        Handler handlers = new JettyWebSocketHandler(context, runtime.engine(), config);
+        if (!"servlet".equals(System.getProperty(FRONT_END))) {
+            handlers = new CoreProxyHandler(handlers, context, runtime.engine(), config.listeners().stream().allMatch(l -> l.tls() == null));
+        }
+        server.setHandler(new DrainingHandler(handlers)); // a stop waits for requests in flight, and serves those arriving meanwhile
+        server.setStopTimeout(config.shutdown().timeout().toMillis());
+        // Closed once the graceful part of a stop is over, before the thread pool stops: the
+        // upstream client's selectors run on that pool, and would hold its stop for the timeout.
+        server.addManaged(new AbstractLifeCycle() {
+            @Override
+            protected void doStop() {
+                runtime.close();
+            }
+        });
+        try {
+            server.start();
+        } catch (IOException e) {
+            server.stop();
+            runtime.close();
+            if (demo != null) {
+                demo.close();
+            }
+            throw new UserError("cannot listen on " + failedListener(server, config) + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            server.stop();
+            runtime.close();
+            if (demo != null) {
+                demo.close();
+            }
+            throw e;
+        }
         if (!server.isStarted()) {
             throw new IllegalStateException("the server did not start");
         }
-        return new Main(server, context, demo, config.shutdown());
+        return new Main(server, context, demo, runtime, config.shutdown());
     }
 
-    /** A context attribute the listener published (tests reach the fleet node this way). */
-    public Object attribute(String name) {
-        return context.getServletContext().getAttribute(name);
-    }
-
-    /** The routes over the running upstreams, as the listener publishes them (null before it did; a reload replaces them). */
-    private static Supplier<ProxyEngine> engineOf(ServletContextHandler context) {
-        return () -> (ProxyEngine) context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE);
+    /** What the proxy runs on (tests reach the fleet node, the engine and the change applier this way). */
+    public ProxyRuntime runtime() {
+        return runtime;
     }
 
     /** The running upstreams (for tests and embedding). */
-
     public UpstreamRegistry registry() {
-        return (UpstreamRegistry) context.getServletContext().getAttribute(UpstreamProxyListener.REGISTRY_ATTRIBUTE);
+        return runtime.registry();
     }
 
     /** Re-reads the config and applies it (as SIGHUP and POST /api/reload do). */
     public Reloader.Outcome reload() {
-        return ((Reloader) context.getServletContext().getAttribute(UpstreamProxyListener.RELOADER_ATTRIBUTE)).reload();
+        return runtime.reloader().reload();
     }
 
     /**
@@ -328,9 +340,7 @@ public final class Main {
      */
     public void stop() throws Exception {
         UpstreamRegistry registry = registry();
-        if (context.getServletContext().getAttribute(UpstreamProxyListener.READINESS_ATTRIBUTE) instanceof io.upstreamproxy.web.Readiness r) {
-            r.stopping();
-        }
+        runtime.readiness().stopping();
         if (!shutdown.delay().isZero()) {
             LOG.info("upstream-proxy stopping: /api/ready answers 503, still serving for shutdown.delay {} ms", shutdown.delay().toMillis());
             Thread.sleep(shutdown.delay().toMillis()); // the delay itself: outer balancers see 503 and move away
@@ -397,8 +407,8 @@ public final class Main {
      * see a clean close rather than a cut connection; then the stop goes on.
      */
     private void closeWebSocketsLast(long deadlineNanos) throws InterruptedException {
-        ProxyEngine engine = (ProxyEngine) context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE);
-        if (engine == null || engine.openWebSockets() == 0) {
+        ProxyEngine engine = runtime.engine();
+        if (engine.openWebSockets() == 0) {
             return;
         }
         LOG.info("upstream-proxy stopping: {} WebSocket(s) open; closing them with 1001 (going away) at shutdown.timeout, in {} ms",
@@ -443,8 +453,8 @@ public final class Main {
 
     /** SIGUSR1 reopens the access-log file, as nginx does, after logrotate moved it. */
     private void reopenAccessLogOnSignal() {
-        Object log = context.getServletContext().getAttribute(UpstreamProxyListener.ACCESS_LOG_HANDLE_ATTRIBUTE);
-        if (log instanceof AccessLog a) {
+        AccessLog a = runtime.accessLog();
+        if (a != AccessLog.OFF) {
             Signals.on("USR1", () -> {
                 a.reopen();
                 LOG.info("SIGUSR1: reopening the access log");

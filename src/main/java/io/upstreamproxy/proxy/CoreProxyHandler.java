@@ -35,16 +35,17 @@ public final class CoreProxyHandler extends Handler.Wrapper {
 
     private final ServletContextHandler context;
     private final boolean nonBlocking;
-    private volatile ProxyEngine engine;
+    private final ProxyEngine engine;
 
     /**
      * {@code next}: the handlers in front of {@code context} (or the context itself);
      * {@code nonBlocking}: whether to tell Jetty it may handle proxied requests on the thread
      * that read them (true unless a listener speaks TLS, see the class comment).
      */
-    public CoreProxyHandler(Handler next, ServletContextHandler context, boolean nonBlocking) {
+    public CoreProxyHandler(Handler next, ServletContextHandler context, ProxyEngine engine, boolean nonBlocking) {
         super(next);
         this.context = context;
+        this.engine = engine;
         this.nonBlocking = nonBlocking;
     }
 
@@ -55,9 +56,8 @@ public final class CoreProxyHandler extends Handler.Wrapper {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
-        ProxyEngine e = engine();
-        if (e != null && proxied(request)) {
-            new ProxyExchange(e, new CoreClient(request, response, callback)).start();
+        if (proxied(request)) {
+            new ProxyExchange(engine, new CoreClient(request, response, callback)).start();
             return true;
         }
         if (nonBlocking) {
@@ -78,14 +78,6 @@ public final class CoreProxyHandler extends Handler.Wrapper {
             LOG.debug("handling {}", request.getHttpURI(), t);
             Response.writeError(request, response, callback, t);
         }
-    }
-
-    private ProxyEngine engine() {
-        ProxyEngine e = engine;
-        if (e == null && context.getServletContext().getAttribute(ProxyEngine.ATTRIBUTE) instanceof ProxyEngine published) {
-            engine = e = published;
-        }
-        return e;
     }
 
     /** What the servlet mappings give the proxy servlet, upgrades aside (the servlet tunnels those). */

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -40,16 +39,16 @@ import org.eclipse.jetty.util.thread.Invocable.InvocationType;
  * WebSocket idle rule.
  */
 public final class JettyWebSocketHandler extends Handler.Wrapper {
-    private final Supplier<ProxyEngine> engine;
+    private final ProxyEngine engine;
     private final String apiPath;
     private final String statusPath;
 
     /**
-     * {@code engine}: read per request, since it exists only once the context started. The API
+     * {@code engine}: the one every front end shares. The API
      * and the status page keep their paths (and the access filter over them): an upgrade there
      * goes on to the servlets, as the servlet mappings would send it.
      */
-    public JettyWebSocketHandler(Handler next, Supplier<ProxyEngine> engine, io.upstreamproxy.config.ProxyConfig config) {
+    public JettyWebSocketHandler(Handler next, ProxyEngine engine, io.upstreamproxy.config.ProxyConfig config) {
         super(next);
         this.engine = engine;
         this.apiPath = config.api().path();
@@ -77,7 +76,7 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
             return super.handle(request, response, callback);
         }
         String path = requestPath.forward();
-        ProxyEngine e = engine.get();
+        ProxyEngine e = engine;
         Router r = e == null ? null : e.router();
         String query = request.getHttpURI().getQuery();
         HttpFields fields = request.getHeaders();

@@ -25,8 +25,6 @@ import org.slf4j.LoggerFactory;
  * and the log line. The front ends only adapt the client's I/O ({@link ClientSide}).
  */
 public final class ProxyEngine {
-    /** Context attribute where the webapp's listener publishes the engine (the jar's {@link CoreProxyHandler} finds it there). */
-    public static final String ATTRIBUTE = "io.upstreamproxy.engine";
     /** The proxy servlet's name: requests the servlet mappings give it are the proxied ones. */
     public static final String SERVLET = "upstream-proxy";
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE");

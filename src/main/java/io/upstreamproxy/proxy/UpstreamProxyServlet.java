@@ -32,15 +32,9 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
 
     private final transient ProxyEngine engine;
 
-    /** The servlet front end of {@code engine}, which it closes when destroyed. */
+    /** The servlet front end of {@code engine} (its runtime closes it). */
     public UpstreamProxyServlet(ProxyEngine engine) {
         this.engine = engine;
-    }
-
-    @Override
-    public void destroy() {
-        super.destroy();
-        engine.close();
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.upstreamproxy.web;
 
+import io.upstreamproxy.runtime.Reloader;
+import io.upstreamproxy.runtime.Readiness;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;

@@ -1,5 +1,7 @@
 package io.upstreamproxy.web;
 
+import io.upstreamproxy.runtime.Reloader;
+import io.upstreamproxy.runtime.Readiness;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.upstreamproxy.http.ErrorBody;

@@ -1,5 +1,7 @@
 package io.upstreamproxy.web;
 
+import io.upstreamproxy.runtime.Reloader;
+import io.upstreamproxy.runtime.Readiness;
 import io.upstreamproxy.http.ErrorBody;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;

@@ -15,8 +15,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
-import io.upstreamproxy.web.Reloader;
-import io.upstreamproxy.web.UpstreamProxyListener;
+import io.upstreamproxy.runtime.Reloader;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,7 +106,7 @@ class FleetIT {
     }
 
     static FleetNode node(RunningProxy p) {
-        return (FleetNode) p.attribute(UpstreamProxyListener.FLEET_ATTRIBUTE);
+        return p.runtime().fleet();
     }
 
     static HttpResponse<String> patch(RunningProxy p, int id, String body) throws Exception {
@@ -247,7 +246,7 @@ class FleetIT {
     }
 
     static io.upstreamproxy.upstream.ChangeApplier changes(RunningProxy p) {
-        return (io.upstreamproxy.upstream.ChangeApplier) p.attribute(UpstreamProxyListener.CHANGES_ATTRIBUTE);
+        return p.runtime().changes();
     }
 
     @Test
@@ -294,7 +293,7 @@ class FleetIT {
     }
 
     static Reloader reloader(RunningProxy p) {
-        return (Reloader) p.attribute(UpstreamProxyListener.RELOADER_ATTRIBUTE);
+        return p.runtime().reloader();
     }
 
     /** The address etcd (as the instance has seen it) holds for a server id, or null. */

@@ -82,7 +82,7 @@ class OriginConnectionTest {
     }
 
     private static OriginPool pool(RunningProxy p, String address) {
-        ProxyEngine engine = (ProxyEngine) p.attribute(ProxyEngine.ATTRIBUTE);
+        ProxyEngine engine = p.runtime().engine();
         return engine.origins().existingPool(HostPort.parse(address), null);
     }
 

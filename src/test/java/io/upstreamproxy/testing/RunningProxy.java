@@ -53,9 +53,9 @@ public final class RunningProxy implements AutoCloseable {
         return main.registry();
     }
 
-    /** A context attribute the listener published, e.g. the fleet node. */
-    public Object attribute(String name) {
-        return main.attribute(name);
+    /** What the proxy runs on: the fleet node, the engine, the change applier, the reloader. */
+    public io.upstreamproxy.runtime.ProxyRuntime runtime() {
+        return main.runtime();
     }
 
     /** True when proxied requests go through Jetty's core API, false through the servlet (the WAR's way). */

@@ -1,4 +1,4 @@
-package io.upstreamproxy.web;
+package io.upstreamproxy.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

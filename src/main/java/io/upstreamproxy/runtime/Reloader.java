@@ -1,4 +1,4 @@
-package io.upstreamproxy.web;
+package io.upstreamproxy.runtime;
 
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.Durations;

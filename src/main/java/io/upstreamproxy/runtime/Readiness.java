@@ -1,4 +1,4 @@
-package io.upstreamproxy.web;
+package io.upstreamproxy.runtime;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.upstream.Server;
