@@ -37,6 +37,7 @@ public final class ProxyEngine {
     private final AccessLog accessLog;
     private final Object serverExecutor;
     private volatile OriginClient origins; // the upstream client; guarded by this when created
+    private volatile StreamClient streams; // the HTTP/2 upstream client (h2c upstreams); guarded by this when created
     private final Set<OriginTunnel> webSockets = ConcurrentHashMap.newKeySet(); // open ones, for a graceful stop
     private QueuedThreadPool ownPool;      // its threads where the container lends none (Tomcat); guarded by this
 
@@ -67,6 +68,10 @@ public final class ProxyEngine {
         OriginClient o = origins;
         if (o != null) {
             o.reconfigure(next);
+        }
+        StreamClient h2 = streams;
+        if (h2 != null) {
+            h2.reconfigure(next);
         }
     }
 
@@ -108,6 +113,22 @@ public final class ProxyEngine {
             }
         }
         return o;
+    }
+
+    /** The HTTP/2 upstream client ({@code "protocol": "h2c"}), started on first use; it shares the HTTP/1.1 client's threads. */
+    StreamClient streams() {
+        StreamClient h2 = streams;
+        if (h2 == null) {
+            Executor executor = origins().executor();
+            synchronized (this) {
+                h2 = streams;
+                if (h2 == null) {
+                    h2 = StreamClient.create(settings, executor);
+                    streams = h2;
+                }
+            }
+        }
+        return h2;
     }
 
     private static QueuedThreadPool ownPool() {
@@ -256,6 +277,10 @@ public final class ProxyEngine {
         OriginClient o = origins;
         if (o != null) {
             o.stop();
+        }
+        StreamClient h2 = streams;
+        if (h2 != null) {
+            h2.stop();
         }
         QueuedThreadPool pool;
         synchronized (this) {

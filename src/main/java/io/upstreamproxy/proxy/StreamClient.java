@@ -1,0 +1,139 @@
+package io.upstreamproxy.proxy;
+
+import io.upstreamproxy.config.HostPort;
+import io.upstreamproxy.config.OriginProtocol;
+import io.upstreamproxy.config.ProxyConfig;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.client.HTTP2Client;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The upstream client for HTTP/2 servers ({@code "protocol": "h2c"}): Jetty's
+ * {@link HTTP2Client} for the framing, HPACK and flow control, a {@link StreamPool} per server
+ * for sharing connections, and an {@link OriginStream} per request, which speaks to the
+ * exchange as an HTTP/1.1 {@link OriginConnection} does. Its connections live on selectors of
+ * their own (one; a connection carries many requests, so there are few), not on the client's
+ * event loop as HTTP/1.1 ones do: a connection is shared by clients of every loop.
+ *
+ * <p>Started on first use. The WAR leaves Jetty's HTTP/2 jars out (a container brings its own
+ * and they must not meet), so there {@link #create} fails and an h2c upstream answers 500
+ * saying why (docs/grpc.md).
+ */
+final class StreamClient {
+    private static final Logger LOG = LoggerFactory.getLogger(StreamClient.class);
+
+    private final HTTP2Client http2;
+    private final Executor executor;
+    private final Map<HostPort, StreamPool> pools = new ConcurrentHashMap<>();
+    private volatile ProxyConfig.Proxy settings;
+
+    private StreamClient(ProxyConfig.Proxy settings, Executor executor) {
+        this.settings = settings;
+        this.executor = executor;
+        ClientConnector connector = new ClientConnector();
+        connector.setSelectors(1);
+        connector.setExecutor(executor);
+        connector.setConnectTimeout(settings.connectTimeout());
+        http2 = new HTTP2Client(connector);
+        http2.setIdleTimeout(settings.upstreamIdleTimeout().toMillis());
+        try {
+            http2.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the HTTP/2 upstream client", e);
+        }
+    }
+
+    /** A started client, or an {@link IllegalStateException} saying why there is none here (the WAR). */
+    static StreamClient create(ProxyConfig.Proxy settings, Executor executor) {
+        try {
+            return new StreamClient(settings, executor);
+        } catch (NoClassDefFoundError e) {
+            throw new IllegalStateException("upstream protocol h2c/h2 needs Jetty's HTTP/2 client, which the WAR does not carry (docs/grpc.md)", e);
+        }
+    }
+
+    void reconfigure(ProxyConfig.Proxy next) {
+        settings = next;
+        http2.getClientConnector().setConnectTimeout(next.connectTimeout());
+    }
+
+    /** The pool of HTTP/2 connections to {@code address}, with {@code protocol}'s stream limit (read on every request). */
+    StreamPool pool(HostPort address, OriginProtocol protocol) {
+        StreamPool pool = pools.computeIfAbsent(address, a -> new StreamPool(this, a, new Limit(), () -> settings.maxConnectionsPerServer(),
+                () -> settings.maxQueuedPerServer()));
+        pool.limit().streams = protocol.maxConcurrentStreams(); // a reload's new limit applies from the next request
+        return pool;
+    }
+
+    /**
+     * Sends one request on a stream of {@code pool}'s: {@code body} (whole) or {@code source}
+     * (streamed), or neither; {@code deadlineMillis} &gt; 0 ends it with a timeout then (gRPC's
+     * {@code grpc-timeout}); {@code l} hears the response as from an HTTP/1.1 connection.
+     */
+    void send(StreamPool pool, String method, String target, String authority, HttpFields fields, long length,
+              ByteBuffer body, Content.Source source, long idleMillis, long deadlineMillis, OriginConnection.Listener l) {
+        OriginStream s = new OriginStream(method, target, authority, fields, length, body, source, idleMillis, l);
+        if (deadlineMillis > 0) {
+            Scheduler.Task task = scheduler().schedule(s::deadline, deadlineMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            s.onEnd(task::cancel);
+        }
+        pool.acquire(s);
+    }
+
+    Scheduler scheduler() {
+        return http2.getScheduler();
+    }
+
+    /** Opens a connection to {@code address}: resolved off the selector when it is a name. */
+    void connect(HostPort address, Session.Listener listener, Promise<Session> done) {
+        String host = address.host().startsWith("[") ? address.host().substring(1, address.host().length() - 1) : address.host();
+        if (HostPort.isIpLiteral(address.host())) {
+            http2.connect(new InetSocketAddress(host, address.port()), listener, done);
+            return;
+        }
+        executor.execute(() -> {
+            InetSocketAddress resolved = new InetSocketAddress(host, address.port()); // a blocking lookup, on a pool thread
+            if (resolved.isUnresolved()) {
+                done.failed(new java.nio.channels.UnresolvedAddressException());
+            } else {
+                http2.connect(resolved, listener, done);
+            }
+        });
+    }
+
+    /** Closes every connection and stops the client. */
+    void stop() {
+        pools.values().forEach(StreamPool::close);
+        try {
+            http2.stop();
+        } catch (Exception e) {
+            LOG.debug("stopping the HTTP/2 upstream client", e);
+        }
+    }
+
+    /** The pool for an address, when one was made (tests). */
+    StreamPool existingPool(HostPort address) {
+        return pools.get(address);
+    }
+
+    /** A pool's stream limit, replaced by a reload. */
+    static final class Limit implements java.util.function.IntSupplier {
+        volatile int streams = OriginProtocol.DEFAULT_STREAMS;
+
+        @Override
+        public int getAsInt() {
+            return streams;
+        }
+    }
+}

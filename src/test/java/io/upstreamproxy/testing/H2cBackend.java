@@ -1,0 +1,85 @@
+package io.upstreamproxy.testing;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http2.server.HTTP2CServerConnectionFactory;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * A Jetty backend that speaks only HTTP/2 in clear text (h2c, prior knowledge) on 127.0.0.1,
+ * port 0. It answers {@code <name> <method> <path?query> <body bytes> <protocol>}, adds
+ * {@code x-backend}, and trailers {@code x-sum} (the body's length) when asked by
+ * {@code /trailers}. Requests may be held on {@link #hold}.
+ */
+public final class H2cBackend implements AutoCloseable {
+    public final String name;
+    private final Server server;
+    private final ServerConnector connector;
+    /** Path and query of every request seen. */
+    public final List<String> seen = new CopyOnWriteArrayList<>();
+    /** When set, requests wait on it (up to 30 s) before answering. */
+    public volatile CountDownLatch hold;
+
+    private H2cBackend(String name) throws Exception {
+        this.name = name;
+        server = new Server();
+        connector = new ServerConnector(server, new HTTP2CServerConnectionFactory(new HttpConfiguration()));
+        connector.setHost("127.0.0.1");
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) throws Exception {
+                String pathQuery = request.getHttpURI().getPathQuery();
+                seen.add(pathQuery);
+                byte[] body = Content.Source.asByteBuffer(request).array();
+                CountDownLatch h = hold;
+                if (h != null) {
+                    h.await(30, TimeUnit.SECONDS);
+                }
+                response.getHeaders().put("x-backend", name);
+                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
+                String text = name + " " + request.getMethod() + " " + pathQuery + " " + body.length + " " + request.getConnectionMetaData().getProtocol();
+                if (pathQuery.startsWith("/trailers")) { // in two writes, so the body has no Content-Length
+                    HttpFields.Mutable trailers = HttpFields.build();
+                    response.setTrailersSupplier(() -> trailers);
+                    trailers.put("x-sum", Integer.toString(body.length));
+                    response.write(false, java.nio.ByteBuffer.wrap(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                            Callback.from(() -> response.write(true, null, callback), callback::failed));
+                    return true;
+                }
+                Content.Sink.write(response, true, text, callback);
+                return true;
+            }
+        });
+        server.start();
+    }
+
+    public static H2cBackend start(String name) throws Exception {
+        return new H2cBackend(name);
+    }
+
+    public String address() {
+        return "127.0.0.1:" + connector.getLocalPort();
+    }
+
+    /** Connections open to it now (the proxy's). */
+    public int connections() {
+        return connector.getConnectedEndPoints().size();
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+    }
+}
