@@ -111,8 +111,15 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
                 return;
             }
             if (frame.isEndStream()) {
+                // A head that ends the stream (gRPC's Trailers-Only error, a 204) goes to the client as
+                // one too: with a zero length, the exchange sends it with its end, not as a head and an
+                // empty end, which a gRPC client reads as a response missing its trailers (INTERNAL).
+                HttpFields fields = r.getHttpFields();
+                if (!fields.contains(HttpHeader.CONTENT_LENGTH)) {
+                    fields = HttpFields.build(fields).put(HttpHeader.CONTENT_LENGTH, "0");
+                }
                 hold();
-                listener.onHeaders(r.getStatus(), r.getHttpFields(), Callback.from(() -> {
+                listener.onHeaders(r.getStatus(), fields, Callback.from(() -> {
                     if (taken()) {
                         complete(null);
                     }

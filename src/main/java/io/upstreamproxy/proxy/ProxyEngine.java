@@ -166,7 +166,7 @@ public final class ProxyEngine {
         } else {
             x.lease.abandoned();
         }
-        if (!fault.retryable(x.replayable, x.idempotent) || committed || !x.mayRetry()) {
+        if (!fault.retryable(x.replayable || x.bodyUnread, x.idempotent) || committed || !x.mayRetry()) {
             return null;
         }
         Lease next = lease(x);

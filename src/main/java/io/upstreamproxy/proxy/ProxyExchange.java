@@ -267,6 +267,7 @@ final class ProxyExchange {
     private final class StreamedSource implements Content.Source {
         private final long maxBytes;
         private long total;
+        private volatile boolean touched; // read() was called: the client's body is no longer whole to send elsewhere
 
         StreamedSource(long maxBytes) {
             this.maxBytes = maxBytes;
@@ -274,6 +275,7 @@ final class ProxyExchange {
 
         @Override
         public Content.Chunk read() {
+            touched = true;
             Content.Chunk chunk;
             synchronized (this) {
                 if (finished.get()) { // the client's exchange ended first: nothing of this is the server's
@@ -457,6 +459,10 @@ final class ProxyExchange {
                 reply(ProxyEngine.Answer.of(fault));
                 return;
             }
+            // Over HTTP/2 a body without a length is the rule (every gRPC call): one the failed
+            // attempt never read a byte of may go to the next server as a buffered one would.
+            StreamedSource body = streamed;
+            x.bodyUnread = body != null && !body.touched && x.upstream.config().protocol().multiplexed();
             Lease next = engine.afterFailure(x, fault, client.isCommitted(), client.method());
             if (next != null) {
                 client.reset();

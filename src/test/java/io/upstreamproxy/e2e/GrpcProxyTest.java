@@ -1,0 +1,162 @@
+package io.upstreamproxy.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.StreamObserver;
+import io.upstreamproxy.testing.GrpcEcho;
+import io.upstreamproxy.testing.Http;
+import io.upstreamproxy.testing.RunningProxy;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * gRPC through the jar: a grpc-java client over h2c to the proxy's HTTP/2 listener, grpc-java
+ * servers behind it on an upstream with {@code "protocol": "h2c"}.
+ */
+class GrpcProxyTest {
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private final List<GrpcEcho> servers = new ArrayList<>();
+    private ManagedChannel channel;
+
+    @AfterEach
+    void closeAll() throws Exception {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        for (int i = open.size() - 1; i >= 0; i--) {
+            open.get(i).close();
+        }
+    }
+
+    private RunningProxy proxy(int count) throws Exception {
+        StringBuilder list = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            GrpcEcho s = GrpcEcho.start("s" + i);
+            open.add(s);
+            servers.add(s);
+            list.append(i == 0 ? "" : ", ").append("{'server': '").append(s.address()).append("'}");
+        }
+        RunningProxy p = RunningProxy.start(("{'listen': {'host': '127.0.0.1', 'port': 0, 'http2': true},"
+                + " 'upstreams': {'grpc': {'protocol': 'h2c', 'servers': [" + list + "]}}}").replace('\'', '"'));
+        open.add(p);
+        channel = GrpcEcho.channel(p.port());
+        return p;
+    }
+
+    private String unary(String request) {
+        return ClientCalls.blockingUnaryCall(channel, GrpcEcho.UNARY, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), request);
+    }
+
+    /** A bidirectional call whose answers and end land in queues. */
+    private final class Chat implements StreamObserver<String> {
+        final LinkedBlockingQueue<String> answers = new LinkedBlockingQueue<>();
+        final CompletableFuture<Status> end = new CompletableFuture<>();
+        final StreamObserver<String> out = ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(GrpcEcho.CHAT, CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS)), this);
+
+        @Override
+        public void onNext(String value) {
+            answers.add(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            end.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+            end.complete(Status.OK);
+        }
+
+        String say(String m) throws InterruptedException {
+            out.onNext(m);
+            String a = answers.poll(10, TimeUnit.SECONDS);
+            assertTrue(a != null, "an answer to " + m);
+            return a;
+        }
+    }
+
+    @Test
+    void unaryCallsAreBalancedOverTheServers() throws Exception {
+        RunningProxy p = proxy(2);
+        Set<String> by = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            String a = unary("hi" + i);
+            assertTrue(a.endsWith(":hi" + i), a);
+            by.add(a.substring(0, a.indexOf(':')));
+        }
+        assertEquals(Set.of("s0", "s1"), by);
+        assertEquals(0, p.registry().get("grpc").server(0).active() + p.registry().get("grpc").server(1).active());
+    }
+
+    @Test
+    void aServersGrpcStatusAndMessageReachTheClient() throws Exception {
+        proxy(1);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> unary("fail"));
+        assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
+        assertEquals("no such thing", e.getStatus().getDescription());
+    }
+
+    @Test
+    void aBidirectionalStreamCarriesEveryMessageInOrderThenEndsOk() throws Exception {
+        RunningProxy p = proxy(1);
+        Chat chat = new Chat();
+        for (int i = 0; i < 200; i++) {
+            assertEquals("s0:m" + i, chat.say("m" + i));
+        }
+        assertEquals(1, p.registry().get("grpc").server(0).active(), "the open call holds its lease");
+        chat.out.onCompleted();
+        assertEquals(Status.Code.OK, chat.end.get(10, TimeUnit.SECONDS).getCode());
+        Http.await("the lease ended", Duration.ofSeconds(5), () -> p.registry().get("grpc").server(0).active() == 0);
+    }
+
+    @Test
+    void aServerKilledMidCallGivesUnavailableAndTheNextCallGoesToAnother() throws Exception {
+        proxy(2);
+        Chat chat = new Chat();
+        String first = chat.say("m0");
+        int victim = first.startsWith("s0:") ? 0 : 1;
+        servers.get(victim).kill();
+        Status status = chat.end.get(10, TimeUnit.SECONDS);
+        assertEquals(Status.Code.UNAVAILABLE, status.getCode(), status.toString());
+        for (int i = 0; i < 3; i++) {
+            assertEquals("s" + (1 - victim) + ":after" + i, unary("after" + i));
+        }
+    }
+
+    @Test
+    void aDrainedServerFinishesItsLongStreamWhileNewCallsGoElsewhere() throws Exception {
+        RunningProxy p = proxy(2);
+        Chat chat = new Chat();
+        String first = chat.say("m0");
+        int drained = first.startsWith("s0:") ? 0 : 1;
+        HttpResponse<String> r = Http.send("PATCH", p.url("/api/upstreams/grpc/servers/" + drained), "application/json", "{\"drain\": true}");
+        assertEquals(200, r.statusCode(), r.body());
+        for (int i = 0; i < 3; i++) {
+            assertEquals("s" + (1 - drained) + ":new" + i, unary("new" + i));
+        }
+        for (int i = 1; i < 20; i++) {
+            assertEquals("s" + drained + ":m" + i, chat.say("m" + i));
+        }
+        chat.out.onCompleted();
+        assertEquals(Status.Code.OK, chat.end.get(10, TimeUnit.SECONDS).getCode());
+    }
+}

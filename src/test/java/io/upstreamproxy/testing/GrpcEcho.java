@@ -1,0 +1,121 @@
+package io.upstreamproxy.testing;
+
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real grpc-java server (Netty, plaintext h2c) on 127.0.0.1, port 0, with a service made by
+ * hand (no protoc): messages are UTF-8 strings. {@code test.Echo/Unary} answers
+ * {@code <name>:<request>}, or fails with NOT_FOUND for "fail", or answers after 2 s for
+ * "slow"; {@code test.Echo/Chat} (bidirectional) answers each message the same way and completes
+ * when the client does.
+ */
+public final class GrpcEcho implements AutoCloseable {
+    /** UTF-8 strings as gRPC messages. */
+    public static final MethodDescriptor.Marshaller<String> STRING = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(String value) {
+            return new ByteArrayInputStream(value.getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public String parse(InputStream stream) {
+            try {
+                return new String(stream.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+    public static final MethodDescriptor<String, String> UNARY = method(MethodDescriptor.MethodType.UNARY, "Unary");
+    public static final MethodDescriptor<String, String> CHAT = method(MethodDescriptor.MethodType.BIDI_STREAMING, "Chat");
+
+    public final String name;
+    private final Server server;
+
+    private static MethodDescriptor<String, String> method(MethodDescriptor.MethodType type, String name) {
+        return MethodDescriptor.<String, String>newBuilder().setType(type).setFullMethodName("test.Echo/" + name)
+                .setRequestMarshaller(STRING).setResponseMarshaller(STRING).build();
+    }
+
+    private GrpcEcho(String name) throws IOException {
+        this.name = name;
+        ServerServiceDefinition service = ServerServiceDefinition.builder("test.Echo")
+                .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
+                .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(this::chat))
+                .build();
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
+    }
+
+    public static GrpcEcho start(String name) throws IOException {
+        return new GrpcEcho(name);
+    }
+
+    private void unary(String request, StreamObserver<String> out) {
+        if (request.equals("fail")) {
+            out.onError(Status.NOT_FOUND.withDescription("no such thing").asRuntimeException());
+            return;
+        }
+        if (request.equals("slow")) {
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        out.onNext(name + ":" + request);
+        out.onCompleted();
+    }
+
+    private StreamObserver<String> chat(StreamObserver<String> out) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(String m) {
+                out.onNext(name + ":" + m);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // the client went away: nothing to answer
+            }
+
+            @Override
+            public void onCompleted() {
+                out.onCompleted();
+            }
+        };
+    }
+
+    public String address() {
+        return "127.0.0.1:" + server.getPort();
+    }
+
+    /** Stops at once, cutting calls in flight (a server killed mid-call). */
+    public void kill() throws InterruptedException {
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    /** A plaintext (h2c) channel to {@code port} on 127.0.0.1. */
+    public static ManagedChannel channel(int port) {
+        return NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        kill();
+    }
+}
