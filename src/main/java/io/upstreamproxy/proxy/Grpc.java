@@ -22,6 +22,11 @@ final class Grpc {
     static final int DEADLINE_EXCEEDED = 4;
     static final int UNAVAILABLE = 14;
     static final int CANCELLED = 1;
+    /**
+     * The message of a 504 to a gRPC call: {@code read_timeout} does not bound gRPC calls
+     * (ProxyExchange), so their only timeout is the deadline the client set.
+     */
+    static final String DEADLINE_TEXT = "deadline (grpc-timeout) passed at the proxy";
 
     private Grpc() {}
 
@@ -54,7 +59,7 @@ final class Grpc {
         client.status(200);
         HttpFields.Mutable headers = client.responseHeaders();
         headers.put(HttpHeader.CONTENT_TYPE, "application/grpc");
-        headers.add(trailers(status(status), message(json)));
+        headers.add(trailers(status(status), status == 504 ? DEADLINE_TEXT : message(json)));
         client.write(true, BufferUtil.EMPTY_BUFFER, done);
     }
 

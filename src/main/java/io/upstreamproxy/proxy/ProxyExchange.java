@@ -452,7 +452,7 @@ final class ProxyExchange {
                 log(fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : status, failedServer);
                 if (trailersAsked && !lastWritten && fault.kind() != Fault.Kind.CLIENT && Grpc.is(client.requestHeaders())) {
                     lastWritten = true; // a gRPC client reads a cut stream as INTERNAL: it is told UNAVAILABLE (or the deadline) instead
-                    trailers = Grpc.trailers(Grpc.status(fault.status()), fault.reason());
+                    trailers = Grpc.trailers(Grpc.status(fault.status()), fault.status() == 504 ? Grpc.DEADLINE_TEXT : fault.reason());
                     client.write(true, BufferUtil.EMPTY_BUFFER, Callback.from(() -> finish(null), ProxyExchange.this::finish));
                     return;
                 }

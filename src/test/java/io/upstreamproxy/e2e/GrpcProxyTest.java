@@ -12,6 +12,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.upstreamproxy.testing.GrpcEcho;
+import io.upstreamproxy.testing.GrpcFixture;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
 import java.net.http.HttpResponse;
@@ -31,32 +32,24 @@ import org.junit.jupiter.api.Test;
  * servers behind it on an upstream with {@code "protocol": "h2c"}.
  */
 class GrpcProxyTest {
-    private final List<AutoCloseable> open = new ArrayList<>();
+    private final GrpcFixture f = new GrpcFixture();
     private final List<GrpcEcho> servers = new ArrayList<>();
     private ManagedChannel channel;
 
     @AfterEach
     void closeAll() throws Exception {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
+        f.close();
     }
 
     private RunningProxy proxy(int count) throws Exception {
         StringBuilder list = new StringBuilder();
         for (int i = 0; i < count; i++) {
-            GrpcEcho s = GrpcEcho.start("s" + i);
-            open.add(s);
+            GrpcEcho s = f.add(GrpcEcho.start("s" + i));
             servers.add(s);
             list.append(i == 0 ? "" : ", ").append("{'server': '").append(s.address()).append("'}");
         }
-        RunningProxy p = RunningProxy.start(("{'listen': {'host': '127.0.0.1', 'port': 0, 'http2': true},"
-                + " 'upstreams': {'grpc': {'protocol': 'h2c', 'servers': [" + list + "]}}}").replace('\'', '"'));
-        open.add(p);
-        channel = GrpcEcho.channel(p.port());
+        RunningProxy p = f.proxy(list.toString());
+        channel = f.channel;
         return p;
     }
 
