@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCalls;
@@ -151,5 +152,40 @@ class GrpcProxyTest {
         }
         chat.out.onCompleted();
         assertEquals(Status.Code.OK, chat.end.get(10, TimeUnit.SECONDS).getCode());
+    }
+
+    @Test
+    void aClientThatStopsReadingHoldsBackItsServerNotTheSharedConnection() throws Exception {
+        proxy(1);
+        GrpcEcho server = servers.get(0);
+        ClientCall<String, String> slow = channel.newCall(GrpcEcho.FLOOD, CallOptions.DEFAULT);
+        LinkedBlockingQueue<String> got = new LinkedBlockingQueue<>();
+        slow.start(new ClientCall.Listener<>() {
+            @Override
+            public void onMessage(String m) {
+                got.add(m);
+            }
+        }, new Metadata());
+        slow.request(1); // one message, then nothing: the client stops reading
+        slow.sendMessage("go");
+        slow.halfClose();
+        assertEquals(GrpcEcho.CHUNK, got.poll(10, TimeUnit.SECONDS));
+        // Held back: not ready, and nothing more sent for 500 ms (the windows on the way filled up).
+        long[] last = {-1, System.nanoTime()};
+        Http.await("the server held back by flow control", Duration.ofSeconds(30), () -> {
+            long now = server.floodSent.get();
+            if (now != last[0]) {
+                last[0] = now;
+                last[1] = System.nanoTime();
+                return false;
+            }
+            return server.flood != null && !server.flood.isReady() && System.nanoTime() - last[1] > 500_000_000L;
+        });
+        long held = server.floodSent.get();
+        assertTrue(held < 64L << 20, "the windows on the way hold a bounded amount, not the whole flood: " + held + " bytes");
+        assertEquals("s0:meanwhile", unary("meanwhile"), "another call on the same upstream connection goes through");
+        assertTrue(server.floodSent.get() - held <= 1L << 20, "the flood stays held while the other call runs: "
+                + (server.floodSent.get() - held) + " bytes more after " + held);
+        slow.cancel("done", null);
     }
 }

@@ -7,6 +7,7 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayInputStream;
@@ -16,13 +17,14 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A real grpc-java server (Netty, plaintext h2c) on 127.0.0.1, port 0, with a service made by
  * hand (no protoc): messages are UTF-8 strings. {@code test.Echo/Unary} answers
  * {@code <name>:<request>}, or fails with NOT_FOUND for "fail", or answers after 2 s for
  * "slow"; {@code test.Echo/Chat} (bidirectional) answers each message the same way and completes
- * when the client does.
+ * when the client does; {@code test.Echo/Flood} (server streaming) sends as fast as flow control lets it.
  */
 public final class GrpcEcho implements AutoCloseable {
     /** UTF-8 strings as gRPC messages. */
@@ -43,9 +45,16 @@ public final class GrpcEcho implements AutoCloseable {
     };
     public static final MethodDescriptor<String, String> UNARY = method(MethodDescriptor.MethodType.UNARY, "Unary");
     public static final MethodDescriptor<String, String> CHAT = method(MethodDescriptor.MethodType.BIDI_STREAMING, "Chat");
+    public static final MethodDescriptor<String, String> FLOOD = method(MethodDescriptor.MethodType.SERVER_STREAMING, "Flood");
+    /** One message of {@code test.Echo/Flood}: 64 KiB. */
+    public static final String CHUNK = "f".repeat(64 << 10);
 
     public final String name;
     private final Server server;
+    /** Bytes {@code test.Echo/Flood} handed to gRPC so far; it sends only while the call is ready (flow control). */
+    public final AtomicLong floodSent = new AtomicLong();
+    /** The flood's call, once one started. */
+    public volatile ServerCallStreamObserver<String> flood;
 
     private static MethodDescriptor<String, String> method(MethodDescriptor.MethodType type, String name) {
         return MethodDescriptor.<String, String>newBuilder().setType(type).setFullMethodName("test.Echo/" + name)
@@ -57,6 +66,7 @@ public final class GrpcEcho implements AutoCloseable {
         ServerServiceDefinition service = ServerServiceDefinition.builder("test.Echo")
                 .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
                 .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(this::chat))
+                .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall(this::flood))
                 .build();
         server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
     }
@@ -79,6 +89,19 @@ public final class GrpcEcho implements AutoCloseable {
         }
         out.onNext(name + ":" + request);
         out.onCompleted();
+    }
+
+    /** Sends 64 KiB messages for as long as the client takes them, pausing whenever gRPC says the call is not ready. */
+    private void flood(String request, StreamObserver<String> out) {
+        ServerCallStreamObserver<String> call = (ServerCallStreamObserver<String>) out;
+        flood = call;
+        call.setOnCancelHandler(() -> { });
+        call.setOnReadyHandler(() -> {
+            while (call.isReady() && !call.isCancelled()) {
+                call.onNext(CHUNK);
+                floodSent.addAndGet(CHUNK.length());
+            }
+        });
     }
 
     private StreamObserver<String> chat(StreamObserver<String> out) {
