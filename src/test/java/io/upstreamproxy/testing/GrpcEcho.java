@@ -43,6 +43,21 @@ public final class GrpcEcho implements AutoCloseable {
             }
         }
     };
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
     public static final MethodDescriptor<String, String> UNARY = method(MethodDescriptor.MethodType.UNARY, "Unary");
     public static final MethodDescriptor<String, String> CHAT = method(MethodDescriptor.MethodType.BIDI_STREAMING, "Chat");
     public static final MethodDescriptor<String, String> FLOOD = method(MethodDescriptor.MethodType.SERVER_STREAMING, "Flood");
@@ -53,6 +68,10 @@ public final class GrpcEcho implements AutoCloseable {
     private final Server server;
     /** Bytes {@code test.Echo/Flood} handed to gRPC so far; it sends only while the call is ready (flow control). */
     public final AtomicLong floodSent = new AtomicLong();
+    /** What its {@code grpc.health.v1.Health/Check} answers: 1 SERVING, 2 NOT_SERVING. */
+    public volatile int health = 1;
+    /** The service names health checks asked about. */
+    public final java.util.Set<String> healthAsked = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The flood's call, once one started. */
     public volatile ServerCallStreamObserver<String> flood;
 
@@ -68,7 +87,16 @@ public final class GrpcEcho implements AutoCloseable {
                 .addMethod(CHAT, ServerCalls.asyncBidiStreamingCall(this::chat))
                 .addMethod(FLOOD, ServerCalls.asyncServerStreamingCall(this::flood))
                 .build();
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).build().start();
+        MethodDescriptor<byte[], byte[]> check = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+                .setFullMethodName("grpc.health.v1.Health/Check").setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
+        ServerServiceDefinition health = ServerServiceDefinition.builder("grpc.health.v1.Health")
+                .addMethod(check, ServerCalls.asyncUnaryCall((request, out) -> {
+                    // HealthCheckRequest: field 1 (0x0a), length, the service name; HealthCheckResponse: field 1 (0x08), the status
+                    healthAsked.add(request.length > 2 ? new String(request, 2, request[1], StandardCharsets.UTF_8) : "");
+                    out.onNext(new byte[] {0x08, (byte) this.health});
+                    out.onCompleted();
+                })).build();
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).addService(health).build().start();
     }
 
     public static GrpcEcho start(String name) throws IOException {
