@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * How the proxy speaks to an upstream's servers: {@code "protocol"} HTTP/1.1 (one exchange per
- * connection at a time, the default) or {@code h2c} (HTTP/2 in clear text, prior knowledge);
- * {@code h2} (HTTP/2 over TLS, chosen by ALPN) is reserved and refused for now. With HTTP/2 up to {@code max_concurrent_streams}
+ * connection at a time, the default), {@code h2c} (HTTP/2 in clear text, prior knowledge) or
+ * {@code h2} (HTTP/2 over TLS, agreed by ALPN, with the upstream's {@code tls}); with HTTP/2 up to {@code max_concurrent_streams}
  * requests share one connection, and a new connection opens only when those are full.
  */
 public record OriginProtocol(String name, int maxConcurrentStreams) {
@@ -33,8 +33,8 @@ public record OriginProtocol(String name, int maxConcurrentStreams) {
             throw new ConfigException(u.pathOf("protocol"), "\"" + name + "\" (expected: \"http/1.1\", \"h2c\" or \"h2\")");
         }
         int streams = u.integer("max_concurrent_streams", DEFAULT_STREAMS, 1, 10_000);
-        if (H2.equals(name)) { // ALPN and the upstream's tls block on HTTP/2 connections: not built yet (docs/grpc.md)
-            throw new ConfigException(u.pathOf("protocol"), "\"h2\" (expected: \"http/1.1\" or \"h2c\"; HTTP/2 over TLS to servers is not supported yet)");
+        if (H2.equals(name) && !tls) {
+            throw new ConfigException(u.pathOf("protocol"), "\"h2\" (expected: a \"tls\" block with it; \"h2c\" is HTTP/2 in clear text)");
         }
         if (H2C.equals(name) && tls) {
             throw new ConfigException(u.pathOf("protocol"), "\"h2c\" (expected: \"h2\" with a \"tls\" block; h2c is clear text)");

@@ -36,6 +36,7 @@ import org.eclipse.jetty.util.Promise;
  * listener never writes twice at once to its client.
  */
 final class OriginStream implements StreamPool.Waiter, Stream.Listener {
+    private final String scheme;
     private final String method;
     private final String target;
     private final String authority;
@@ -53,8 +54,9 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
     private boolean held;       // guarded by this: the listener holds a head or content
     private Throwable deferred; // guarded by this: a failure that came while held
 
-    OriginStream(String method, String target, String authority, HttpFields fields, long length, ByteBuffer body,
+    OriginStream(String scheme, String method, String target, String authority, HttpFields fields, long length, ByteBuffer body,
                  Content.Source source, long idleMillis, OriginConnection.Listener listener) {
+        this.scheme = scheme;
         this.method = method;
         this.target = target;
         this.authority = authority;
@@ -80,7 +82,7 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
     public void onSession(StreamPool.Conn c) {
         conn = c;
         boolean noBody = (body == null || !body.hasRemaining()) && source == null;
-        HttpURI uri = HttpURI.build().scheme("http").authority(authority).pathQuery(target);
+        HttpURI uri = HttpURI.build().scheme(scheme).authority(authority).pathQuery(target);
         MetaData.Request request = new MetaData.Request(method, uri, HttpVersion.HTTP_2, fields, length);
         c.session().newStream(new HeadersFrame(request, null, noBody), Promise.from(this::opened,
                 // the request never left: as a connect failure, nobody's but the connection's, and safe to send again

@@ -123,7 +123,7 @@ public final class ProxyEngine {
             synchronized (this) {
                 h2 = streams;
                 if (h2 == null) {
-                    h2 = StreamClient.create(settings, executor);
+                    h2 = StreamClient.create(settings, executor, origins()::sslFactory);
                     streams = h2;
                 }
             }

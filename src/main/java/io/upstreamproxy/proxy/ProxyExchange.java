@@ -139,7 +139,7 @@ final class ProxyExchange {
     }
 
     /**
-     * The same attempt as a stream on a shared HTTP/2 connection ({@code "protocol": "h2c"}). A
+     * The same attempt as a stream on a shared HTTP/2 connection ({@code "protocol": "h2c"} or {@code "h2"}). A
      * gRPC call is bounded by its {@code grpc-timeout}, not by {@code read_timeout}: a streaming
      * call may rightly stay silent for longer.
      */
@@ -148,7 +148,7 @@ final class ProxyExchange {
         OriginStream.toHttp2(fields);
         long bodyLength = x.body != null ? x.body.length : source == null ? 0 : length;
         boolean grpc = Grpc.is(client.requestHeaders());
-        h2.send(h2.pool(server.address(), x.upstream.config().protocol()), client.method(), x.target, server.key(), fields, bodyLength,
+        h2.send(h2.pool(server.address(), x.upstream.config().tls(), x.upstream.config().protocol()), client.method(), x.target, server.key(), fields, bodyLength,
                 x.body == null ? null : ByteBuffer.wrap(x.body), source, grpc ? 0 : engine.settings().readTimeout().toMillis(),
                 grpc ? Grpc.timeoutMillis(client.requestHeaders()) : -1, new Attempt(null, null, source, false));
     }

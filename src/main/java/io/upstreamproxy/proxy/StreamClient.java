@@ -8,18 +8,20 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.function.Function;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The upstream client for HTTP/2 servers ({@code "protocol": "h2c"}): Jetty's
+ * The upstream client for HTTP/2 servers ({@code "protocol": "h2c"} or {@code "h2"}): Jetty's
  * {@link HTTP2Client} for the framing, HPACK and flow control, a {@link StreamPool} per server
  * for sharing connections, and an {@link OriginStream} per request, which speaks to the
  * exchange as an HTTP/1.1 {@link OriginConnection} does. Its connections live on selectors of
@@ -35,11 +37,16 @@ final class StreamClient {
 
     private final HTTP2Client http2;
     private final Executor executor;
-    private final Map<HostPort, StreamPool> pools = new ConcurrentHashMap<>();
+    private final Map<Key, StreamPool> pools = new ConcurrentHashMap<>();
+    private final Function<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls;
+
+    /** What a pool is for: the server's address as configured and its upstream's {@code tls} (null: h2c). */
+    record Key(HostPort address, ProxyConfig.UpstreamTls tls) {}
     private volatile ProxyConfig.Proxy settings;
 
-    private StreamClient(ProxyConfig.Proxy settings, Executor executor) {
+    private StreamClient(ProxyConfig.Proxy settings, Executor executor, Function<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls) {
         this.settings = settings;
+        this.tls = tls;
         this.executor = executor;
         ClientConnector connector = new ClientConnector();
         connector.setSelectors(1);
@@ -55,9 +62,9 @@ final class StreamClient {
     }
 
     /** A started client, or an {@link IllegalStateException} saying why there is none here (the WAR). */
-    static StreamClient create(ProxyConfig.Proxy settings, Executor executor) {
+    static StreamClient create(ProxyConfig.Proxy settings, Executor executor, Function<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls) {
         try {
-            return new StreamClient(settings, executor);
+            return new StreamClient(settings, executor, tls);
         } catch (NoClassDefFoundError e) {
             throw new IllegalStateException("upstream protocol h2c/h2 needs Jetty's HTTP/2 client, which the WAR does not carry (docs/grpc.md)", e);
         }
@@ -68,9 +75,12 @@ final class StreamClient {
         http2.getClientConnector().setConnectTimeout(next.connectTimeout());
     }
 
-    /** The pool of HTTP/2 connections to {@code address}, with {@code protocol}'s stream limit (read on every request). */
-    StreamPool pool(HostPort address, OriginProtocol protocol) {
-        StreamPool pool = pools.computeIfAbsent(address, a -> new StreamPool(this, a, new Limit(), () -> settings.maxConnectionsPerServer(),
+    /**
+     * The pool of HTTP/2 connections to {@code address} for an upstream with {@code upstreamTls}
+     * (null: h2c), with {@code protocol}'s stream limit (read on every request).
+     */
+    StreamPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, OriginProtocol protocol) {
+        StreamPool pool = pools.computeIfAbsent(new Key(address, upstreamTls), k -> new StreamPool(this, k, new Limit(), () -> settings.maxConnectionsPerServer(),
                 () -> settings.maxQueuedPerServer()));
         pool.limit().streams = protocol.maxConcurrentStreams(); // a reload's new limit applies from the next request
         return pool;
@@ -83,7 +93,7 @@ final class StreamClient {
      */
     void send(StreamPool pool, String method, String target, String authority, HttpFields fields, long length,
               ByteBuffer body, Content.Source source, long idleMillis, long deadlineMillis, OriginConnection.Listener l) {
-        OriginStream s = new OriginStream(method, target, authority, fields, length, body, source, idleMillis, l);
+        OriginStream s = new OriginStream(pool.key().tls() == null ? "http" : "https", method, target, authority, fields, length, body, source, idleMillis, l);
         if (deadlineMillis > 0) {
             Scheduler.Task task = scheduler().schedule(s::deadline, deadlineMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             s.onEnd(task::cancel);
@@ -95,11 +105,22 @@ final class StreamClient {
         return http2.getScheduler();
     }
 
-    /** Opens a connection to {@code address}: resolved off the selector when it is a name. */
-    void connect(HostPort address, Session.Listener listener, Promise<Session> done) {
+    /**
+     * Opens a connection to {@code key}'s server: resolved off the selector when it is a name,
+     * over TLS with ALPN's "h2" when its upstream has {@code tls}.
+     */
+    void connect(Key key, Session.Listener listener, Promise<Session> done) {
+        HostPort address = key.address();
+        SslContextFactory.Client ssl;
+        try {
+            ssl = key.tls() == null ? null : tls.apply(key.tls());
+        } catch (RuntimeException e) {
+            done.failed(e); // the TLS files no longer load
+            return;
+        }
         String host = address.host().startsWith("[") ? address.host().substring(1, address.host().length() - 1) : address.host();
         if (HostPort.isIpLiteral(address.host())) {
-            http2.connect(new InetSocketAddress(host, address.port()), listener, done);
+            http2.connect(ssl, new InetSocketAddress(host, address.port()), listener, done);
             return;
         }
         executor.execute(() -> {
@@ -107,7 +128,7 @@ final class StreamClient {
             if (resolved.isUnresolved()) {
                 done.failed(new java.nio.channels.UnresolvedAddressException());
             } else {
-                http2.connect(resolved, listener, done);
+                http2.connect(ssl, resolved, listener, done);
             }
         });
     }
@@ -124,7 +145,7 @@ final class StreamClient {
 
     /** The pool for an address, when one was made (tests). */
     StreamPool existingPool(HostPort address) {
-        return pools.get(address);
+        return pools.get(new Key(address, null));
     }
 
     /** A pool's stream limit, replaced by a reload. */

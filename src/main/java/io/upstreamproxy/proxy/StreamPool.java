@@ -1,6 +1,5 @@
 package io.upstreamproxy.proxy;
 
-import io.upstreamproxy.config.HostPort;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,19 +95,24 @@ final class StreamPool {
     }
 
     private final StreamClient client;
-    private final HostPort address;
+    private final StreamClient.Key key;
     private final StreamClient.Limit maxStreams;
     private final IntSupplier maxConnections;
     private final IntSupplier maxQueued;
     private final List<Conn> conns = new ArrayList<>();          // guarded by this
     private final ArrayDeque<Waiter> queued = new ArrayDeque<>(); // guarded by this: every connection full, at the limit
 
-    StreamPool(StreamClient client, HostPort address, StreamClient.Limit maxStreams, IntSupplier maxConnections, IntSupplier maxQueued) {
+    StreamPool(StreamClient client, StreamClient.Key key, StreamClient.Limit maxStreams, IntSupplier maxConnections, IntSupplier maxQueued) {
         this.client = client;
-        this.address = address;
+        this.key = key;
         this.maxStreams = maxStreams;
         this.maxConnections = maxConnections;
         this.maxQueued = maxQueued;
+    }
+
+    /** What this pool is for. */
+    StreamClient.Key key() {
+        return key;
     }
 
     StreamClient.Limit limit() {
@@ -157,7 +161,7 @@ final class StreamPool {
     }
 
     private void connect(Conn c) {
-        client.connect(address, c, Promise.from(s -> {
+        client.connect(key, c, Promise.from(s -> {
             List<Waiter> ready;
             synchronized (this) {
                 c.session = s;

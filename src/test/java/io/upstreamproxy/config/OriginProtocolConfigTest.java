@@ -38,6 +38,8 @@ class OriginProtocolConfigTest {
         assertEquals("upstreams.b.protocol: \"http2\" (expected: \"http/1.1\", \"h2c\" or \"h2\")", error(", 'protocol': 'http2'"));
         assertTrue(error(", 'protocol': 'h2c', 'max_concurrent_streams': 0").startsWith("upstreams.b.max_concurrent_streams: 0"));
         assertTrue(error(", 'protocol': 'h2c', 'send_proxy_protocol': 'v1'").startsWith("upstreams.b.send_proxy_protocol: \"v1\" (expected: none with protocol \"h2c\""));
-        assertTrue(error(", 'protocol': 'h2'").startsWith("upstreams.b.protocol: \"h2\" (expected: \"http/1.1\" or \"h2c\""));
+        assertEquals("upstreams.b.protocol: \"h2\" (expected: a \"tls\" block with it; \"h2c\" is HTTP/2 in clear text)", error(", 'protocol': 'h2'"));
+        assertEquals("upstreams.b.protocol: \"h2c\" (expected: \"h2\" with a \"tls\" block; h2c is clear text)",
+                error(", 'protocol': 'h2c', 'tls': {'verify': false}"));
     }
 }

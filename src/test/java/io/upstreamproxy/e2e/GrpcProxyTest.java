@@ -16,6 +16,9 @@ import io.upstreamproxy.testing.GrpcEcho;
 import io.upstreamproxy.testing.GrpcFixture;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
+import io.upstreamproxy.testing.TestCerts;
+import io.upstreamproxy.testing.TestCerts.KeyFormat;
+import java.nio.file.Path;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +30,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * gRPC through the jar: a grpc-java client over h2c to the proxy's HTTP/2 listener, grpc-java
@@ -187,5 +191,23 @@ class GrpcProxyTest {
         assertTrue(server.floodSent.get() - held <= 1L << 20, "the flood stays held while the other call runs: "
                 + (server.floodSent.get() - held) + " bytes more after " + held);
         slow.cancel("done", null);
+    }
+
+    @Test
+    void unaryAndBidirectionalCallsGoToAServerOverTls(@TempDir Path dir) throws Exception {
+        TestCerts ca = TestCerts.newCa("gRPC CA");
+        ca.writeCa(dir.resolve("ca.pem"));
+        ca.write(ca.issue(KeyFormat.PKCS8_RSA, "grpc.internal"), KeyFormat.PKCS8_RSA, dir.resolve("s.crt"), dir.resolve("s.key"));
+        GrpcEcho server = f.add(GrpcEcho.startTls("t0", dir.resolve("s.crt"), dir.resolve("s.key")));
+        f.proxy("{'server': '" + server.address() + "'}", "'protocol': 'h2', 'tls': {'ca': 'ca.pem', 'server_name': 'grpc.internal'}",
+                dir.resolve("proxy.json"));
+        channel = f.channel;
+        assertEquals("t0:hello", unary("hello"));
+        Chat chat = new Chat();
+        for (int i = 0; i < 20; i++) {
+            assertEquals("t0:m" + i, chat.say("m" + i));
+        }
+        chat.out.onCompleted();
+        assertEquals(Status.Code.OK, chat.end.get(10, TimeUnit.SECONDS).getCode());
     }
 }

@@ -81,6 +81,11 @@ public final class GrpcEcho implements AutoCloseable {
     }
 
     private GrpcEcho(String name) throws IOException {
+        this(name, null, null);
+    }
+
+    /** {@code cert} and {@code key} (PEM files) not null: the server speaks TLS (h2 by ALPN). */
+    private GrpcEcho(String name, java.io.File cert, java.io.File key) throws IOException {
         this.name = name;
         ServerServiceDefinition service = ServerServiceDefinition.builder("test.Echo")
                 .addMethod(UNARY, ServerCalls.asyncUnaryCall(this::unary))
@@ -96,11 +101,20 @@ public final class GrpcEcho implements AutoCloseable {
                     out.onNext(new byte[] {0x08, (byte) this.health});
                     out.onCompleted();
                 })).build();
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).addService(health).build().start();
+        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(service).addService(health);
+        if (cert != null) {
+            b.useTransportSecurity(cert, key);
+        }
+        server = b.build().start();
     }
 
     public static GrpcEcho start(String name) throws IOException {
         return new GrpcEcho(name);
+    }
+
+    /** The same service over TLS, with the certificate and key in PEM files. */
+    public static GrpcEcho startTls(String name, java.nio.file.Path cert, java.nio.file.Path key) throws IOException {
+        return new GrpcEcho(name, cert.toFile(), key.toFile());
     }
 
     private void unary(String request, StreamObserver<String> out) {

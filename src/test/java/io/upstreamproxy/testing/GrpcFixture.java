@@ -22,8 +22,13 @@ public final class GrpcFixture implements AutoCloseable {
 
     /** The proxy, {@code servers} being the JSON objects of the upstream's server list ('' quotes allowed). */
     public RunningProxy proxy(String servers) throws Exception {
+        return proxy(servers, "'protocol': 'h2c'", null);
+    }
+
+    /** The same with other upstream keys than {@code "protocol": "h2c"} (TLS: h2 and a tls block), relative files beside {@code source}. */
+    public RunningProxy proxy(String servers, String upstreamKeys, java.nio.file.Path source) throws Exception {
         RunningProxy p = add(RunningProxy.start(("{'listen': {'host': '127.0.0.1', 'port': 0, 'http2': true},"
-                + " 'upstreams': {'grpc': {'protocol': 'h2c', 'servers': [" + servers + "]}}}").replace('\'', '"')));
+                + " 'upstreams': {'grpc': {" + upstreamKeys + ", 'servers': [" + servers + "]}}}").replace('\'', '"'), source));
         channel = GrpcEcho.channel(p.port());
         return p;
     }
