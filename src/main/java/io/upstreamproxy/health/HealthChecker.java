@@ -154,14 +154,14 @@ public final class HealthChecker implements AutoCloseable {
     /** The HTTP/2 client of {@code grpc} checks, started on first use (the WAR lacks it: such a check then fails to start). */
     private synchronized HTTP2Client grpcClient() {
         if (grpc == null) {
-            HTTP2Client c = new HTTP2Client();
-            c.getClientConnector().setSelectors(1);
             try {
+                HTTP2Client c = new HTTP2Client();
+                c.getClientConnector().setSelectors(1);
                 c.start();
-            } catch (Exception e) {
+                grpc = c;
+            } catch (Exception | LinkageError e) { // LinkageError: the WAR, which has no HTTP/2 client
                 throw new IllegalStateException("cannot start the gRPC health check client: " + e, e);
             }
-            grpc = c;
         }
         return grpc;
     }

@@ -123,7 +123,11 @@ public final class ProxyEngine {
             synchronized (this) {
                 h2 = streams;
                 if (h2 == null) {
-                    h2 = StreamClient.create(settings, executor, origins()::sslFactory);
+                    try {
+                        h2 = StreamClient.create(settings, executor, origins()::sslFactory);
+                    } catch (LinkageError e) { // the WAR: Jetty's HTTP/2 jars are left out of it (docs/grpc.md)
+                        throw new IllegalStateException("upstream protocol h2c/h2 needs Jetty's HTTP/2 client, which the WAR does not carry (docs/grpc.md)", e);
+                    }
                     streams = h2;
                 }
             }

@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  * event loop as HTTP/1.1 ones do: a connection is shared by clients of every loop.
  *
  * <p>Started on first use. The WAR leaves Jetty's HTTP/2 jars out (a container brings its own
- * and they must not meet), so there {@link #create} fails and an h2c upstream answers 500
- * saying why (docs/grpc.md).
+ * and they must not meet), so there this class cannot load and an h2c upstream answers 500
+ * saying why ({@code ProxyEngine.streams}, docs/grpc.md).
  */
 final class StreamClient {
     private static final Logger LOG = LoggerFactory.getLogger(StreamClient.class);
@@ -61,13 +61,9 @@ final class StreamClient {
         }
     }
 
-    /** A started client, or an {@link IllegalStateException} saying why there is none here (the WAR). */
+    /** A started client; {@code tls} gives the started TLS factory for an upstream's {@code tls}. */
     static StreamClient create(ProxyConfig.Proxy settings, Executor executor, Function<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls) {
-        try {
-            return new StreamClient(settings, executor, tls);
-        } catch (NoClassDefFoundError e) {
-            throw new IllegalStateException("upstream protocol h2c/h2 needs Jetty's HTTP/2 client, which the WAR does not carry (docs/grpc.md)", e);
-        }
+        return new StreamClient(settings, executor, tls);
     }
 
     void reconfigure(ProxyConfig.Proxy next) {
