@@ -199,8 +199,20 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
         release();
     }
 
-    private synchronized void hold() {
-        held = true;
+    /**
+     * The listener has a head or content: until it gives it back, the server's silence is the
+     * client's doing, so the stream's idle timeout ({@code read_timeout}) pauses, as an HTTP/1.1
+     * connection's does. Setting it again on {@link #taken} restarts its clock (Jetty's
+     * {@code setIdleTimeout} marks the stream active).
+     */
+    private void hold() {
+        synchronized (this) {
+            held = true;
+        }
+        Stream s = stream;
+        if (s != null && idleMillis > 0) {
+            s.setIdleTimeout(0);
+        }
     }
 
     /** The listener gave the head or content back: true to go on, false when a failure waited and was told now. */
@@ -209,6 +221,10 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
         synchronized (this) {
             held = false;
             failure = deferred;
+        }
+        Stream s = stream;
+        if (s != null && idleMillis > 0) {
+            s.setIdleTimeout(idleMillis);
         }
         if (failure != null) {
             end(failure);

@@ -43,11 +43,16 @@ class H2cUpstreamTest {
     }
 
     private RunningProxy proxy(String upstreamExtra, String... servers) throws Exception {
+        return proxyWith("", upstreamExtra, servers);
+    }
+
+    /** {@code top}: more top-level keys, each followed by a comma. */
+    private RunningProxy proxyWith(String top, String upstreamExtra, String... servers) throws Exception {
         StringBuilder list = new StringBuilder();
         for (String s : servers) {
             list.append(list.length() == 0 ? "" : ", ").append("{'server': '").append(s).append("'}");
         }
-        RunningProxy p = RunningProxy.startWithAccessLog(("{'upstreams': {'web': {'protocol': 'h2c'" + upstreamExtra
+        RunningProxy p = RunningProxy.startWithAccessLog(("{" + top + "'upstreams': {'web': {'protocol': 'h2c'" + upstreamExtra
                 + ", 'servers': [" + list + "]}}, 'access_log': {'file': 'access.log'}}").replace('\'', '"'), dir.resolve("c.json"));
         open.add(p);
         return p;
@@ -120,6 +125,30 @@ class H2cUpstreamTest {
         HttpResponse<String> again = p.get("/again");
         assertEquals(200, again.statusCode());
         assertEquals(3, b.connections(), "the connections stay open for the next requests");
+    }
+
+    @Test
+    void aSilentServerIs504AfterReadTimeout() throws Exception {
+        H2cBackend b = backend("b1");
+        b.hold = new CountDownLatch(1);
+        RunningProxy p = proxyWith("'proxy': {'read_timeout': '300ms'}, ", ", 'retries': 0", b.address());
+        assertEquals(504, p.get("/silent").statusCode());
+        assertEquals(1, p.registry().get("web").server(0).stats().fails());
+        b.hold.countDown();
+    }
+
+    @Test
+    void aClientSlowerThanReadTimeoutIsNotTheServersFault() throws Exception {
+        H2cBackend b = backend("b1");
+        RunningProxy p = proxyWith("'proxy': {'read_timeout': '300ms'}, ", ", 'retries': 0", b.address());
+        try (RawHttp c = RawHttp.connect(p.port())) {
+            RawHttp.Reply head = c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n").readHeadOnly();
+            assertEquals(200, head.status());
+            Thread.sleep(1000); // the client's pace: it reads nothing for over three read_timeouts
+            byte[] body = c.input().readNBytes(4 << 20);
+            assertEquals(4 << 20, body.length, "the whole body arrives");
+        }
+        assertEquals(0, p.registry().get("web").server(0).stats().fails(), "the server sent all it could: no timeout counted");
     }
 
     private String log() {

@@ -25,7 +25,7 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * A Jetty backend that speaks only HTTP/2, in clear text (h2c, prior knowledge) or over TLS
  * (h2 by ALPN, {@link #startTls}), on 127.0.0.1, port 0. It answers {@code <name> <method> <path?query> <body bytes> <protocol>}, adds
  * {@code x-backend}, and trailers {@code x-sum} (the body's length) when asked by
- * {@code /trailers}. Requests may be held on {@link #hold}.
+ * {@code /trailers}; {@code /big} answers 4 MiB of zeros. Requests may be held on {@link #hold}.
  */
 public final class H2cBackend implements AutoCloseable {
     public final String name;
@@ -64,6 +64,10 @@ public final class H2cBackend implements AutoCloseable {
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
                 String text = name + " " + request.getMethod() + " " + pathQuery + " " + body.length + " " + request.getConnectionMetaData().getProtocol()
                         + (request.isSecure() ? " secure" : "");
+                if (pathQuery.startsWith("/big")) { // 4 MiB
+                    response.write(true, java.nio.ByteBuffer.wrap(new byte[4 << 20]), callback);
+                    return true;
+                }
                 if (pathQuery.startsWith("/trailers")) { // in two writes, so the body has no Content-Length
                     HttpFields.Mutable trailers = HttpFields.build();
                     response.setTrailersSupplier(() -> trailers);
