@@ -76,7 +76,7 @@ final class StreamClient {
      * (null: h2c), with {@code protocol}'s stream limit (read on every request).
      */
     StreamPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, OriginProtocol protocol) {
-        StreamPool pool = pools.computeIfAbsent(new Key(address, upstreamTls), k -> new StreamPool(this, k, new Limit(), () -> settings.maxConnectionsPerServer(),
+        StreamPool pool = pools.computeIfAbsent(new Key(address, upstreamTls), k -> new StreamPool(this::connect, k, new Limit(), () -> settings.maxConnectionsPerServer(),
                 () -> settings.maxQueuedPerServer()));
         pool.limit().streams = protocol.maxConcurrentStreams(); // a reload's new limit applies from the next request
         return pool;

@@ -25,6 +25,11 @@ import org.eclipse.jetty.util.Promise;
  * finish or fail on their own.
  */
 final class StreamPool {
+    /** Opens connections ({@link StreamClient#connect}; tests pass their own). */
+    interface Connector {
+        void connect(StreamClient.Key key, Session.Listener listener, Promise<Session> done);
+    }
+
     /** Where a request waits for a stream's place on a connection. */
     interface Waiter {
         void onSession(Conn c);
@@ -94,7 +99,7 @@ final class StreamPool {
         }
     }
 
-    private final StreamClient client;
+    private final Connector client;
     private final StreamClient.Key key;
     private final StreamClient.Limit maxStreams;
     private final IntSupplier maxConnections;
@@ -102,7 +107,7 @@ final class StreamPool {
     private final List<Conn> conns = new ArrayList<>();          // guarded by this
     private final ArrayDeque<Waiter> queued = new ArrayDeque<>(); // guarded by this: every connection full, at the limit
 
-    StreamPool(StreamClient client, StreamClient.Key key, StreamClient.Limit maxStreams, IntSupplier maxConnections, IntSupplier maxQueued) {
+    StreamPool(Connector client, StreamClient.Key key, StreamClient.Limit maxStreams, IntSupplier maxConnections, IntSupplier maxQueued) {
         this.client = client;
         this.key = key;
         this.maxStreams = maxStreams;
