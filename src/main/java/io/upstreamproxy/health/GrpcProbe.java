@@ -19,10 +19,11 @@ import org.eclipse.jetty.http2.frames.HeadersFrame;
 import org.eclipse.jetty.http2.frames.ResetFrame;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 
 /**
  * The {@code grpc} check: gRPC's standard health service, {@code grpc.health.v1.Health/Check},
- * over h2c, for the {@code service} configured (empty: the server as a whole). SERVING passes;
+ * over h2c (or h2 over TLS, by ALPN, when the upstream has {@code tls}), for the {@code service} configured (empty: the server as a whole). SERVING passes;
  * NOT_SERVING, SERVICE_UNKNOWN, UNKNOWN, a gRPC error status (UNIMPLEMENTED: the server has no
  * health service), no answer within {@code timeout} and a failed connect fail.
  *
@@ -36,11 +37,14 @@ final class GrpcProbe implements Probe {
     private static final String[] STATUS = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
 
     private final HTTP2Client client;
+    private final SslContextFactory.Client tls;
     private final String service;
     private final long timeoutMillis;
 
-    GrpcProbe(HTTP2Client client, String service, long timeoutMillis) {
+    /** {@code tls}: the upstream's TLS (h2 by ALPN), or null for h2c. */
+    GrpcProbe(HTTP2Client client, SslContextFactory.Client tls, String service, long timeoutMillis) {
         this.client = client;
+        this.tls = tls;
         this.service = service == null ? "" : service;
         this.timeoutMillis = timeoutMillis;
     }
@@ -51,7 +55,7 @@ final class GrpcProbe implements Probe {
         var timer = client.getScheduler().schedule(() -> done.complete(CheckResult.fail("no answer within " + timeoutMillis + " ms")),
                 timeoutMillis, TimeUnit.MILLISECONDS);
         String host = target.host().startsWith("[") ? target.host().substring(1, target.host().length() - 1) : target.host();
-        client.connect(new InetSocketAddress(host, target.port()), new Session.Listener() { }, Promise.from(session -> {
+        client.connect(tls, new InetSocketAddress(host, target.port()), new Session.Listener() { }, Promise.from(session -> {
             done.whenComplete((r, x) -> session.close(0, "check done", Callback.NOOP));
             ask(session, target, done);
         }, failure -> done.complete(CheckResult.fail("connect failed: " + failure))));
@@ -61,7 +65,7 @@ final class GrpcProbe implements Probe {
 
     private void ask(Session session, HostPort target, CompletableFuture<CheckResult> done) {
         HttpFields.Mutable fields = HttpFields.build().put("content-type", "application/grpc").put("te", "trailers");
-        MetaData.Request request = new MetaData.Request("POST", HttpURI.build().scheme("http").authority(target.toString()).path(PATH),
+        MetaData.Request request = new MetaData.Request("POST", HttpURI.build().scheme(tls == null ? "http" : "https").authority(target.toString()).path(PATH),
                 HttpVersion.HTTP_2, fields, -1);
         Answer answer = new Answer(done);
         session.newStream(new HeadersFrame(request, null, false), Promise.from(

@@ -71,6 +71,7 @@ public final class HealthChecker implements AutoCloseable {
     private final RandomGenerator random;
     private volatile boolean closed;
     private HTTP2Client grpc; // guarded by this; null until a grpc check starts
+    private final Map<ProxyConfig.UpstreamTls, SslContextFactory.Client> grpcTls = new java.util.concurrent.ConcurrentHashMap<>();
 
     private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock,
                           Function<Upstream, Probe> probes, RandomGenerator random) {
@@ -147,8 +148,24 @@ public final class HealthChecker implements AutoCloseable {
             case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
             case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
             case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
-            case GRPC -> new GrpcProbe(grpcClient(), config.service(), config.timeout().toMillis());
+            case GRPC -> new GrpcProbe(grpcClient(), grpcTls(upstream.config().tls()), config.service(), config.timeout().toMillis());
         };
+    }
+
+    /** The started TLS factory of {@code grpc} checks for an upstream's {@code tls}, or null for h2c. */
+    private SslContextFactory.Client grpcTls(ProxyConfig.UpstreamTls tls) {
+        if (tls == null) {
+            return null;
+        }
+        return grpcTls.computeIfAbsent(tls, t -> {
+            SslContextFactory.Client f = UpstreamTlsContext.of(t).newJettyFactory();
+            try {
+                f.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot start TLS for gRPC health checks: " + e, e);
+            }
+            return f;
+        });
     }
 
     /** The HTTP/2 client of {@code grpc} checks, started on first use (the WAR lacks it: such a check then fails to start). */
@@ -247,6 +264,13 @@ public final class HealthChecker implements AutoCloseable {
         HTTP2Client g;
         synchronized (this) {
             g = grpc;
+        }
+        for (SslContextFactory.Client f : grpcTls.values()) {
+            try {
+                f.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping a gRPC health check TLS factory: {}", e.toString());
+            }
         }
         if (g != null) {
             try {

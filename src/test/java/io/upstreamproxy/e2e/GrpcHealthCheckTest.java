@@ -7,9 +7,13 @@ import io.upstreamproxy.testing.GrpcEcho;
 import io.upstreamproxy.testing.Http;
 import io.upstreamproxy.testing.RunningProxy;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.testing.TestCerts;
+import io.upstreamproxy.testing.TestCerts.KeyFormat;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code "type": "grpc"} health checks against grpc-java servers' grpc.health.v1.Health/Check. */
 class GrpcHealthCheckTest {
@@ -64,5 +68,22 @@ class GrpcHealthCheckTest {
         assertEquals(0, server(0).healthChecks().fails(), server(0).healthChecks().lastFailure());
         assertTrue(server(0).state().equals("up"), server(0).state());
         assertEquals(java.util.Set.of(""), s0.healthAsked, "no service: the server as a whole");
+    }
+
+    @Test
+    void checksAnH2UpstreamOverTls(@TempDir Path dir) throws Exception {
+        TestCerts ca = TestCerts.newCa("gRPC CA");
+        ca.writeCa(dir.resolve("ca.pem"));
+        ca.write(ca.issue(KeyFormat.PKCS8_RSA, "grpc.internal"), KeyFormat.PKCS8_RSA, dir.resolve("s.crt"), dir.resolve("s.key"));
+        s0 = GrpcEcho.startTls("s0", dir.resolve("s.crt"), dir.resolve("s.key"));
+        s1 = GrpcEcho.startTls("s1", dir.resolve("s.crt"), dir.resolve("s.key"));
+        proxy = RunningProxy.start(("{'upstreams': {'grpc': {'protocol': 'h2', 'tls': {'ca': 'ca.pem', 'server_name': 'grpc.internal'},"
+                + " 'health_check': {'type': 'grpc', 'interval': '50ms', 'timeout': '2s'},"
+                + " 'servers': [{'server': '" + s0.address() + "'}, {'server': '" + s1.address() + "'}]}}}").replace('\'', '"'), dir.resolve("proxy.json"));
+        Http.await("s0 checked", DEADLINE, () -> server(0).healthChecks().checks() > 1);
+        assertEquals(0, server(0).healthChecks().fails(), server(0).healthChecks().lastFailure());
+        s0.health = 2;
+        awaitState(0, "unhealthy");
+        assertEquals("NOT_SERVING", server(0).healthChecks().lastFailure());
     }
 }
