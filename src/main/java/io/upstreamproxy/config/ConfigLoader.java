@@ -58,24 +58,7 @@ public final class ConfigLoader {
 
         List<ProxyConfig.Route> routes;
         if (f.has("routes")) {
-            routes = f.objects("routes", (r, i) -> {
-                String path = r.requiredString("path", "a path prefix such as \"/\"");
-                if (!path.startsWith("/")) {
-                    throw new ConfigException(r.pathOf("path"), "\"" + path + "\" (expected: a path starting with /)");
-                }
-                String up = r.requiredString("upstream", "an upstream name");
-                if (!upstreams.containsKey(up)) {
-                    throw new ConfigException(r.pathOf("upstream"), "\"" + up + "\" (expected one of: " + String.join(", ", upstreams.keySet()) + ")");
-                }
-                r.finish();
-                return new ProxyConfig.Route(path, up);
-            });
-            Set<String> seen = new HashSet<>();
-            for (int i = 0; i < routes.size(); i++) {
-                if (!seen.add(routes.get(i).path())) {
-                    throw new ConfigException("routes[" + i + "].path", "\"" + routes.get(i).path() + "\" (expected: each path once)");
-                }
-            }
+            routes = RouteReader.read(f, upstreams.keySet());
         } else if (upstreams.size() == 1) {
             routes = List.of(new ProxyConfig.Route("/", upstreams.keySet().iterator().next()));
         } else {

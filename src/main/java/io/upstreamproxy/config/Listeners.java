@@ -42,6 +42,13 @@ final class Listeners {
                 throw new ConfigException("listen[" + i + "].port", l.port() + " (expected: each host and port once)");
             }
         }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < out.size(); i++) {
+            String name = out.get(i).name();
+            if (name != null && !names.add(name)) {
+                throw new ConfigException("listen[" + i + "].name", "\"" + name + "\" (expected: each name once)");
+            }
+        }
         return List.copyOf(out);
     }
 
@@ -51,16 +58,25 @@ final class Listeners {
         ProxyConfig.ListenTls tls = null;
         if (l.has("tls")) {
             JsonFields t = l.object("tls");
-            Path cert = file(t, "cert", source, "a PEM certificate chain file");
-            Path key = file(t, "key", source, "a PEM private key file");
+            List<ProxyConfig.CertKey> pairs;
+            if (t.has("certificates")) {
+                if (t.has("cert") || t.has("key")) {
+                    throw new ConfigException(t.pathOf(t.has("cert") ? "cert" : "key"), "given with certificates (expected: one of them)");
+                }
+                pairs = t.objects("certificates", (c, i) -> {
+                    ProxyConfig.CertKey pair = pair(c, source);
+                    c.finish();
+                    return pair;
+                });
+                if (pairs.isEmpty()) {
+                    throw new ConfigException(t.pathOf("certificates"), "[] (expected: at least one {\"cert\": ..., \"key\": ...})");
+                }
+            } else {
+                pairs = List.of(pair(t, source));
+            }
             Duration interval = t.duration("check_interval", DEFAULT_CHECK_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1));
             t.finish();
-            try {
-                Pem.keyStore(cert, key);
-            } catch (PemException e) {
-                throw new ConfigException(t.pathOf(e.file().equals(key.toString()) ? "key" : "cert"), e.getMessage());
-            }
-            tls = new ProxyConfig.ListenTls(cert, key, interval);
+            tls = new ProxyConfig.ListenTls(List.copyOf(pairs), interval);
         }
         boolean http2 = l.bool("http2", tls != null);
         ProxyConfig.ProxyProtocol proxyProtocol = null;
@@ -77,8 +93,24 @@ final class Listeners {
             proxyProtocol = new ProxyConfig.ProxyProtocol(trusted);
         }
         boolean reusePort = l.bool("reuse_port", false);
+        String name = l.string("name", null);
+        if (name != null && !name.matches("[A-Za-z0-9_.-]{1,64}")) {
+            throw new ConfigException(l.pathOf("name"), "\"" + name + "\" (expected: letters, digits, '.', '_', '-'; at most 64)");
+        }
         l.finish();
-        return new ProxyConfig.Listen(host, port, http2, tls, proxyProtocol, reusePort);
+        return new ProxyConfig.Listen(host, port, http2, tls, proxyProtocol, reusePort, name);
+    }
+
+    /** A listener's {@code cert} and {@code key}, read once here so a bad pair is a config error naming its key. */
+    private static ProxyConfig.CertKey pair(JsonFields t, Path source) {
+        Path cert = file(t, "cert", source, "a PEM certificate chain file");
+        Path key = file(t, "key", source, "a PEM private key file");
+        try {
+            Pem.keyStore(cert, key);
+        } catch (PemException e) {
+            throw new ConfigException(t.pathOf(e.file().equals(key.toString()) ? "key" : "cert"), e.getMessage());
+        }
+        return new ProxyConfig.CertKey(cert, key);
     }
 
     static ProxyConfig.UpstreamTls readUpstreamTls(JsonFields t, Path source) {

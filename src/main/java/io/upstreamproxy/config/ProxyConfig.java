@@ -41,8 +41,13 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
      * null: clients connect directly; else the peers allowed to send a PROXY protocol header,
      * which every connection must then start with. {@code reusePort}: bind with SO_REUSEPORT, so
      * a new process can listen beside this one during a hand-over (docs/operations.md).
+     * {@code name}: what a route's {@code listen} matcher names it by, or null.
      */
-    public record Listen(String host, int port, boolean http2, ListenTls tls, ProxyProtocol proxyProtocol, boolean reusePort) {
+    public record Listen(String host, int port, boolean http2, ListenTls tls, ProxyProtocol proxyProtocol, boolean reusePort, String name) {
+        public Listen(String host, int port, boolean http2, ListenTls tls, ProxyProtocol proxyProtocol, boolean reusePort) {
+            this(host, port, http2, tls, proxyProtocol, reusePort, null);
+        }
+
         public Listen(String host, int port) {
             this(host, port, false, null, null, false);
         }
@@ -52,7 +57,7 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
         }
 
         public Listen withPort(int p) {
-            return new Listen(host, p, http2, tls, proxyProtocol, reusePort);
+            return new Listen(host, p, http2, tls, proxyProtocol, reusePort, name);
         }
     }
 
@@ -69,9 +74,27 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
     }
 
     /**
-     * A TLS listener's PEM files (absolute), and how often they are checked for a renewed pair.
+     * A TLS listener's PEM pairs (absolute paths), chosen by the client's SNI name, the first for
+     * a name none of them covers (or no name); and how often the files are checked for renewals.
      */
-    public record ListenTls(Path cert, Path key, Duration checkInterval) {}
+    public record ListenTls(List<CertKey> certificates, Duration checkInterval) {
+        public ListenTls(Path cert, Path key, Duration checkInterval) {
+            this(List.of(new CertKey(cert, key)), checkInterval);
+        }
+
+        /** The first (default) certificate file. */
+        public Path cert() {
+            return certificates.get(0).cert();
+        }
+
+        /** The first (default) key file. */
+        public Path key() {
+            return certificates.get(0).key();
+        }
+    }
+
+    /** A certificate chain and its private key, PEM files. */
+    public record CertKey(Path cert, Path key) {}
 
     /**
      * TLS to an upstream's servers. {@code ca} null: the system trust store; {@code serverName}
@@ -79,8 +102,38 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
      */
     public record UpstreamTls(boolean verify, Path ca, String serverName, Path cert, Path key) {}
 
-    /** A path prefix and the upstream it goes to; the longest matching prefix wins. */
-    public record Route(String path, String upstream) {}
+    /**
+     * One entry of {@code routes}: when it applies, what it does, and what it changes on the
+     * way (SPEC §12). {@code index}: its place in the file, as errors and {@code /api/routes} name it.
+     */
+    public record Route(int index, RouteMatch match, RouteAction action, RoutePolicy policy) {
+        /** A path prefix to an upstream: the route of §3, and of a config with no {@code routes}. */
+        public Route(String path, String upstream) {
+            this(0, new RouteMatch(List.of(), path, List.of(), Map.of(), Map.of(), List.of()),
+                    new RouteAction.Forward(upstream), RoutePolicy.NONE);
+        }
+
+        /** The path matcher as written, or null. */
+        public String path() {
+            return match.path();
+        }
+
+        /** The upstream of a plain route, or null (a split, a redirect, a return). */
+        public String upstream() {
+            return action instanceof RouteAction.Forward f ? f.upstream() : null;
+        }
+
+        /** Every upstream the route may send to (none for a redirect or a return). */
+        public List<String> upstreams() {
+            if (action instanceof RouteAction.Forward f) {
+                return List.of(f.upstream());
+            }
+            if (action instanceof RouteAction.Split s) {
+                return s.shares().stream().map(RouteAction.Share::upstream).toList();
+            }
+            return List.of();
+        }
+    }
 
     /** Where the management API lives and who may use it. */
     public record Api(String path, List<Cidr> allow, List<Cidr> deny, String token,

@@ -59,7 +59,7 @@ final class CertificateReloader extends AbstractLifeCycle {
         scheduler.shutdownNow();
     }
 
-    /** One check: reload when either file's content changed since the last check. */
+    /** One check: reload when any of the files changed since the last check (every pair is loaded again). */
     void check() {
         try {
             byte[] now = digest();
@@ -81,13 +81,15 @@ final class CertificateReloader extends AbstractLifeCycle {
         }
     }
 
-    /** SHA-256 over both files' bytes; null while either cannot be read (mid-rename). */
+    /** SHA-256 over every file's bytes; null while one cannot be read (mid-rename). */
     private byte[] digest() {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (Path p : new Path[] {tls.cert(), tls.key()}) {
-                md.update(Files.readAllBytes(p));
-                md.update((byte) 0);
+            for (ProxyConfig.CertKey pair : tls.certificates()) {
+                for (Path p : new Path[] {pair.cert(), pair.key()}) {
+                    md.update(Files.readAllBytes(p));
+                    md.update((byte) 0);
+                }
             }
             return md.digest();
         } catch (IOException e) {

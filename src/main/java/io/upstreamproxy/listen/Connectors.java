@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.security.KeyStore;
-import java.security.KeyStoreException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Date;
@@ -23,7 +22,9 @@ import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SniX509ExtendedKeyManager;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.ssl.X509;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,6 +112,7 @@ public final class Connectors {
         if (isInherited(listen)) {
             connector.setInheritChannel(true); // Jetty takes System.inheritedChannel() instead of binding
         }
+        connector.setName(listen.name()); // what a route's listen matcher names (null: unnamed)
         connector.setHost(listen.host());
         connector.setPort(listen.port());
         connector.setAcceptQueueSize(proxy.backlog());
@@ -145,21 +147,57 @@ public final class Connectors {
         ssl.setIncludeProtocols("TLSv1.3", "TLSv1.2");
         ssl.addExcludeCipherSuites("^.*_CBC_.*$");
         ssl.setSniRequired(false);
+        if (tls.certificates().size() > 1) {
+            ssl.setSNISelector(firstByDefault(ssl));
+        }
         return ssl;
     }
 
-    /** The PEM pair as a key store; warns when the certificate has expired (clients will say so). */
-    static KeyStore keyStore(ProxyConfig.ListenTls tls) throws PemException {
-        KeyStore store = Pem.keyStore(tls.cert(), tls.key());
-        try {
-            String problem = validityProblem((X509Certificate) store.getCertificate("server"), new Date());
-            if (problem != null) {
-                LOG.warn("{}: {}", tls.cert(), problem);
+    /**
+     * Jetty's choice by SNI name (a certificate whose names cover it), and where it has none (no
+     * name sent, or a name no certificate covers) the first configured pair rather than
+     * whichever alias the JDK's key manager happens to list first.
+     */
+    private static SniX509ExtendedKeyManager.SniSelector firstByDefault(SslContextFactory.Server ssl) {
+        return (keyType, issuers, session, sniHost, certificates) -> {
+            String chosen = ssl.sniSelect(keyType, issuers, session, sniHost, certificates);
+            if (chosen != null && !SniX509ExtendedKeyManager.SniSelector.DELEGATE.equals(chosen)) {
+                return chosen;
             }
-        } catch (KeyStoreException e) {
-            throw new IllegalStateException(e); // the store was just loaded
+            for (X509 x : certificates) {
+                if (x.getAlias().equals(alias(0))) {
+                    return x.getAlias();
+                }
+            }
+            return chosen; // the first pair's key is of another type than the client asked for
+        };
+    }
+
+    private static String alias(int i) {
+        return "cert" + i;
+    }
+
+    /**
+     * Every PEM pair of the listener in one key store, aliases {@code cert0}, {@code cert1}...
+     * in config order; warns when a certificate has expired (clients will say so).
+     */
+    static KeyStore keyStore(ProxyConfig.ListenTls tls) throws PemException {
+        try {
+            KeyStore all = KeyStore.getInstance("PKCS12");
+            all.load(null, null);
+            for (int i = 0; i < tls.certificates().size(); i++) {
+                ProxyConfig.CertKey pair = tls.certificates().get(i);
+                KeyStore one = Pem.keyStore(pair.cert(), pair.key());
+                String problem = validityProblem((X509Certificate) one.getCertificate("server"), new Date());
+                if (problem != null) {
+                    LOG.warn("{}: {}", pair.cert(), problem);
+                }
+                all.setKeyEntry(alias(i), one.getKey("server", passwordOf()), passwordOf(), one.getCertificateChain("server"));
+            }
+            return all;
+        } catch (java.security.GeneralSecurityException | IOException e) {
+            throw new IllegalStateException(e); // each pair was just loaded; an empty store always loads
         }
-        return store;
     }
 
     /** Why clients would refuse the certificate at {@code now}, or null: worth a warning, not a refusal to start. */

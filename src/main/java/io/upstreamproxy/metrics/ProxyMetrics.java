@@ -6,12 +6,15 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerObserver;
 import io.upstreamproxy.upstream.UpstreamRegistry;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The proxy's Prometheus series (SPEC §9), the JVM's and the process's, in a registry of its
@@ -45,7 +48,13 @@ public final class ProxyMetrics implements ServerObserver {
 
     /** As {@link #start(UpstreamRegistry)}, with the access log's count of lines it had to drop. */
     public static ProxyMetrics start(UpstreamRegistry upstreams, LongSupplier accessLogDropped) {
+        return start(upstreams, accessLogDropped, List::of);
+    }
+
+    /** As {@link #start(UpstreamRegistry, LongSupplier)}, with the current routes' counters ({@link RouteSeries}). */
+    public static ProxyMetrics start(UpstreamRegistry upstreams, LongSupplier accessLogDropped, Supplier<List<RouteRule>> routes) {
         ProxyMetrics m = new ProxyMetrics();
+        m.registry.register(new RouteSeries(routes));
         CounterWithCallback.builder().name("upstream_proxy_access_log_dropped")
                 .help("Access-log lines dropped because the output could not keep up")
                 .callback(c -> c.call(accessLogDropped.getAsLong())).register(m.registry);

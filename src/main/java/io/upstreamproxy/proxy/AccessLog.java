@@ -41,14 +41,21 @@ public interface AccessLog extends AutoCloseable {
      * One finished request. {@code server} is null when no server was picked; {@code wallMillis}
      * is when it ended; {@code bytes} the response body bytes; {@code referer} and
      * {@code userAgent} null when the request had none; {@code retried} the earlier attempts of a
-     * retried request ({@code 127.0.0.1:9001 502 (connect refused)}, comma-separated), else null.
+     * retried request ({@code 127.0.0.1:9001 502 (connect refused)}, comma-separated), else null;
+     * {@code requestId} the request's {@code X-Request-Id}, or null.
      */
     record Entry(long wallMillis, String client, String method, String target, String protocol, int status,
-                 String upstream, String server, long millis, long bytes, String referer, String userAgent, String retried) {
+                 String upstream, String server, long millis, long bytes, String referer, String userAgent, String retried,
+                 String requestId) {
+
+        public Entry(long wallMillis, String client, String method, String target, String protocol, int status,
+                     String upstream, String server, long millis, long bytes, String referer, String userAgent, String retried) {
+            this(wallMillis, client, method, target, protocol, status, upstream, server, millis, bytes, referer, userAgent, retried, null);
+        }
 
         /** An entry without the fields only some formats show (protocol, bytes, referer, user agent, retries). */
         public Entry(long wallMillis, String client, String method, String target, int status, String upstream, String server, long millis) {
-            this(wallMillis, client, method, target, "HTTP/1.1", status, upstream, server, millis, 0, null, null, null);
+            this(wallMillis, client, method, target, "HTTP/1.1", status, upstream, server, millis, 0, null, null, null, null);
         }
     }
 }

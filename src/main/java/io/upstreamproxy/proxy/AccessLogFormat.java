@@ -11,7 +11,8 @@ import java.util.Locale;
  *
  * <ul>
  * <li>{@code default}: {@code 2025-01-31T12:00:00.123Z 127.0.0.1 "GET /x?a=1" 200 backend 127.0.0.1:9001 3ms 512 "-" "curl/8.5.0"},
- *     and for a retried request {@code retried: 127.0.0.1:9002 502 (connect refused)} at the end;</li>
+ *     then {@code request_id=0f1e...} (the X-Request-Id), and for a retried request
+ *     {@code retried: 127.0.0.1:9002 502 (connect refused)} at the end;</li>
  * <li>{@code combined}: nginx's, byte for byte ({@code 127.0.0.1 - - [31/Jan/2025:12:00:00 +0000] "GET /x HTTP/1.1" 200 512 "-" "curl/8.5.0"}),
  *     its time in UTC in nginx's own notation, as log analysers expect;</li>
  * <li>{@code json}: one object per line, {@code {"time":"2025-01-31T12:00:00.123Z","client":...}}.</li>
@@ -94,6 +95,9 @@ abstract class AccessLogFormat {
             quoted(line, e.referer());
             line.append(' ');
             quoted(line, e.userAgent());
+            if (e.requestId() != null) {
+                line.append(" request_id=").append(e.requestId());
+            }
             if (e.retried() != null) {
                 line.append(" retried: ").append(e.retried());
             }
@@ -129,6 +133,9 @@ abstract class AccessLogFormat {
             line.append(",\"ms\":").append(e.millis()).append(",\"bytes\":").append(e.bytes());
             field(line, "referer", e.referer());
             field(line, "user_agent", e.userAgent());
+            if (e.requestId() != null) {
+                field(line, "request_id", e.requestId());
+            }
             if (e.retried() != null) {
                 field(line, "retried", e.retried());
             }

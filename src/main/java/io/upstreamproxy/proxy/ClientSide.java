@@ -23,10 +23,19 @@ interface ClientSide {
     /** The path below the context path, still encoded as the client sent it. */
     String rawPath();
 
+    /** The context path the proxy is mounted at (the WAR's), empty in the jar. */
+    String contextPath();
+
     /** The raw query, or null. */
     String query();
 
     String scheme();
+
+    /** The {@code Host} header or HTTP/2 {@code :authority} as sent (a port included), or null. */
+    String host();
+
+    /** The name of the listener the request came in on, or null (unnamed, or a container's). */
+    String listener();
 
     HttpFields requestHeaders();
 

@@ -45,6 +45,11 @@ final class CoreClient implements ClientSide, Content.Source {
     }
 
     @Override
+    public String contextPath() {
+        return "";
+    }
+
+    @Override
     public String query() {
         return request.getHttpURI().getQuery();
     }
@@ -52,6 +57,17 @@ final class CoreClient implements ClientSide, Content.Source {
     @Override
     public String scheme() {
         return request.getHttpURI().getScheme();
+    }
+
+    @Override
+    public String host() {
+        String host = request.getHeaders().get(HttpHeader.HOST);
+        return host != null ? host : request.getHttpURI().getAuthority(); // HTTP/2: :authority
+    }
+
+    @Override
+    public String listener() {
+        return request.getConnectionMetaData().getConnector().getName();
     }
 
     @Override

@@ -29,6 +29,8 @@ final class Exchange {
     long headerNanos = -1;
     long sent;
     long received;
+    int retries;                  // servers to try after the first: the route's retries, else the upstream's (-1: each once)
+    String requestId;             // X-Request-Id, for the access log
     String retried;               // earlier attempts, "127.0.0.1:9001 502 (connect failed: Connection refused)", or null
 
     Exchange(Upstream upstream, RequestInfo request, String target, boolean replayable, boolean idempotent, long startNanos) {
@@ -38,11 +40,11 @@ final class Exchange {
         this.replayable = replayable;
         this.idempotent = idempotent;
         this.startNanos = startNanos;
+        this.retries = upstream.config().retries();
     }
 
     /** How many more servers may be tried after the current one. */
     boolean mayRetry() {
-        int retries = upstream.config().retries();
         return retries < 0 || tried.size() <= retries;
     }
 

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.listen.ProxyServerConnector;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Upstream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.Connection;
@@ -56,6 +58,10 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        String listener = request.getConnectionMetaData().getConnector().getName();
+        if (listener != null) { // for a route's listen matcher, behind the servlet front end
+            request.setAttribute(ServletClient.LISTENER_ATTRIBUTE, listener);
+        }
         if (!WebSocketTunnel.isUpgrade(request.getMethod(), request.getConnectionMetaData().getProtocol(),
                 request.getHeaders().get(HttpHeader.UPGRADE))) {
             return super.handle(request, response, callback);
@@ -72,11 +78,19 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         }
         String path = requestPath.forward();
         ProxyEngine e = engine.get();
-        Upstream upstream = e == null ? null : e.router().route(routed);
-        if (upstream == null) {
-            return super.handle(request, response, callback); // the servlets answer (404, the API, the status page)
-        }
+        Router r = e == null ? null : e.router();
         String query = request.getHttpURI().getQuery();
+        HttpFields fields = request.getHeaders();
+        String host = fields.get(HttpHeader.HOST) != null ? fields.get(HttpHeader.HOST) : request.getHttpURI().getAuthority();
+        RouteRule rule = r == null ? null : r.match(new UpgradeRoute(host, routed, request.getMethod(),
+                fields::get, query, listener));
+        String name = rule == null ? null : rule.upstream();
+        if (name == null) {
+            return super.handle(request, response, callback); // the servlets answer (404, a redirect or return, the API, the status page)
+        }
+        rule.requested();
+        Upstream upstream = r.upstream(name);
+        path = RouteEdits.forwardPath(rule, requestPath);
         List<String[]> headers = new ArrayList<>();
         for (HttpField f : request.getHeaders()) {
             headers.add(new String[] {f.getName(), f.getValue()});

@@ -151,10 +151,12 @@ public final class ProxyEngine {
         return IDEMPOTENT.contains(method);
     }
 
-    /** The 413 text when a declared body is larger than {@code proxy.max_body_size}, else null. */
-    String tooLarge(long length) {
-        long max = settings.maxBodyBytes();
-        return max > 0 && length > max ? "request body of " + length + " bytes is larger than " + max + " bytes (proxy.max_body_size)" : null;
+    /**
+     * The 413 text when a declared body is larger than {@code max} (0: unlimited), the limit
+     * {@code key} sets ({@code proxy.max_body_size} or a route's), else null.
+     */
+    static String tooLarge(long length, long max, String key) {
+        return max > 0 && length > max ? "request body of " + length + " bytes is larger than " + max + " bytes (" + key + ")" : null;
     }
 
     /**
@@ -272,7 +274,7 @@ public final class ProxyEngine {
     void log(Exchange x, int status, Server server, String remoteAddr, String method, String protocol, String referer, String userAgent) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos);
         accessLog.log(new AccessLog.Entry(x.upstream.clock().wallMillis(), remoteAddr, method, x.target, protocol, status,
-                x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried));
+                x.upstream.name(), server == null ? null : server.key(), ms, x.received, referer, userAgent, x.retried, x.requestId));
     }
 
     /** Stops the upstream client (and its own threads, where it has them) and closes the access log. */

@@ -1,8 +1,11 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.config.RouteAction;
+import io.upstreamproxy.config.RoutePolicy;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -22,7 +25,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * One client request through the proxy, whichever front end it came in by: the jar's
  * ({@link CoreProxyHandler}, Jetty's core API) or the WAR's ({@link UpstreamProxyServlet}); each
- * only adapts its client's I/O ({@link ClientSide}). The script is route, body policy, pick and
+ * only adapts its client's I/O ({@link ClientSide}). The script is route (SPEC §12: a fixed
+ * answer, a redirect, or an upstream with the route's policy), body policy, pick and
  * lease, attempt on the upstream client ({@link OriginClient}), retry, answer, log, with
  * {@link ProxyEngine} deciding. Bodies up to {@code proxy.buffer_body} are read whole first (so
  * the request can be retried), larger ones stream; the response streams back chunk by chunk,
@@ -45,6 +49,10 @@ final class ProxyExchange {
      */
     private volatile StreamedSource streamed;
     private Exchange x;
+    private String requestId;   // X-Request-Id: the client's, or a new one
+    private RouteRule rule;     // the matched route, or null before (or without) a match
+    private long readTimeoutMillis;
+    private long maxBodyBytes;  // 0: unlimited
 
     ProxyExchange(ProxyEngine engine, ClientSide client) {
         this.engine = engine;
@@ -54,28 +62,50 @@ final class ProxyExchange {
 
     void start() {
         long start = System.nanoTime();
+        requestId = RequestId.of(client.requestHeaders().get(RequestId.HEADER));
         RequestPath path = RequestPath.of(client.rawPath());
         if (path == null) {
             reply(new ProxyEngine.Answer(400, ErrorBody.json(400, "BadRequest", "path climbs above the root"), false));
             return;
         }
-        Upstream upstream = engine.router().route(path.route());
-        if (upstream == null) {
+        rule = engine.router().match(new ClientRoute(client, path.route()));
+        if (rule == null) {
             reply(new ProxyEngine.Answer(404, ErrorBody.json(404, "RouteNotFound", "no route for \"" + path.route() + "\""), false));
             return;
         }
+        rule.requested();
+        RouteAction action = rule.route().action();
+        if (action instanceof RouteAction.Return r) {
+            answer(r.status(), r.contentType(), r.body().getBytes(StandardCharsets.UTF_8), null);
+            return;
+        }
+        if (action instanceof RouteAction.Redirect r) {
+            answer(r.status(), null, new byte[0], RouteEdits.location(r, client, path));
+            return;
+        }
+        Upstream upstream = engine.router().upstream(rule.upstream());
+        String forward = RouteEdits.forwardPath(rule, path);
         String query = client.query();
-        String target = query == null ? path.forward() : path.forward() + "?" + query;
+        String target = query == null ? forward : forward + "?" + query;
+        ProxyConfig.Proxy settings = engine.settings();
+        RoutePolicy policy = rule.route().policy();
+        maxBodyBytes = policy.maxBodySize() != null ? policy.maxBodySize() : settings.maxBodyBytes();
+        readTimeoutMillis = (policy.readTimeout() != null ? policy.readTimeout() : settings.readTimeout()).toMillis();
         length = client.bodyLength();
-        String tooLarge = engine.tooLarge(length);
+        String tooLarge = ProxyEngine.tooLarge(length, maxBodyBytes,
+                policy.maxBodySize() != null ? "routes[" + rule.route().index() + "].max_body_size" : "proxy.max_body_size");
         if (tooLarge != null) {
             reply(new ProxyEngine.Answer(413, ErrorBody.json(413, "BodyTooLarge", tooLarge), true)); // the body that follows is not worth reading
             return;
         }
-        ProxyConfig.Proxy settings = engine.settings();
-        boolean buffered = length > 0 && length <= settings.bufferBodyBytes();
+        int bufferBody = policy.bufferBody() != null ? policy.bufferBody() : settings.bufferBodyBytes();
+        boolean buffered = length > 0 && length <= bufferBody;
         boolean streamed = length != 0 && !buffered;
         x = new Exchange(upstream, client.info(path.forward()), target, !streamed, ProxyEngine.idempotent(client.method()), start);
+        x.requestId = requestId;
+        if (policy.retries() != null) {
+            x.retries = policy.retries();
+        }
         if (buffered) {
             idleTimeout(settings.clientBodyTimeout().toMillis());
             new WholeBody((int) length).run();
@@ -117,11 +147,13 @@ final class ProxyExchange {
         Server server = lease.server();
         HttpFields.Mutable fields = HttpFields.build();
         CoreHeaders.toServer(client, fields);
+        fields.put(RequestId.HEADER, requestId);
+        RouteEdits.headers(rule.route().policy().requestHeaders(), fields, client, requestId);
         Content.Source source = null;
         boolean chunked = false;
         if (x.body == null && !x.replayable) {
             idleTimeout(engine.settings().clientBodyTimeout().toMillis());
-            streamed = new StreamedSource(engine.settings().maxBodyBytes());
+            streamed = new StreamedSource(maxBodyBytes);
             source = streamed;
             chunked = length < 0; // chunked, or HTTP/2 without a length
             if (chunked) { // the client's framing is hop-by-hop: ours is chunks too
@@ -149,7 +181,7 @@ final class ProxyExchange {
         long bodyLength = x.body != null ? x.body.length : source == null ? 0 : length;
         boolean grpc = Grpc.is(client.requestHeaders());
         h2.send(h2.pool(server.address(), x.upstream.config().tls(), x.upstream.config().protocol()), client.method(), x.target, server.key(), fields, bodyLength,
-                x.body == null ? null : ByteBuffer.wrap(x.body), source, grpc ? 0 : engine.settings().readTimeout().toMillis(),
+                x.body == null ? null : ByteBuffer.wrap(x.body), source, grpc ? 0 : readTimeoutMillis,
                 grpc ? Grpc.timeoutMillis(client.requestHeaders()) : -1, new Attempt(null, null, source, false));
     }
 
@@ -164,18 +196,52 @@ final class ProxyExchange {
             return;
         }
         client.reset();
+        if (rule != null && x == null) { // refused before any server was asked (413): the route's answer all the same
+            rule.responded(a.status());
+        }
         if (Grpc.is(client.requestHeaders())) {
             Grpc.answer(client, a.status(), a.json(), Callback.from(() -> finish(null), this::finish));
             return;
         }
-        byte[] body = (a.json() + "\n").getBytes(StandardCharsets.UTF_8);
-        client.status(a.status());
-        HttpFields.Mutable headers = client.responseHeaders();
         if (a.close()) {
-            headers.put(HttpHeader.CONNECTION, "close");
+            client.responseHeaders().put(HttpHeader.CONNECTION, "close");
         }
-        headers.put(HttpHeader.CONTENT_TYPE, "application/json;charset=utf-8");
-        headers.put(HttpHeader.CONTENT_LENGTH, body.length);
+        write(a.status(), "application/json;charset=utf-8", (withRequestId(a.json()) + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The error body with the request's id as the last member of its {@code error} object.
+     * Spliced rather than built again: the body is ours, always {@code {"error":{...}}}, and
+     * the id holds no character JSON would escape ({@link RequestId#valid}).
+     */
+    private String withRequestId(String json) {
+        if (requestId == null || !json.endsWith("}}")) {
+            return json;
+        }
+        return json.substring(0, json.length() - 2) + ",\"request_id\":\"" + requestId + "\"}}";
+    }
+
+    /** A route's own answer, a {@code return} or a {@code redirect} (with its {@code location}); no upstream is asked. */
+    private void answer(int status, String contentType, byte[] body, String location) {
+        rule.responded(status);
+        if (location != null) {
+            client.responseHeaders().put(HttpHeader.LOCATION, location);
+        }
+        write(status, contentType, body);
+    }
+
+    private void write(int status, String contentType, byte[] body) {
+        client.status(status);
+        HttpFields.Mutable headers = client.responseHeaders();
+        if (contentType != null) {
+            headers.put(HttpHeader.CONTENT_TYPE, contentType);
+        }
+        if (status != 204 && status != 304) { // neither has a body, nor may say how long it is
+            headers.put(HttpHeader.CONTENT_LENGTH, body.length);
+        }
+        if (requestId != null) {
+            headers.put(RequestId.HEADER, requestId);
+        }
         client.write(true, ByteBuffer.wrap(body), Callback.from(() -> finish(null), this::finish));
     }
 
@@ -196,6 +262,7 @@ final class ProxyExchange {
     }
 
     private void log(int status, Server server) {
+        rule.responded(status);
         HttpFields h = client.requestHeaders();
         engine.log(x, status, server, client.remoteAddr(), client.method(), client.protocol(), h.get(HttpHeader.REFERER), h.get(HttpHeader.USER_AGENT));
     }
@@ -364,7 +431,7 @@ final class ProxyExchange {
         @Override
         public void onConnection(OriginConnection c) {
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
-                    engine.settings().readTimeout().toMillis(), this);
+                    readTimeoutMillis, this);
         }
 
         @Override
@@ -379,6 +446,7 @@ final class ProxyExchange {
             status = code;
             client.status(code);
             CoreHeaders.copyToClient(fields, client.responseHeaders());
+            RouteEdits.headers(rule.route().policy().responseHeaders(), client.responseHeaders(), client, requestId);
             if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(client.method())) {
                 taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {

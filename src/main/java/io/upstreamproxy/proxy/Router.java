@@ -1,34 +1,49 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig.Route;
+import io.upstreamproxy.route.RouteRequest;
+import io.upstreamproxy.route.RouteRule;
+import io.upstreamproxy.route.RouteTable;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.upstream.UpstreamRegistry;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Maps a request path to an upstream: the longest configured prefix wins, as nginx's prefix
- * locations. Prefixes are plain string prefixes ({@code /api} also matches {@code /apix}).
+ * The routes of one config ({@link RouteTable}, SPEC §12) with their upstreams looked up once.
+ * A reload builds a new one; the engine swaps it in whole.
  */
 public final class Router {
-    private record Entry(String prefix, Upstream upstream) {}
-
-    private final List<Entry> entries;
+    private final RouteTable table;
+    private final Map<String, Upstream> upstreams = new HashMap<>();
 
     public Router(List<Route> routes, UpstreamRegistry registry) {
-        this.entries = routes.stream()
-                .map(r -> new Entry(r.path(), registry.get(r.upstream())))
-                .sorted(Comparator.comparingInt((Entry e) -> e.prefix.length()).reversed())
-                .toList();
+        this(routes, registry, null);
     }
 
-    /** The upstream for a path, or null when no route matches. */
-    public Upstream route(String path) {
-        for (Entry e : entries) {
-            if (path.startsWith(e.prefix)) {
-                return e.upstream;
+    /** A reload's router: routes unchanged since {@code previous} (null: none) keep their counters. */
+    public Router(List<Route> routes, UpstreamRegistry registry, Router previous) {
+        this.table = RouteTable.of(routes, previous == null ? null : previous.table);
+        for (Route r : routes) {
+            for (String name : r.upstreams()) {
+                upstreams.put(name, registry.get(name));
             }
         }
-        return null;
+    }
+
+    /** The route for a request, or null when none matches. */
+    public RouteRule match(RouteRequest request) {
+        return table.match(request);
+    }
+
+    /** The upstream a matched route names. */
+    public Upstream upstream(String name) {
+        return upstreams.get(name);
+    }
+
+    /** The routes in evaluation order, with their counters. */
+    public List<RouteRule> rules() {
+        return table.rules();
     }
 }

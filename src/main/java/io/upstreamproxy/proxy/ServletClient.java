@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ServletClient implements ClientSide {
     private static final Logger LOG = LoggerFactory.getLogger(ServletClient.class);
+    /** Request attribute: the name of the jar's listener the request came in on. */
+    static final String LISTENER_ATTRIBUTE = "io.upstreamproxy.listener";
 
     private final HttpServletRequest request;
     private final HttpServletResponse response;
@@ -77,6 +79,11 @@ final class ServletClient implements ClientSide {
     }
 
     @Override
+    public String contextPath() {
+        return request.getContextPath();
+    }
+
+    @Override
     public String query() {
         return request.getQueryString();
     }
@@ -84,6 +91,22 @@ final class ServletClient implements ClientSide {
     @Override
     public String scheme() {
         return request.getScheme();
+    }
+
+    @Override
+    public String host() {
+        String host = request.getHeader("Host");
+        return host != null ? host : request.getServerName(); // HTTP/2: the container's :authority
+    }
+
+    /**
+     * The jar's listener name, which {@link JettyWebSocketHandler} puts on every request of the
+     * embedded servlet front end; null in a container, whose connectors are not the proxy's
+     * listeners: there {@code listen} matchers never match.
+     */
+    @Override
+    public String listener() {
+        return request.getAttribute(LISTENER_ATTRIBUTE) instanceof String name ? name : null;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Upstream;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -67,13 +68,18 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
             ErrorBody.send(response, 400, "BadRequest", "path climbs above the root");
             return;
         }
-        Upstream upstream = engine.router().route(path.route());
-        if (upstream == null) {
-            ErrorBody.send(response, 404, "RouteNotFound", "no route for \"" + path.route() + "\"");
+        String query = request.getQueryString();
+        RouteRule rule = engine.router().match(new UpgradeRoute(request.getHeader("Host"), path.route(), request.getMethod(),
+                request::getHeader, query, request.getAttribute(ServletClient.LISTENER_ATTRIBUTE) instanceof String l ? l : null));
+        String name = rule == null ? null : rule.upstream();
+        if (name == null) { // no route, or a redirect or return: the exchange answers as for any request
+            new ProxyExchange(engine, new ServletClient(request, response)).start();
             return;
         }
-        String query = request.getQueryString();
-        String target = query == null ? path.forward() : path.forward() + "?" + query;
+        rule.requested();
+        Upstream upstream = engine.router().upstream(name);
+        String forward = RouteEdits.forwardPath(rule, path);
+        String target = query == null ? forward : forward + "?" + query;
         ProxyConfig.Proxy settings = engine.settings();
         // Each server tried may take the connect and read timeouts; the handshake ends by itself within them.
         Duration bound = settings.connectTimeout().plus(settings.readTimeout()).multipliedBy(Math.max(1, upstream.servers().size()) + 1L);

@@ -4,7 +4,6 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * {@code GET /api/ready} and {@code GET /api/live} (beside {@code api.path}, as
@@ -45,16 +44,8 @@ final class ProbeServlet extends HttpServlet {
         }
         String reason = readiness == null ? null : readiness.reason();
         String body = reason == null
-                ? "{\"status\":\"" + (readiness == null ? "live" : "ready") + "\"}\n"
-                : "{\"status\":\"not ready\",\"reason\":\"" + reason + "\"}\n";
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        response.setStatus(reason == null ? 200 : 503);
-        response.setContentType("application/json");
-        response.setCharacterEncoding("UTF-8");
-        response.setHeader("Cache-Control", "no-store");
-        response.setContentLength(bytes.length);
-        if (method.equals("GET")) {
-            response.getOutputStream().write(bytes);
-        }
+                ? "{\"status\":\"" + (readiness == null ? "live" : "ready") + "\"}"
+                : "{\"status\":\"not ready\",\"reason\":\"" + reason + "\"}";
+        JsonReply.send(response, reason == null ? 200 : 503, body, method.equals("GET"));
     }
 }

@@ -45,11 +45,13 @@ public final class Readiness {
         }
         long now = System.nanoTime();
         for (ProxyConfig.Route r : routes) {
-            Upstream u = registry.get(r.upstream());
-            if (u != null) {
-                for (Server s : u.servers()) {
-                    if (s.isInRotation(now)) {
-                        return null;
+            for (String name : r.upstreams()) {
+                Upstream u = registry.get(name);
+                if (u != null) {
+                    for (Server s : u.servers()) {
+                        if (s.isInRotation(now)) {
+                            return null;
+                        }
                     }
                 }
             }

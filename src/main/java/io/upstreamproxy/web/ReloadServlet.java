@@ -7,7 +7,6 @@ import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /**
  * {@code POST /api/reload} (the parent of {@code api.path}, behind the same access filter):
@@ -51,13 +50,7 @@ final class ReloadServlet extends HttpServlet {
         JsonArray restart = new JsonArray();
         outcome.restartNeeded().forEach(restart::add);
         o.add("restart_needed", restart);
-        byte[] body = (o + "\n").getBytes(StandardCharsets.UTF_8);
-        response.setStatus(200);
-        response.setContentType("application/json");
-        response.setCharacterEncoding("UTF-8");
-        response.setHeader("Cache-Control", "no-store");
-        response.setContentLength(body.length);
-        response.getOutputStream().write(body);
+        JsonReply.send(response, 200, o.toString(), true);
     }
 
     /** {@code /api/upstreams} gives {@code /api/reload}; {@code /upstreams} gives {@code /reload}. */

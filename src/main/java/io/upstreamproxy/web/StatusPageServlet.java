@@ -48,6 +48,7 @@ final class StatusPageServlet extends HttpServlet {
         JsonObject o = new JsonObject();
         o.addProperty("api", relativeApi(config.status().path(), config.api().path()));
         o.addProperty("read_only", config.api().readOnly());
+        o.addProperty("routes", relativeApi(config.status().path(), RoutesServlet.pathFor(config.api().path())));
         if (config.fleet() != null) { // the page's fleet section (fleet.js) asks only then
             o.addProperty("fleet", relativeApi(config.status().path(), FleetApiServlet.path(config.api().path())));
         }

@@ -17,6 +17,7 @@ import io.upstreamproxy.proxy.AccessLog;
 import io.upstreamproxy.proxy.ProxyEngine;
 import io.upstreamproxy.proxy.Router;
 import io.upstreamproxy.proxy.UpstreamProxyServlet;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.state.FileStateStore;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.upstream.ChangeApplier;
@@ -34,7 +35,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,8 +105,11 @@ public class UpstreamProxyListener implements ServletContextListener {
 
         AccessLog accessLog = openAccessLog(config, context.getAttribute(ACCESS_LOG_ATTRIBUTE));
         context.setAttribute(ACCESS_LOG_HANDLE_ATTRIBUTE, accessLog);
-        AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog);
+        // The routes in force, for /api/routes, the route series and the next reload; the engine has its own copy.
+        AtomicReference<Router> routes = new AtomicReference<>();
+        AccessFilter metricsAccess = registerMetrics(context, config, registry, accessLog, () -> routes.get().rules());
         Router router = new Router(config.routes(), registry);
+        routes.set(router);
         ProxyEngine engine = new ProxyEngine(router, config.proxy(), accessLog, context.getAttribute(UpstreamProxyServlet.SERVER_EXECUTOR));
         context.setAttribute(ProxyEngine.ATTRIBUTE, engine);
         ServletRegistration.Dynamic proxy = context.addServlet(ProxyEngine.SERVLET, new UpstreamProxyServlet(engine));
@@ -116,14 +122,17 @@ public class UpstreamProxyListener implements ServletContextListener {
         Reloader reloader = new Reloader(configSource(context, config), dns::reload, config, next -> {
             management.reconfigure(next);
             metricsAccess.reconfigure(metricsRules(next));
-            Router nextRouter = new Router(next.routes(), registry);
+            Router nextRouter = new Router(next.routes(), registry, routes.get());
             engine.reconfigure(nextRouter, next.proxy());
+            routes.set(nextRouter);
             readiness.reconfigure(next.routes());
             followHealthChecks(registry, next);
         });
         context.setAttribute(RELOADER_ATTRIBUTE, reloader);
         ServletRegistration.Dynamic reload = context.addServlet("upstream-proxy-reload", new ReloadServlet(reloader));
         reload.addMapping(ReloadServlet.pathFor(config.api().path()));
+        context.addServlet("upstream-proxy-routes", new RoutesServlet(routes::get))
+                .addMapping(RoutesServlet.pathFor(config.api().path()));
         // The jar's Main adds its own start line, with the listener; this one is the webapp's.
         String base = context.getContextPath();
         LOG.info("upstream-proxy ready: {} upstream(s), {} route(s), config {}; in {} (context {}): upstreams {}; state {};"
@@ -264,7 +273,7 @@ public class UpstreamProxyListener implements ServletContextListener {
         FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-access", accessFilter);
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, api + "/*",
-                ReloadServlet.pathFor(api), config.status().path() + "*");
+                ReloadServlet.pathFor(api), RoutesServlet.pathFor(api), config.status().path() + "*");
         StatusPageServlet statusServlet = new StatusPageServlet(config);
         ServletRegistration.Dynamic status = context.addServlet("upstream-proxy-status", statusServlet);
         status.setAsyncSupported(true);
@@ -288,14 +297,15 @@ public class UpstreamProxyListener implements ServletContextListener {
     }
 
     /** {@code GET /metrics} behind its own allow/deny rules and the API token (read-only: anything but GET/HEAD is 405). */
-    private static AccessFilter registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry, AccessLog accessLog) {
+    private static AccessFilter registerMetrics(ServletContext context, ProxyConfig config, UpstreamRegistry registry, AccessLog accessLog,
+                                                Supplier<List<RouteRule>> routes) {
         ProxyConfig.Metrics m = config.observe().metrics();
         AccessFilter filter = new AccessFilter(metricsRules(config), "metrics");
         FilterRegistration.Dynamic access = context.addFilter("upstream-proxy-metrics-access", filter);
         access.setAsyncSupported(true);
         access.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, m.path());
         ServletRegistration.Dynamic servlet = context.addServlet("upstream-proxy-metrics",
-                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped)));
+                new MetricsServlet(ProxyMetrics.start(registry, accessLog::dropped, routes)));
         servlet.setAsyncSupported(true);
         servlet.addMapping(m.path());
         return filter;

@@ -98,7 +98,7 @@ class LoggingCliIT {
             Http.await("the access line in " + file, Duration.ofSeconds(10), () -> !lines(file).isEmpty());
             String access = lines(file).get(0);
             assertTrue(access.matches("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z 127\\.0\\.0\\.1 \"GET /page\" 200 b " + ok.address()
-                    + " \\d+ms 2 \"http://example.com/\" \"it/1.0\" retried: 127\\.0\\.0\\.1:" + dead + " 502 \\(connect failed: Connection refused\\)$"), access);
+                    + " \\d+ms 2 \"http://example.com/\" \"it/1.0\" request_id=[0-9a-f]{32} retried: 127\\.0\\.0\\.1:" + dead + " 502 \\(connect failed: Connection refused\\)$"), access);
             assertFalse(lines(err).stream().anyMatch(l -> l.contains("\"GET /page\"")), "the access log went to its file, not stderr");
 
             assertEquals(200, Http.send("PATCH", base + "/api/upstreams/b/servers/0", "application/json", "{\"drain\": true, \"weight\": 3}").statusCode());

@@ -94,7 +94,7 @@ class ConfigLoaderTest {
         "bad duration | {'upstreams': {'b': {'servers': [{'server': '127.0.0.1:1', 'fail_timeout': '10 sec'}]}}} | upstreams.b.servers[0].fail_timeout: \"10 sec\" (expected: a duration 1ms..1d such as \"500ms\", \"10s\", \"1m\")",
         "duplicate server | {'upstreams': {'b': {'servers': [{'server': '127.0.0.1:1'}, {'server': '127.0.0.1:1'}]}}} | upstreams.b.servers[1].server: \"127.0.0.1:1\" (expected: each server once per upstream)",
         "unknown upstream in route | {'upstreams': {'b': {'servers': []}}, 'routes': [{'path': '/', 'upstream': 'c'}]} | routes[0].upstream: \"c\" (expected one of: b)",
-        "route without slash | {'upstreams': {'b': {'servers': []}}, 'routes': [{'path': 'x', 'upstream': 'b'}]} | routes[0].path: \"x\" (expected: a path starting with /)",
+        "route without slash | {'upstreams': {'b': {'servers': []}}, 'routes': [{'path': 'x', 'upstream': 'b'}]} | routes[0].path: \"x\" (expected: a prefix such as \"/api/\", an exact path \"=/healthz\" or a regex \"~^/img/\")",
         "two upstreams no routes | {'upstreams': {'a': {}, 'b': {}}} | routes: missing (expected: routes when there is more than one upstream)",
         "listen port | {'listen': {'port': 99999}, 'upstreams': {'b': {}}} | listen.port: 99999 (expected: 0..65535)",
         "bad cidr | {'upstreams': {'b': {}}, 'api': {'allow': ['10.0.0.0/33']}} | api.allow[0]: \"10.0.0.0/33\" (expected: an IP address, a CIDR block such as 10.0.0.0/8 or fd00::/8, or all)",

@@ -137,6 +137,12 @@ final class ConformanceBackend implements AutoCloseable {
                 headers.put(HttpHeader.CONTENT_TYPE, "text/plain");
                 Content.Sink.write(response, true, seen.toString(), callback);
             }
+            case "/early-hints" -> {
+                // An interim answer before the final one (RFC 8297), on the same exchange.
+                response.writeInterim(103, HttpFields.build().add(HttpHeader.LINK, "</style.css>; rel=preload")).get(10, TimeUnit.SECONDS);
+                headers.put(HttpHeader.CONTENT_TYPE, "text/plain");
+                Content.Sink.write(response, true, "final", callback);
+            }
             case "/no-content" -> {
                 response.setStatus(204);
                 callback.succeeded();

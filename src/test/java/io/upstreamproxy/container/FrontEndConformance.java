@@ -75,11 +75,21 @@ abstract class FrontEndConformance {
                     "ws":   { "servers": [ { "server": "%s" } ] }
                   },
                   "routes": [
-                    { "path": "/", "upstream": "app" },
+                    { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
+                    { "path": "~^/r/img/[0-9]+\\\\.png$", "return": { "status": 200, "body": "img" } },
+                    { "path": "/r/old/", "redirect": { "to": "https://$host$request_uri", "status": 301 } },
+                    { "path": "/r/m/", "methods": ["POST"], "return": { "status": 201, "body": "posted" } },
+                    { "path": "/r/c/", "headers": { "X-Canary": "~^(1|yes)$" }, "query": { "beta": true }, "return": { "status": 200, "body": "canary" } },
+                    { "path": "/r/w/", "rewrite": { "regex": "^/r/w/(.*)$", "to": "/$1" }, "upstream": "app" },
+                    { "path": "/r/s/", "split": [ { "upstream": "app", "weight": 1 }, { "upstream": "slow", "weight": 1 } ] },
+                    { "host": "*.routed.example", "path": "/r/", "strip_prefix": true, "upstream": "app",
+                      "request_headers": { "set": { "X-Route": "host-$host" }, "remove": ["X-Debug"] },
+                      "response_headers": { "set": { "X-Routed": "yes" } } },
                     { "path": "/dead/", "upstream": "dead" },
                     { "path": "/slow/", "upstream": "slow" },
                     { "path": "/retry/", "upstream": "retry" },
-                    { "path": "/ws/", "upstream": "ws" }
+                    { "path": "/ws/", "upstream": "ws" },
+                    { "path": "/", "upstream": "app" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
                   "api": { "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
@@ -131,6 +141,7 @@ abstract class FrontEndConformance {
         JsonObject error = JsonParser.parseString(refused.body()).getAsJsonObject().getAsJsonObject("error");
         assertEquals("BadGateway", error.get("code").getAsString(), refused::body);
         assertEquals("dead", error.get("upstream").getAsString(), refused::body);
+        assertEquals(refused.headers().get("x-request-id"), error.get("request_id").getAsString(), refused::toString);
 
         RawHttp.Reply none = exchange(get("/dead/y"));
         assertEquals(503, none.status(), none::toString);
@@ -185,6 +196,68 @@ abstract class FrontEndConformance {
         assertEquals("1", r.headers().get("x-kept"), r::toString);
         assertFalse(r.headers().containsKey("x-hop"), "a header the server's Connection names is hop-by-hop: " + r);
         assertFalse("conformance-backend".equals(r.headers().get("server")), "the server's Server header is dropped: " + r);
+    }
+
+    RawHttp.Reply get(String path, String host) throws IOException {
+        return exchange("GET " + frontEnd.prefix() + path + " HTTP/1.1\r\nHost: " + host + "\r\nX-Debug: 1\r\nConnection: close\r\n\r\n");
+    }
+
+    @Test
+    void routesByHostStripsThePrefixAndSetsHeadersBothWays() throws Exception {
+        RawHttp.Reply r = get("/r/headers", "A.Routed.Example:8080");
+        assertEquals(200, r.status(), r::toString);
+        assertEquals("yes", r.headers().get("x-routed"), r::toString);
+        // the server got /headers (the prefix stripped), with the route's header set and X-Debug removed
+        assertTrue(r.body().contains("x-route: host-a.routed.example\n"), r::body);
+        assertFalse(r.body().contains("x-debug"), r::body);
+        assertTrue(r.body().matches("(?s).*x-request-id: [0-9a-f]{32}\n.*"), r::body);
+        RawHttp.Reply other = get("/r/headers", "other.example");
+        assertEquals("app", other.body(), "another host takes the catch-all, unstripped: " + other);
+        assertEquals(null, other.headers().get("x-routed"), other::toString);
+    }
+
+    @Test
+    void answersByItselfForAnExactOrRegexPath() throws Exception {
+        RawHttp.Reply ok = get("/r/healthz", "127.0.0.1");
+        assertEquals(200, ok.status(), ok::toString);
+        assertEquals("ok", ok.body());
+        assertTrue(ok.headers().get("content-type").startsWith("text/plain"), ok::toString);
+        assertEquals("app", get("/r/healthz/more", "127.0.0.1").body(), "= is exact: a longer path goes on");
+        assertEquals("img", get("/r/img/42.png", "127.0.0.1").body());
+        assertEquals("app", get("/r/img/x.png", "127.0.0.1").body());
+    }
+
+    @Test
+    void matchesMethodsHeadersAndQuery() throws Exception {
+        RawHttp.Reply post = exchange("POST " + frontEnd.prefix() + "/r/m/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        assertEquals(201, post.status(), post::toString);
+        assertEquals("posted", post.body());
+        assertEquals("app", get("/r/m/x", "127.0.0.1").body(), "GET is not among the route's methods");
+        RawHttp.Reply canary = exchange("GET " + frontEnd.prefix() + "/r/c/x?beta HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Canary: yes\r\nConnection: close\r\n\r\n");
+        assertEquals("canary", canary.body(), canary::toString);
+        assertEquals("app", get("/r/c/x?beta", "127.0.0.1").body(), "no X-Canary header");
+        RawHttp.Reply noQuery = exchange("GET " + frontEnd.prefix() + "/r/c/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Canary: 1\r\nConnection: close\r\n\r\n");
+        assertEquals("app", noQuery.body(), "no beta parameter");
+    }
+
+    @Test
+    void rewritesThePathAndSplitsBetweenUpstreams() throws Exception {
+        RawHttp.Reply rewritten = get("/r/w/headers", "127.0.0.1");
+        assertTrue(rewritten.body().contains("x-request-id: "), "the server got /headers, the path rewritten: " + rewritten);
+        for (int i = 0; i < 20; i++) {
+            assertEquals("app", get("/r/s/" + i, "127.0.0.1").body()); // both upstreams are the one server
+        }
+        // each request draws either side with chance 1/2: one side unseen in 20 has chance 2^-19
+        Http.await("both sides of the split in the access log", Duration.ofSeconds(10),
+                () -> accessLogMatches("\"GET /r/s/\\d+\" 200 app ") && accessLogMatches("\"GET /r/s/\\d+\" 200 slow "));
+    }
+
+    @Test
+    void redirectsWithTheHostAndRequestUri() throws Exception {
+        RawHttp.Reply r = get("/r/old/x?a=1", "Shop.Example:8080");
+        assertEquals(301, r.status(), r::toString);
+        // in the WAR, $request_uri keeps the context path: the URL the client asked for
+        assertEquals("https://shop.example" + frontEnd.prefix() + "/r/old/x?a=1", r.headers().get("location"), r::toString);
     }
 
     @Test
@@ -280,6 +353,31 @@ abstract class FrontEndConformance {
         }
     }
 
+    /**
+     * 1xx: a client that asks {@code Expect: 100-continue} is told to go on and its body
+     * arrives whole; a server's interim answer (103 Early Hints) is not passed on (nginx's
+     * default), and the final answer's framing holds on the kept-alive connection.
+     */
+    @Test
+    void answersExpectContinueAndKeepsTheServersInterimAnswersToItself() throws Exception {
+        try (RawHttp c = RawHttp.connect(frontEnd.port())) {
+            c.timeout(10_000);
+            c.send("POST " + frontEnd.prefix() + "/echo-trailers HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            RawHttp.Reply interim = c.readHeadOnly();
+            assertEquals(100, interim.status(), interim::toString);
+            c.send("hello");
+            RawHttp.Reply echoed = c.read();
+            assertEquals(200, echoed.status(), echoed::toString);
+            assertEquals("length=5 trailer=none", echoed.body());
+            RawHttp.Reply hinted = c.send("GET " + frontEnd.prefix() + "/early-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals(200, hinted.status(), hinted::toString);
+            assertEquals("final", hinted.body());
+            RawHttp.Reply after = c.send("GET " + frontEnd.prefix() + "/after-hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").read();
+            assertEquals("app", after.body(), "the next answer on the same connection");
+        }
+    }
+
     @Test
     void keepsTheFramingOf204And304OnAKeptAliveConnection() throws Exception {
         try (RawHttp c = RawHttp.connect(frontEnd.port())) {
@@ -331,6 +429,9 @@ abstract class FrontEndConformance {
         HttpResponse<String> r = Http.get(url("/logged?n=1"));
         assertEquals(200, r.statusCode(), r::body);
         Http.await("the access log line", Duration.ofSeconds(10), () -> accessLogHas("\"GET /logged?n=1\" 200 app "));
+        RawHttp.Reply given = exchange("GET " + frontEnd.prefix() + "/logged?n=2 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: conformance-42\r\nConnection: close\r\n\r\n");
+        assertEquals(200, given.status(), given::toString);
+        Http.await("the request id in the access log", Duration.ofSeconds(10), () -> accessLogHas("request_id=conformance-42"));
     }
 
     @Test
@@ -340,6 +441,14 @@ abstract class FrontEndConformance {
         assertEquals(200, r.statusCode(), r::body);
         assertTrue(r.body().contains("# TYPE upstream_proxy_requests_total counter"), r::body);
         assertTrue(r.body().lines().anyMatch(l -> l.startsWith("upstream_proxy_requests_total{") && l.contains("upstream=\"app\"")), r::body);
+    }
+
+    private boolean accessLogMatches(String regex) {
+        try {
+            return Files.exists(accessLog) && java.util.regex.Pattern.compile(regex).matcher(Files.readString(accessLog)).find();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private boolean accessLogHas(String text) {

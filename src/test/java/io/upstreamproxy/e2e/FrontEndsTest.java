@@ -64,6 +64,9 @@ class FrontEndsTest {
 
         Map<String, String> viaCore = new TreeMap<>(b.seen.get(0).headers());
         Map<String, String> viaServlet = new TreeMap<>(b.seen.get(1).headers());
+        // each request gets an id of its own (SPEC §12): both send one, of the same shape
+        assertTrue(viaCore.remove("x-request-id").matches("[0-9a-f]{32}"));
+        assertTrue(viaServlet.remove("x-request-id").matches("[0-9a-f]{32}"));
         assertEquals(viaServlet, viaCore);
         // and what both send is what we mean to send
         assertEquals(b.address(), viaCore.get("host"), "the server's address, as nginx's proxy_pass to an address sends");

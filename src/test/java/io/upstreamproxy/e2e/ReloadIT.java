@@ -142,6 +142,54 @@ class ReloadIT {
     }
 
     @Test
+    void reloadAppliesRouteConditionsUnderLoadWithoutAFailedRequestAndABadRegexChangesNothing() throws Exception {
+        write("\"one\": {" + servers(a) + "}, \"two\": {" + servers(b) + "}", "{\"path\": \"/\", \"upstream\": \"one\"}");
+        startProxy();
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicInteger ok = new AtomicInteger();
+        Map<String, Integer> failures = new ConcurrentHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        List<Future<?>> loops = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            loops.add(pool.submit(() -> {
+                while (running.get()) {
+                    HttpResponse<String> r = Http.get(proxy.url("/x/1"));
+                    if (r.statusCode() == 200) {
+                        ok.incrementAndGet();
+                    } else {
+                        failures.merge(r.statusCode() + " " + r.body(), 1, Integer::sum);
+                    }
+                }
+                return null;
+            }));
+        }
+        try {
+            Http.await("traffic", DEADLINE, () -> ok.get() > 50);
+            write("\"one\": {" + servers(a) + "}, \"two\": {" + servers(b) + "}",
+                    "{\"path\": \"=/healthz\", \"return\": {\"status\": 200, \"body\": \"fine\"}},"
+                    + " {\"path\": \"~^/x/[0-9]+$\", \"methods\": [\"GET\"], \"upstream\": \"two\"}, {\"path\": \"/\", \"upstream\": \"one\"}");
+            assertEquals(200, reload().statusCode());
+            assertEquals("fine", proxy.get("/healthz").body());
+            int before = b.hits.get();
+            Http.await("/x/1 served by two after the reload", DEADLINE, () -> b.hits.get() > before + 20);
+            Files.writeString(file, Files.readString(file).replace("~^/x/[0-9]+$", "~^/x/([0-9]+$"));
+            HttpResponse<String> bad = reload();
+            assertEquals(400, bad.statusCode(), bad.body());
+            assertTrue(bad.body().contains("routes[1].path: \\\"~^/x/([0-9]+$\\\": invalid regex"), bad.body());
+            int after = b.hits.get();
+            Http.await("two still serves /x/1", DEADLINE, () -> b.hits.get() > after + 20);
+            assertEquals("fine", proxy.get("/healthz").body());
+        } finally {
+            running.set(false);
+            for (Future<?> f : loops) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            pool.shutdown();
+        }
+        assertEquals(Map.of(), failures, "no request failed across the reloads (" + ok.get() + " succeeded)");
+    }
+
+    @Test
     void requestInFlightAcrossAReloadThatRemovesItsUpstreamCompletes() throws Exception {
         write("\"one\": {" + servers(a) + "}", "{\"path\": \"/\", \"upstream\": \"one\"}");
         startProxy();

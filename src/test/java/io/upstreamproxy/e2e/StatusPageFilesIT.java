@@ -56,6 +56,8 @@ class StatusPageFilesIT {
         assertEquals("../../ops/api", settings.get("api").getAsString());
         assertTrue(settings.get("read_only").getAsBoolean());
         assertTrue(!settings.has("fleet"), "without fleet mode the page's fleet section asks nothing");
+        assertEquals("../../ops/routes", settings.get("routes").getAsString());
+        assertEquals(200, proxy.get("/ops/routes").statusCode(), "where the page's routes section asks");
     }
 
     @Test

@@ -159,6 +159,25 @@ class StatusPageIT {
     }
 
     @Test
+    void listsTheRoutesWithTheirConditionsActionAndCounts() throws Exception {
+        browser.get(proxy.url("/status/"));
+        for (int i = 0; i < 3; i++) {
+            proxy.get("/");
+        }
+        By requests = By.cssSelector("tr[data-route='0'] [data-col='requests']");
+        new WebDriverWait(browser, WAIT).withMessage(() -> "route 0 with 3 requests; the page shows: "
+                + browser.findElement(By.tagName("body")).getText()).until(d -> {
+            try {
+                return d.findElement(requests).getText().equals("3");
+            } catch (org.openqa.selenium.NoSuchElementException | org.openqa.selenium.StaleElementReferenceException e) {
+                return false;
+            }
+        });
+        assertEquals("path /", browser.findElement(By.cssSelector("tr[data-route='0'] [data-col='match']")).getText());
+        assertEquals("→ backend", browser.findElement(By.cssSelector("tr[data-route='0'] [data-col='action']")).getText());
+    }
+
+    @Test
     void downingTheLastAvailableServerAsksFirstThenForces() throws Exception {
         browser.get(proxy.url("/status/"));
         awaitCell(1, "state", "unhealthy"); // b fails its check: a is the last available server

@@ -80,7 +80,7 @@ class AsyncAccessLogTest {
     }
 
     private static final AccessLog.Entry RETRIED = new AccessLog.Entry(T, "10.0.0.7", "POST", "/form?q=\"x\"", "HTTP/1.1", 201, "backend",
-            "127.0.0.1:9002", 12, 5120, "https://example.com/", "Mozilla/5.0 \"quoted\"", "127.0.0.1:9001 502 (connect refused)");
+            "127.0.0.1:9002", 12, 5120, "https://example.com/", "Mozilla/5.0 \"quoted\"", "127.0.0.1:9001 502 (connect refused)", "0f1e2d3c");
 
     private static String format(String name, AccessLog.Entry e) {
         StringBuilder line = new StringBuilder();
@@ -91,7 +91,7 @@ class AsyncAccessLogTest {
     @Test
     void defaultFormatEndsWithBytesRefererUserAgentAndTheRetriedAttempts() {
         assertEquals("2025-01-31T12:00:00.123Z 10.0.0.7 \"POST /form?q=\"x\"\" 201 backend 127.0.0.1:9002 12ms 5120 "
-                + "\"https://example.com/\" \"Mozilla/5.0 \\\"quoted\\\"\" retried: 127.0.0.1:9001 502 (connect refused)", format("default", RETRIED));
+                + "\"https://example.com/\" \"Mozilla/5.0 \\\"quoted\\\"\" request_id=0f1e2d3c retried: 127.0.0.1:9001 502 (connect refused)", format("default", RETRIED));
     }
 
     @Test
@@ -109,6 +109,7 @@ class AsyncAccessLogTest {
         assertEquals(5120, o.get("bytes").getAsLong());
         assertEquals("Mozilla/5.0 \"quoted\"", o.get("user_agent").getAsString());
         assertEquals("127.0.0.1:9001 502 (connect refused)", o.get("retried").getAsString());
+        assertEquals("0f1e2d3c", o.get("request_id").getAsString());
         assertTrue(o.get("referer").isJsonPrimitive());
         assertTrue(com.google.gson.JsonParser.parseString(format("json", entry(T, "/", null))).getAsJsonObject().get("server").isJsonNull());
     }
