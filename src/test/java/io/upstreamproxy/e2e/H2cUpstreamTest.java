@@ -67,6 +67,10 @@ class H2cUpstreamTest {
         assertEquals("b1 GET /hello?x=1 0 HTTP/2.0", r.body());
         assertEquals("b1", r.headers().firstValue("x-backend").orElse(null));
         assertEquals(0, p.registry().get("web").server(0).active(), "the lease ended");
+        var stats = p.registry().get("web").server(0).stats();
+        assertEquals(1, stats.requests(), "counted per stream, as per HTTP/1.1 exchange");
+        assertEquals(1, stats.responses(2));
+        assertEquals(r.body().length(), stats.received(), "the body bytes received");
         Http.await("the access log line", Duration.ofSeconds(5), () -> log().contains("/hello?x=1"));
         assertTrue(log().contains("\"GET /hello?x=1\" 200"), log());
     }
