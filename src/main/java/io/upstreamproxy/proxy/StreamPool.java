@@ -39,7 +39,9 @@ final class StreamPool {
 
     /** One connection: its session once open, and how many streams it carries or has promised. */
     final class Conn implements Session.Listener {
-        private Session session;           // guarded by the pool; null while connecting
+        private Session session;           // guarded by the pool; null until connected and settled
+        private Session created;           // guarded by the pool: the session once the connect completed
+        private boolean settled;           // guarded by the pool: the server's first SETTINGS arrived
         private int streams;               // guarded by the pool: open or promised to a waiter
         private int serverMax = Integer.MAX_VALUE; // guarded by the pool: the server's SETTINGS_MAX_CONCURRENT_STREAMS
         private boolean closed;            // guarded by the pool
@@ -68,12 +70,17 @@ final class StreamPool {
 
         @Override
         public void onSettings(Session s, SettingsFrame frame) {
+            if (frame.isReply()) {
+                return;
+            }
             Integer max = frame.getSettings().get(SettingsFrame.MAX_CONCURRENT_STREAMS);
-            if (max != null) {
-                synchronized (StreamPool.this) {
+            synchronized (StreamPool.this) {
+                if (max != null) {
                     serverMax = max;
                 }
+                settled = true;
             }
+            ready(this);
         }
 
         @Override
@@ -167,13 +174,10 @@ final class StreamPool {
 
     private void connect(Conn c) {
         client.connect(key, c, Promise.from(s -> {
-            List<Waiter> ready;
             synchronized (this) {
-                c.session = s;
-                ready = List.copyOf(c.waiters);
-                c.waiters.clear();
+                c.created = s;
             }
-            ready.forEach(w -> w.onSession(c));
+            ready(c);
         }, failure -> {
             List<Waiter> failed;
             synchronized (this) {
@@ -187,25 +191,58 @@ final class StreamPool {
     }
 
     /**
+     * Hands {@code c} to the requests waiting for it once it is both connected and settled (the
+     * server's first SETTINGS say how many streams it takes): as many as fit, the others go
+     * round again. Waiting for SETTINGS costs nothing (they are the server's first frame) and
+     * keeps a server that takes fewer streams than {@code max_concurrent_streams} from refusing
+     * the first ones of each new connection.
+     */
+    private void ready(Conn c) {
+        List<Waiter> go;
+        List<Waiter> again = List.of();
+        synchronized (this) {
+            if (c.session != null || c.created == null || !c.settled || c.closed) {
+                return;
+            }
+            c.session = c.created;
+            int room = Math.max(1, Math.min(maxStreams.getAsInt(), c.serverMax));
+            if (c.waiters.size() > room) {
+                again = List.copyOf(c.waiters.subList(room, c.waiters.size()));
+                c.streams -= again.size();
+                c.waiters.subList(room, c.waiters.size()).clear();
+            }
+            go = List.copyOf(c.waiters);
+            c.waiters.clear();
+        }
+        go.forEach(w -> w.onSession(c));
+        again.forEach(this::acquire);
+    }
+
+    /**
      * {@code c} takes no new streams: the server closed it or is closing it. Requests queued at
      * the connection limit get a new connection in its place.
      */
     private void gone(Conn c) {
         Conn open = null;
+        List<Waiter> orphans;
         synchronized (this) {
             c.closed = true;
-            if (!conns.remove(c) || queued.isEmpty()) {
-                return;
+            orphans = List.copyOf(c.waiters); // it closed before it was ready: they never got it
+            c.waiters.clear();
+            if (conns.remove(c) && !queued.isEmpty()) {
+                open = new Conn();
+                int max = maxStreams.getAsInt();
+                while (open.streams < max && !queued.isEmpty()) {
+                    open.waiters.add(queued.poll());
+                    open.streams++;
+                }
+                conns.add(open);
             }
-            open = new Conn();
-            int max = maxStreams.getAsInt();
-            while (open.streams < max && !queued.isEmpty()) {
-                open.waiters.add(queued.poll());
-                open.streams++;
-            }
-            conns.add(open);
         }
-        connect(open);
+        orphans.forEach(w -> w.onNoSession(new OriginStream.NotSent("the server closed the connection before its SETTINGS", null)));
+        if (open != null) {
+            connect(open);
+        }
     }
 
     /** Open connections, streams on them, and queued requests (tests). */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import org.eclipse.jetty.http2.api.Session;
+import org.eclipse.jetty.http2.frames.SettingsFrame;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Promise;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,16 @@ class StreamPoolTest {
         }
     }
 
+    /** The server accepts connection {@code i} and sends its first SETTINGS ({@code maxStreams} null: no limit). */
+    private void open(int i, Integer maxStreams) {
+        connects.get(i).succeeded(SESSION);
+        java.util.Map<Integer, Integer> settings = new java.util.HashMap<>();
+        if (maxStreams != null) {
+            settings.put(SettingsFrame.MAX_CONCURRENT_STREAMS, maxStreams);
+        }
+        listeners.get(i).onSettings(SESSION, new SettingsFrame(settings, false));
+    }
+
     private Request acquire() {
         Request r = new Request();
         pool.acquire(r);
@@ -61,8 +72,8 @@ class StreamPoolTest {
         Request b = acquire();
         Request c = acquire();
         assertEquals(2, connects.size(), "a and b wait for the first connection, c opens the second");
-        connects.get(0).succeeded(SESSION);
-        connects.get(1).succeeded(SESSION);
+        open(0, null);
+        open(1, null);
         assertSame(a.conn, b.conn);
         assertSame(SESSION, c.conn.session());
         assertArrayEquals(new int[] {2, 3, 0}, pool.counts());
@@ -80,7 +91,7 @@ class StreamPoolTest {
         Request b = acquire();
         Request c = acquire();
         assertInstanceOf(RejectedExecutionException.class, c.failure, "one may queue (max_queued_per_server 1)");
-        connects.get(0).succeeded(SESSION);
+        open(0, null);
         assertNull(b.conn);
         a.conn.release();
         assertSame(a.conn, b.conn);
@@ -92,11 +103,11 @@ class StreamPoolTest {
         limit.streams = 1;
         maxConnections = 1;
         Request a = acquire();
-        connects.get(0).succeeded(SESSION);
+        open(0, null);
         Request b = acquire(); // queued: the one connection is full
         listeners.get(0).onClose(SESSION, null, Callback.NOOP);
         assertEquals(2, connects.size(), "a new connection for the queued request");
-        connects.get(1).succeeded(SESSION);
+        open(1, null);
         assertSame(SESSION, b.conn.session());
         assertEquals(1, pool.counts()[0]);
         a.conn.release(); // a's stream ends on the closed connection: nothing more goes there
@@ -115,5 +126,34 @@ class StreamPoolTest {
         assertArrayEquals(new int[] {0, 0, 0}, pool.counts());
         acquire();
         assertEquals(2, connects.size(), "the next request tries again");
+    }
+
+    @Test
+    void aServerThatTakesFewerStreamsGetsNoMoreThanItsSettingsSay() {
+        limit.streams = 100;
+        Request a = acquire();
+        Request b = acquire();
+        Request c = acquire();
+        assertEquals(1, connects.size(), "all three wait for the first connection");
+        connects.get(0).succeeded(SESSION);
+        assertNull(a.conn, "not before the server's SETTINGS");
+        java.util.Map<Integer, Integer> two = new java.util.HashMap<>();
+        two.put(SettingsFrame.MAX_CONCURRENT_STREAMS, 2);
+        listeners.get(0).onSettings(SESSION, new SettingsFrame(two, false));
+        assertSame(a.conn, b.conn);
+        assertNull(c.conn, "the third goes round again: a new connection");
+        assertEquals(2, connects.size());
+        open(1, 2);
+        assertSame(SESSION, c.conn.session());
+        assertArrayEquals(new int[] {2, 3, 0}, pool.counts());
+    }
+
+    @Test
+    void aConnectionClosedBeforeItsSettingsFailsItsWaitersAsNotSent() {
+        Request a = acquire();
+        connects.get(0).succeeded(SESSION);
+        listeners.get(0).onClose(SESSION, null, Callback.NOOP);
+        assertInstanceOf(OriginStream.NotSent.class, a.failure, "never sent: it may go to another server");
+        assertArrayEquals(new int[] {0, 0, 0}, pool.counts());
     }
 }
