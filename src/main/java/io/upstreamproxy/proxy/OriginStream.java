@@ -36,6 +36,8 @@ import org.eclipse.jetty.util.Promise;
  * listener never writes twice at once to its client.
  */
 final class OriginStream implements StreamPool.Waiter, Stream.Listener {
+    /** How close to the gRPC deadline a server's cancel counts as that deadline (timers on two hosts never fire together). */
+    private static final long NEAR_DEADLINE_NANOS = 50_000_000L;
     private final String scheme;
     private final String method;
     private final String target;
@@ -51,6 +53,7 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
     private volatile StreamPool.Conn conn;
     private volatile Stream stream;
     private volatile Runnable onEnd = () -> { };
+    private volatile long deadlineNanos; // System.nanoTime() of the gRPC deadline; 0: none
     private boolean held;       // guarded by this: the listener holds a head or content
     private Throwable deferred; // guarded by this: a failure that came while held
 
@@ -66,6 +69,11 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
         this.source = source;
         this.idleMillis = idleMillis;
         this.listener = listener;
+    }
+
+    /** The gRPC deadline, {@code millis} from now: a server's cancel near it is that deadline. */
+    void deadlineIn(long millis) {
+        deadlineNanos = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
     }
 
     /** Run once when the exchange with the server ends (a deadline's timer is cancelled). */
@@ -179,6 +187,13 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
     public void onReset(Stream s, ResetFrame frame, Callback callback) {
         callback.succeeded();
         String why = "the server reset the stream: " + ErrorCode.toString(frame.getError(), "code " + frame.getError());
+        long deadline = deadlineNanos;
+        if (deadline != 0 && frame.getError() == ErrorCode.CANCEL_STREAM_ERROR.code && System.nanoTime() - deadline > -NEAR_DEADLINE_NANOS) {
+            // The server got grpc-timeout too and ends the call at the same moment, sometimes first:
+            // its cancel is the deadline, told to the client as DEADLINE_EXCEEDED either way.
+            fail(new TimeoutException("deadline (grpc-timeout) passed at the server"));
+            return;
+        }
         fail(frame.getError() == ErrorCode.REFUSED_STREAM_ERROR.code ? new NotSent(why, null) : new IOException(why));
     }
 

@@ -91,6 +91,7 @@ final class StreamClient {
               ByteBuffer body, Content.Source source, long idleMillis, long deadlineMillis, OriginConnection.Listener l) {
         OriginStream s = new OriginStream(pool.key().tls() == null ? "http" : "https", method, target, authority, fields, length, body, source, idleMillis, l);
         if (deadlineMillis > 0) {
+            s.deadlineIn(deadlineMillis);
             Scheduler.Task task = scheduler().schedule(s::deadline, deadlineMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             s.onEnd(task::cancel);
         }
