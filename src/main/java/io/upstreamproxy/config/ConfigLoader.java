@@ -127,8 +127,9 @@ public final class ConfigLoader {
         if (sendProxy != null && !ProxyConfig.UpstreamConfig.PROXY_PROTOCOL_VERSIONS.contains(sendProxy)) {
             throw new ConfigException(u.pathOf("send_proxy_protocol"), "\"" + sendProxy + "\" (expected: \"v1\" or \"v2\")");
         }
+        OriginProtocol protocol = OriginProtocol.read(u, tls != null, sendProxy);
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy, protocol);
     }
 
     /** {@code "shutdown": {"delay": "5s", "timeout": "30s"}}: see {@link ProxyConfig.Shutdown}. */

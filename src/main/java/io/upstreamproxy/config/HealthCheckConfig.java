@@ -7,15 +7,18 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
-/** An upstream's active health check (SPEC §6). Absent from an upstream: no active checks. */
+/**
+ * An upstream's active health check (SPEC §6). Absent from an upstream: no active checks.
+ * {@code service}: with {@code grpc} checks, the service asked about ("": the whole server).
+ */
 public record HealthCheckConfig(Type type, String uri, String method, Map<String, String> headers,
                                 String body, StatusCodes okCodes, Pattern expectBody, int port,
                                 Duration interval, Duration timeout, Duration jitter,
-                                int fails, int passes, boolean mandatory) {
+                                int fails, int passes, boolean mandatory, String service) {
 
     /** The kinds of check. */
     public enum Type {
-        HTTP("http"), TCP("tcp"), AGENT("agent"), HTTP_AGENT("http-agent");
+        HTTP("http"), TCP("tcp"), AGENT("agent"), HTTP_AGENT("http-agent"), GRPC("grpc");
 
         public final String word;
 
@@ -65,7 +68,7 @@ public record HealthCheckConfig(Type type, String uri, String method, Map<String
         String typeWord = f.string("type", "http");
         Type type = Type.of(typeWord);
         if (type == null) {
-            throw new ConfigException(f.pathOf("type"), "\"" + typeWord + "\" (expected: http, tcp, agent or http-agent)");
+            throw new ConfigException(f.pathOf("type"), "\"" + typeWord + "\" (expected: http, tcp, agent, http-agent or grpc)");
         }
         String uri = f.string("uri", "/");
         if (!uri.startsWith("/")) {
@@ -106,7 +109,8 @@ public record HealthCheckConfig(Type type, String uri, String method, Map<String
                 f.duration("jitter", Duration.ZERO, Duration.ZERO, Duration.ofHours(1)),
                 f.integer("fails", 1, 1, 1000),
                 f.integer("passes", 1, 1, 1000),
-                f.bool("mandatory", false));
+                f.bool("mandatory", false),
+                type == Type.GRPC ? f.string("service", "") : null);
         f.finish();
         return c;
     }

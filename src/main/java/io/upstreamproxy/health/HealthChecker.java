@@ -31,6 +31,7 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
+import org.eclipse.jetty.http2.client.HTTP2Client;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +70,8 @@ public final class HealthChecker implements AutoCloseable {
     private final Function<Upstream, Probe> probes;
     private final RandomGenerator random;
     private volatile boolean closed;
+    private HTTP2Client grpc; // guarded by this; null until a grpc check starts
+    private final Map<ProxyConfig.UpstreamTls, SslContextFactory.Client> grpcTls = new java.util.concurrent.ConcurrentHashMap<>();
 
     private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock,
                           Function<Upstream, Probe> probes, RandomGenerator random) {
@@ -145,7 +148,39 @@ public final class HealthChecker implements AutoCloseable {
             case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
             case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
             case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
+            case GRPC -> new GrpcProbe(grpcClient(), grpcTls(upstream.config().tls()), config.service(), config.timeout().toMillis());
         };
+    }
+
+    /** The started TLS factory of {@code grpc} checks for an upstream's {@code tls}, or null for h2c. */
+    private SslContextFactory.Client grpcTls(ProxyConfig.UpstreamTls tls) {
+        if (tls == null) {
+            return null;
+        }
+        return grpcTls.computeIfAbsent(tls, t -> {
+            SslContextFactory.Client f = UpstreamTlsContext.of(t).newJettyFactory();
+            try {
+                f.start();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot start TLS for gRPC health checks: " + e, e);
+            }
+            return f;
+        });
+    }
+
+    /** The HTTP/2 client of {@code grpc} checks, started on first use (the WAR lacks it: such a check then fails to start). */
+    private synchronized HTTP2Client grpcClient() {
+        if (grpc == null) {
+            try {
+                HTTP2Client c = new HTTP2Client();
+                c.getClientConnector().setSelectors(1);
+                c.start();
+                grpc = c;
+            } catch (Exception | LinkageError e) { // LinkageError: the WAR, which has no HTTP/2 client
+                throw new IllegalStateException("cannot start the gRPC health check client: " + e, e);
+            }
+        }
+        return grpc;
     }
 
     /** The plain client, or one per TLS setting for upstreams over TLS (made on first use). */
@@ -224,6 +259,24 @@ public final class HealthChecker implements AutoCloseable {
                 c.stop();
             } catch (Exception e) {
                 LOG.debug("stopping a TLS health check client: {}", e.toString());
+            }
+        }
+        HTTP2Client g;
+        synchronized (this) {
+            g = grpc;
+        }
+        for (SslContextFactory.Client f : grpcTls.values()) {
+            try {
+                f.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping a gRPC health check TLS factory: {}", e.toString());
+            }
+        }
+        if (g != null) {
+            try {
+                g.stop();
+            } catch (Exception e) {
+                LOG.debug("stopping the gRPC health check client: {}", e.toString());
             }
         }
         stopQuietly(http, group, scheduler);

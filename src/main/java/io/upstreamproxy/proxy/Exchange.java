@@ -13,6 +13,7 @@ final class Exchange {
     final RequestInfo request;    // the balancer's view of the request, for the first pick and every retry
     final String target;          // path and query to send, without scheme and host
     final boolean replayable;     // body can be sent again (none, or buffered)
+    boolean bodyUnread;           // a streamed body not one byte of which was read yet (the failed attempt never connected): it may still go elsewhere
     final boolean idempotent;
     final long startNanos;
     final List<Server> tried = new ArrayList<>(2);

@@ -193,7 +193,8 @@ final class OriginClient {
         };
     }
 
-    private SslContextFactory.Client sslFactory(ProxyConfig.UpstreamTls t) {
+    /** The started TLS factory for an upstream's {@code tls} (one per setting, shared with the HTTP/2 client). */
+    SslContextFactory.Client sslFactory(ProxyConfig.UpstreamTls t) {
         return tls.computeIfAbsent(t, k -> {
             SslContextFactory.Client f = UpstreamTlsContext.of(k).newJettyFactory();
             try {

@@ -35,6 +35,7 @@ public final class ProxyEngine {
     private final AccessLog accessLog;
     private final Object serverExecutor;
     private volatile OriginClient origins; // the upstream client; guarded by this when created
+    private volatile StreamClient streams; // the HTTP/2 upstream client (h2c upstreams); guarded by this when created
     private final Set<OriginTunnel> webSockets = ConcurrentHashMap.newKeySet(); // open ones, for a graceful stop
     private QueuedThreadPool ownPool;      // its threads where the container lends none (Tomcat); guarded by this
 
@@ -65,6 +66,10 @@ public final class ProxyEngine {
         OriginClient o = origins;
         if (o != null) {
             o.reconfigure(next);
+        }
+        StreamClient h2 = streams;
+        if (h2 != null) {
+            h2.reconfigure(next);
         }
     }
 
@@ -108,6 +113,26 @@ public final class ProxyEngine {
         return o;
     }
 
+    /** The HTTP/2 upstream client ({@code "protocol": "h2c"}), started on first use; it shares the HTTP/1.1 client's threads. */
+    StreamClient streams() {
+        StreamClient h2 = streams;
+        if (h2 == null) {
+            Executor executor = origins().executor();
+            synchronized (this) {
+                h2 = streams;
+                if (h2 == null) {
+                    try {
+                        h2 = StreamClient.create(settings, executor, origins()::sslFactory);
+                    } catch (LinkageError e) { // the WAR: Jetty's HTTP/2 jars are left out of it (docs/grpc.md)
+                        throw new IllegalStateException("upstream protocol h2c/h2 needs Jetty's HTTP/2 client, which the WAR does not carry (docs/grpc.md)", e);
+                    }
+                    streams = h2;
+                }
+            }
+        }
+        return h2;
+    }
+
     private static QueuedThreadPool ownPool() {
         QueuedThreadPool pool = new QueuedThreadPool(200, 8);
         pool.setName("upstream-proxy-origin");
@@ -145,7 +170,7 @@ public final class ProxyEngine {
         } else {
             x.lease.abandoned();
         }
-        if (!fault.retryable(x.replayable, x.idempotent) || committed || !x.mayRetry()) {
+        if (!fault.retryable(x.replayable || x.bodyUnread, x.idempotent) || committed || !x.mayRetry()) {
             return null;
         }
         Lease next = lease(x);
@@ -256,6 +281,10 @@ public final class ProxyEngine {
         OriginClient o = origins;
         if (o != null) {
             o.stop();
+        }
+        StreamClient h2 = streams;
+        if (h2 != null) {
+            h2.stop();
         }
         QueuedThreadPool pool;
         synchronized (this) {

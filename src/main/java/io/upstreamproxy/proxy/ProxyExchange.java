@@ -161,9 +161,28 @@ final class ProxyExchange {
                 fields.add(HttpHeader.TRANSFER_ENCODING, "chunked");
             }
         }
+        if (x.upstream.config().protocol().multiplexed()) {
+            sendStream(server, fields, source);
+            return;
+        }
         ByteBuffer head = OriginClient.head(client.method(), x.target, server.key(), fields);
         OriginPool pool = engine.origins().pool(server.address(), x.upstream.config().tls(), x.upstream.config().sendProxyProtocol());
         pool.acquire(new Attempt(pool, head, source, chunked));
+    }
+
+    /**
+     * The same attempt as a stream on a shared HTTP/2 connection ({@code "protocol": "h2c"} or {@code "h2"}). A
+     * gRPC call is bounded by its {@code grpc-timeout}, not by {@code read_timeout}: a streaming
+     * call may rightly stay silent for longer.
+     */
+    private void sendStream(Server server, HttpFields.Mutable fields, Content.Source source) {
+        StreamClient h2 = engine.streams();
+        OriginStream.toHttp2(fields);
+        long bodyLength = x.body != null ? x.body.length : source == null ? 0 : length;
+        boolean grpc = Grpc.is(client.requestHeaders());
+        h2.send(h2.pool(server.address(), x.upstream.config().tls(), x.upstream.config().protocol()), client.method(), x.target, server.key(), fields, bodyLength,
+                x.body == null ? null : ByteBuffer.wrap(x.body), source, grpc ? 0 : readTimeoutMillis,
+                grpc ? Grpc.timeoutMillis(client.requestHeaders()) : -1, new Attempt(null, null, source, false));
     }
 
     /**
@@ -179,6 +198,10 @@ final class ProxyExchange {
         client.reset();
         if (rule != null && x == null) { // refused before any server was asked (413): the route's answer all the same
             rule.responded(a.status());
+        }
+        if (Grpc.is(client.requestHeaders())) {
+            Grpc.answer(client, a.status(), a.json(), Callback.from(() -> finish(null), this::finish));
+            return;
         }
         if (a.close()) {
             client.responseHeaders().put(HttpHeader.CONNECTION, "close");
@@ -311,6 +334,7 @@ final class ProxyExchange {
     private final class StreamedSource implements Content.Source {
         private final long maxBytes;
         private long total;
+        private volatile boolean touched; // read() was called: the client's body is no longer whole to send elsewhere
 
         StreamedSource(long maxBytes) {
             this.maxBytes = maxBytes;
@@ -318,6 +342,7 @@ final class ProxyExchange {
 
         @Override
         public Content.Chunk read() {
+            touched = true;
             Content.Chunk chunk;
             synchronized (this) {
                 if (finished.get()) { // the client's exchange ended first: nothing of this is the server's
@@ -380,6 +405,7 @@ final class ProxyExchange {
         private int status;
         private boolean lastWritten; // the client has been sent its last bytes
         private volatile HttpFields trailers; // the server's trailer fields, once its chunked body ended
+        private boolean trailersAsked; // the client's head went with a trailers supplier: a gRPC call broken later can end with its status
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
@@ -426,6 +452,7 @@ final class ProxyExchange {
             } else {
                 // Jetty takes the supplier with the head; it is asked at the body's end, when they are known.
                 client.trailers(() -> trailers);
+                trailersAsked = true;
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
                 client.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
             }
@@ -491,9 +518,19 @@ final class ProxyExchange {
                 x.responded(status); // it answered; what broke later is not retried
                 logged = true;
                 log(fault.kind() == Fault.Kind.CLIENT ? Fault.CLIENT_CLOSED : status, failedServer);
+                if (trailersAsked && !lastWritten && fault.kind() != Fault.Kind.CLIENT && Grpc.is(client.requestHeaders())) {
+                    lastWritten = true; // a gRPC client reads a cut stream as INTERNAL: it is told UNAVAILABLE (or the deadline) instead
+                    trailers = Grpc.trailers(Grpc.status(fault.status()), fault.status() == 504 ? Grpc.DEADLINE_TEXT : fault.reason());
+                    client.write(true, BufferUtil.EMPTY_BUFFER, Callback.from(() -> finish(null), ProxyExchange.this::finish));
+                    return;
+                }
                 reply(ProxyEngine.Answer.of(fault));
                 return;
             }
+            // Over HTTP/2 a body without a length is the rule (every gRPC call): one the failed
+            // attempt never read a byte of may go to the next server as a buffered one would.
+            StreamedSource body = streamed;
+            x.bodyUnread = body != null && !body.touched && x.upstream.config().protocol().multiplexed();
             Lease next = engine.afterFailure(x, fault, client.isCommitted(), client.method());
             if (next != null) {
                 client.reset();

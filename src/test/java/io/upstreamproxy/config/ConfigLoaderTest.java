@@ -102,7 +102,7 @@ class ConfigLoaderTest {
         "no upstreams | {'upstreams': {}} | upstreams: {} (expected: at least one upstream)",
         "upstreams missing | {} | upstreams: null (expected: an object)",
         "unknown top-level | {'upstreams': {'b': {}}, 'listne': {}} | listne: unknown key (expected one of: listen, upstreams, routes, api, status, state, proxy, resolver, metrics, access_log, log, fleet, shutdown)",
-        "health type | {'upstreams': {'b': {'health_check': {'type': 'icmp'}}}} | upstreams.b.health_check.type: \"icmp\" (expected: http, tcp, agent or http-agent)",
+        "health type | {'upstreams': {'b': {'health_check': {'type': 'icmp'}}}} | upstreams.b.health_check.type: \"icmp\" (expected: http, tcp, agent, http-agent or grpc)",
         "ok codes | {'upstreams': {'b': {'health_check': {'ok_codes': '2xx 6xx'}}}} | upstreams.b.health_check.ok_codes: \"2xx 6xx\" (expected: codes and classes such as \"2xx 3xx 404\")",
         "hash key | {'upstreams': {'b': {'hash_key': 'body'}}} | upstreams.b.hash_key: \"body\" (expected: header:NAME, cookie:NAME, query:NAME, path or remote_addr)",
         "resolve interval | {'upstreams': {'b': {'resolve': '100ms'}}} | upstreams.b.resolve: \"100ms\" (expected: a duration 1s..1d such as \"500ms\", \"10s\", \"1m\")",
