@@ -76,6 +76,11 @@ public final class RouteRule {
         return route.match().equals(other.match()) && route.action().equals(other.action()) && route.policy().equals(other.policy());
     }
 
+    /** The plain path prefix, "" without a path (a prefix-only table's index key). */
+    String prefix() {
+        return prefix == null ? "" : prefix;
+    }
+
     /** The length of the plain prefix (0 without a path): the longest-prefix rule's order. */
     int prefixLength() {
         return prefix == null ? 0 : prefix.length();

@@ -56,6 +56,24 @@ class RouteTableTest {
         assertEquals("a", upstream(t, request("x", "GET", "/apix")));
     }
 
+    /** The prefix index gives what the longest-prefix scan gave, among a thousand prefixes nested and not. */
+    @Test
+    void aThousandPrefixesStillFollowTheLongestPrefixRule() {
+        StringBuilder routes = new StringBuilder("[{'path': '/', 'upstream': 'a'}");
+        for (int i = 0; i < 1000; i++) {
+            routes.append(", {'path': '/svc").append(i).append("/', 'upstream': 'b'}");
+        }
+        routes.append(", {'path': '/svc7/deep/', 'upstream': 'c'}]");
+        RouteTable t = table(routes.toString());
+        assertEquals("b", upstream(t, request("x", "GET", "/svc999/x")));
+        assertEquals("b", upstream(t, request("x", "GET", "/svc7/deeper")));
+        assertEquals("c", upstream(t, request("x", "GET", "/svc7/deep/x")), "the longest prefix");
+        assertEquals("a", upstream(t, request("x", "GET", "/svc1000/x")), "no such prefix: the catch-all");
+        assertEquals("a", upstream(t, request("x", "GET", "/")));
+        RouteTable noCatchAll = table("[{'path': '/api/', 'upstream': 'b'}]");
+        assertNull(noCatchAll.match(request("x", "GET", "/ap")), "shorter than every prefix");
+    }
+
     @Test
     void otherwiseTheFirstMatchInFileOrderWins() {
         RouteTable t = table("[{'path': '/', 'methods': ['GET'], 'upstream': 'a'}, {'path': '/api/', 'upstream': 'b'}]");
