@@ -352,7 +352,10 @@ public final class Main {
         long deadline = start + shutdown.timeout().toNanos();
         closeConnectionsFirst(deadline);
         closeWebSocketsLast(deadline);
-        server.setStopTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        // What shutdown.timeout leaves, but a second at least: Jetty's graceful part fails the stop
+        // when it cannot finish in time, and after WebSockets took the whole budget it still has
+        // the listeners and the last idle connections to close.
+        server.setStopTimeout(Math.max(1_000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         server.stop();
         if (demo != null) {
             demo.close();
