@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpField;
@@ -78,7 +79,7 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
     private boolean toServerWriting; // guarded by this
     private final FrameBoundary toClientFrames = new FrameBoundary(); // touched by the server-to-client step only
     private final FrameBoundary toServerFrames = new FrameBoundary(); // touched by the client-to-server step only
-    private final java.util.concurrent.atomic.AtomicInteger sidesToTell = new java.util.concurrent.atomic.AtomicInteger(2);
+    private final AtomicInteger sidesToTell = new AtomicInteger(2);
 
     OriginTunnel(EndPoint endPoint, Executor executor, ByteBuffer request, long readTimeoutMillis, int maxHead, Handshake handshake) {
         super(endPoint, executor);
