@@ -97,6 +97,11 @@ public final class ProxyEngine {
         }
     }
 
+    /** Health probes on this engine's upstream clients. */
+    public OriginProbes probes() {
+        return new OriginProbes(this);
+    }
+
     /** The upstream client of every front end, started on first use. */
     OriginClient origins() {
         OriginClient o = origins;
