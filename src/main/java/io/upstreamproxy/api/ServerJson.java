@@ -28,8 +28,8 @@ import java.time.Instant;
  *  "response_time": 1.25, "header_time": 0.8,       (ms, moving average of recent responses; absent before one)
  *  "sent": 0, "received": 5120,                     (body bytes to and from the server)
  *  "downtime": 0, "downstart": "2025-01-01T12:00:00Z",  (ms out of rotation for failures or health; downstart while out)
- *  "ejections": 1, "ejected_reason": "5 consecutive 503",                 (outlier detection; the reason
- *  "ejected_until": "2025-01-01T12:00:30Z"}                                 and until while ejected)
+ *  "ejections": 1, "ejected_reason": "5 consecutive 503",       (outlier detection: absent before the first
+ *  "ejected_until": "2025-01-01T12:00:30Z"}                       ejection; the reason and until while ejected)
  * </pre>
  */
 public final class ServerJson {
@@ -120,7 +120,9 @@ public final class ServerJson {
             o.addProperty("downstart", Instant.ofEpochMilli(downstart).toString());
         }
         Ejection e = s.ejection();
-        o.addProperty("ejections", e.total());
+        if (e.total() != 0) { // as selected: absent until the first, so an upstream without outlier_detection keeps its shape
+            o.addProperty("ejections", e.total());
+        }
         String reason = e.reason();
         if (reason != null && "ejected".equals(s.state())) {
             o.addProperty("ejected_reason", reason);

@@ -17,7 +17,7 @@ import java.util.HexFormat;
  * upstream's name and the server's id: opaque (no address in it), and the same on every
  * instance and after every reload and restart, because ids are (the state file, or etcd in
  * fleet mode, keeps an address's id; without either, config order gives them).
- * Example: upstream "app", server 0 gives {@code 3c3c0ab6e3e8d2a2}.
+ * Example: upstream "app", server 0 gives {@code 7b3eb0fc2d12f224}.
  */
 public final class Sticky {
     private final StickyConfig config;
