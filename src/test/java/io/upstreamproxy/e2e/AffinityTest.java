@@ -39,6 +39,7 @@ class AffinityTest {
     private final Backend[] flaky = new Backend[4];
     private WsBackend ws1;
     private WsBackend ws2;
+    private String config;
     private RunningProxy proxy;
 
     @BeforeAll
@@ -53,7 +54,7 @@ class AffinityTest {
         flaky[0].status = 503;
         flaky[1].status = 503;
         flaky[2].status = 503;
-        proxy = RunningProxy.start("{\"upstreams\": {"
+        config = "{\"upstreams\": {"
                 + upstream("cookie", "\"sticky\": {\"cookie\": \"srv_id\", \"expires\": \"1h\"}", cookie) + ","
                 + upstream("moves", "\"sticky\": {\"cookie\": \"srv_id\"}", moves) + ","
                 + upstream("learn", "\"sticky\": {\"learn\": \"JSESSIONID\"}", learn) + ","
@@ -62,7 +63,8 @@ class AffinityTest {
                 + "\"ws\": {\"sticky\": {\"cookie\": \"srv_id\"}, \"servers\": [{\"server\": \"" + ws1.address() + "\"}, "
                 + "{\"server\": \"" + ws2.address() + "\"}]}"
                 + "}, \"routes\": [" + route("cookie") + ", " + route("moves") + ", " + route("learn") + ", " + route("flaky")
-                + ", {\"path\": \"/ws\", \"upstream\": \"ws\"}]}");
+                + ", {\"path\": \"/ws\", \"upstream\": \"ws\"}]}";
+        proxy = RunningProxy.start(config);
     }
 
     private static void startAll(Backend[] backends, String prefix) throws Exception {
@@ -126,6 +128,19 @@ class AffinityTest {
             }
         }
         assertEquals(3, used.size(), "new clients are still balanced over every server");
+    }
+
+    @Test
+    void anotherInstanceOrARestartedOneHonoursTheCookie() throws Exception {
+        HttpResponse<String> first = get("/cookie/x", null);
+        String cookieHeader = stickyCookie(first);
+        try (RunningProxy other = RunningProxy.start(config)) {
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(other.url("/cookie/x"))).header("Cookie", cookieHeader));
+                assertEquals(first.body(), r.body());
+                assertNull(stickyCookie(r));
+            }
+        }
     }
 
     @Test

@@ -109,16 +109,43 @@ class StickyTest {
         assertEquals(0, u.sticky().learnedSize(), "unused for longer than its timeout: forgotten");
     }
 
+    /** Upstream "app" of two servers with {@code settings} (each followed by a comma), reloaded by {@link #reload}. */
+    private static String twoServers(String settings) {
+        return ("{'upstreams': {'app': {" + settings + "'servers': [{'server': '127.0.0.1:1'}, {'server': '127.0.0.1:2'}]}}}").replace('\'', '"');
+    }
+
+    private final UpstreamRegistry registry = UpstreamRegistry.empty(clock);
+    private ChangeApplier changes;
+
+    private Upstream restore(String settings) {
+        changes = ChangeApplier.restore(registry, ConfigLoader.parse(twoServers(settings), null), new io.upstreamproxy.state.MemoryStateStore());
+        return registry.get("app");
+    }
+
+    private void reload(String settings) {
+        changes.reload(ConfigLoader.parse(twoServers(settings), null));
+    }
+
     @Test
     void learnTableKeepsAcrossAReloadThatKeepsItsSettings() {
-        UpstreamRegistry registry = UpstreamRegistry.empty(clock);
-        String json = "{'upstreams': {'app': {'sticky': {'learn': 'sid'}, 'servers': [{'server': '127.0.0.1:1'}, {'server': '127.0.0.1:2'}]%s}}}";
-        ChangeApplier changes = ChangeApplier.restore(registry, ConfigLoader.parse(json.formatted("").replace('\'', '"'), null),
-                new io.upstreamproxy.state.MemoryStateStore());
-        Upstream u = registry.get("app");
+        Upstream u = restore("'sticky': {'learn': 'sid'}, ");
         u.sticky().learn(u.server(1), List.of("sid=s1"));
-        changes.reload(ConfigLoader.parse(json.formatted(", 'retries': 1").replace('\'', '"'), null));
+        reload("'sticky': {'learn': 'sid'}, 'retries': 1, ");
         assertSame(u.server(1), u.pick(cookie("sid", "s1"), s -> false));
+    }
+
+    @Test
+    void aReloadTurnsStickySessionsOnAndOff() {
+        Upstream u = restore("");
+        RequestInfo bound = cookie("srv_id", u.server(1).stickyValue());
+        assertSame(u.server(0), u.pick(bound, s -> false), "no sticky yet: round-robin starts at 0");
+        reload("'sticky': {'cookie': 'srv_id'}, ");
+        for (int i = 0; i < 4; i++) {
+            assertSame(u.server(1), u.pick(bound, s -> false));
+        }
+        reload("");
+        assertNull(u.sticky());
+        assertEquals(2, java.util.stream.IntStream.range(0, 4).mapToObj(i -> u.pick(bound, s -> false)).distinct().count());
     }
 
     @Test
