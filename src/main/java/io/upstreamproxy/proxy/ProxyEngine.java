@@ -6,6 +6,7 @@ import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Sticky;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -13,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.LoggerFactory;
 
@@ -208,6 +211,25 @@ public final class ProxyEngine {
                 full = new ArrayList<>(2);
             }
             full.add(s);
+        }
+    }
+
+    /**
+     * The response head of {@code x}'s server is on its way to the client: sticky sessions learn
+     * the session the server set, or tell the client the server it is bound to now.
+     */
+    static void stick(Exchange x, HttpFields fromServer, HttpFields.Mutable toClient) {
+        Sticky sticky = x.upstream.sticky();
+        if (sticky == null) {
+            return;
+        }
+        if (sticky.learns()) {
+            sticky.learn(x.server, fromServer.getValuesList(HttpHeader.SET_COOKIE));
+            return;
+        }
+        String cookie = sticky.cookieFor(x.server, x.request);
+        if (cookie != null) {
+            toClient.add(HttpHeader.SET_COOKIE, cookie);
         }
     }
 
