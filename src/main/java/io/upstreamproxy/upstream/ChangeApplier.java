@@ -76,7 +76,7 @@ public final class ChangeApplier {
     /**
      * A reload: the new config merged with the run-time state exactly as at start-up, saved,
      * then published (upstreams that stay keep their objects, servers that stay keep theirs).
-     * Runs under the change lock, so no API change interleaves. In fleet mode the merge is this
+     * Runs under both locks, so no API change interleaves. In fleet mode the merge is this
      * instance's only: the store keeps it locally and joins the fleet's intent again with the new
      * config ({@link StateStore#saveMerged}).
      *
