@@ -83,12 +83,11 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
         String host = fields.get(HttpHeader.HOST) != null ? fields.get(HttpHeader.HOST) : request.getHttpURI().getAuthority();
         RouteRule rule = r == null ? null : r.match(new UpgradeRoute(host, routed, request.getMethod(),
                 fields::get, query, listener));
-        String name = rule == null ? null : rule.upstream();
-        if (name == null) {
+        Upstream upstream = rule == null ? null : r.upstreamFor(rule, new CoreRequestInfo(request, path));
+        if (upstream == null) {
             return super.handle(request, response, callback); // the servlets answer (404, a redirect or return, the API, the status page)
         }
         rule.requested();
-        Upstream upstream = r.upstream(name);
         path = RouteEdits.forwardPath(rule, requestPath);
         List<String[]> headers = new ArrayList<>();
         for (HttpField f : request.getHeaders()) {

@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.RouteAction;
 import io.upstreamproxy.config.RoutePolicy;
@@ -83,7 +84,8 @@ final class ProxyExchange {
             answer(r.status(), null, new byte[0], RouteEdits.location(r, client, path));
             return;
         }
-        Upstream upstream = engine.router().upstream(rule.upstream());
+        RequestInfo info = client.info(path.forward());
+        Upstream upstream = engine.router().upstreamFor(rule, info);
         String forward = RouteEdits.forwardPath(rule, path);
         String query = client.query();
         String target = query == null ? forward : forward + "?" + query;
@@ -101,7 +103,7 @@ final class ProxyExchange {
         int bufferBody = policy.bufferBody() != null ? policy.bufferBody() : settings.bufferBodyBytes();
         boolean buffered = length > 0 && length <= bufferBody;
         boolean streamed = length != 0 && !buffered;
-        x = new Exchange(upstream, client.info(path.forward()), target, !streamed, ProxyEngine.idempotent(client.method()), start);
+        x = new Exchange(upstream, info, target, !streamed, ProxyEngine.idempotent(client.method()), start);
         x.requestId = requestId;
         if (policy.retries() != null) {
             x.retries = policy.retries();

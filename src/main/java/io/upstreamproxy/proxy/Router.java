@@ -1,6 +1,8 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.config.ProxyConfig.Route;
+import io.upstreamproxy.config.RouteAction;
 import io.upstreamproxy.route.RouteRequest;
 import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.route.RouteTable;
@@ -40,6 +42,24 @@ public final class Router {
     /** The upstream a matched route names. */
     public Upstream upstream(String name) {
         return upstreams.get(name);
+    }
+
+    /**
+     * The upstream {@code rule} forwards {@code request} to: the route's own, or for a split the
+     * side whose sticky session binds the request (a client stays on the side it was drawn to),
+     * else a weighted draw. Null for a redirect or a return.
+     */
+    public Upstream upstreamFor(RouteRule rule, RequestInfo request) {
+        if (rule.route().action() instanceof RouteAction.Split split) {
+            for (RouteAction.Share share : split.shares()) {
+                Upstream side = upstreams.get(share.upstream());
+                if (side != null && side.binds(request)) {
+                    return side;
+                }
+            }
+        }
+        String name = rule.upstream();
+        return name == null ? null : upstreams.get(name);
     }
 
     /** The routes in evaluation order, with their counters. */

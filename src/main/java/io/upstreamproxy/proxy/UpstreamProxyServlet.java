@@ -65,19 +65,19 @@ public class UpstreamProxyServlet extends AsyncProxyServlet {
         String query = request.getQueryString();
         RouteRule rule = engine.router().match(new UpgradeRoute(request.getHeader("Host"), path.route(), request.getMethod(),
                 request::getHeader, query, request.getAttribute(ServletClient.LISTENER_ATTRIBUTE) instanceof String l ? l : null));
-        String name = rule == null ? null : rule.upstream();
-        if (name == null) { // no route, or a redirect or return: the exchange answers as for any request
+        ServletRequestInfo info = new ServletRequestInfo(request, path.forward());
+        Upstream upstream = rule == null ? null : engine.router().upstreamFor(rule, info);
+        if (upstream == null) { // no route, or a redirect or return: the exchange answers as for any request
             new ProxyExchange(engine, new ServletClient(request, response)).start();
             return;
         }
         rule.requested();
-        Upstream upstream = engine.router().upstream(name);
         String forward = RouteEdits.forwardPath(rule, path);
         String target = query == null ? forward : forward + "?" + query;
         ProxyConfig.Proxy settings = engine.settings();
         // Each server tried may take the connect and read timeouts; the handshake ends by itself within them.
         Duration bound = settings.connectTimeout().plus(settings.readTimeout()).multipliedBy(Math.max(1, upstream.servers().size()) + 1L);
-        WebSocketRelay.open(new WebSocketTunnel(engine), request, response, upstream, new ServletRequestInfo(request, path.forward()), target, bound);
+        WebSocketRelay.open(new WebSocketTunnel(engine), request, response, upstream, info, target, bound);
     }
 
     /** A fixed pseudonym in {@code Via}: neither our host name nor any version (Jetty's default names the host). */

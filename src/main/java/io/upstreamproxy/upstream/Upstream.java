@@ -242,19 +242,34 @@ public final class Upstream {
     }
 
     /**
+     * Whether {@code request} is bound (sticky) to a server of this upstream that may take it
+     * now: a route's split keeps such a client on this side instead of drawing again.
+     */
+    public boolean binds(RequestInfo request) {
+        return bound(request, clock.nanos()) != null;
+    }
+
+    /** The server {@code request} is bound to when it may take the request, else null. */
+    private Server bound(RequestInfo request, long now) {
+        Sticky st = sticky;
+        if (st == null) {
+            return null;
+        }
+        String value = st.boundValue(request);
+        Server bound = value == null ? null : bySticky.get(value);
+        return bound != null && bound.admitsBound(now) ? bound : null;
+    }
+
+    /**
      * Picks a server for a request, skipping those {@code exclude} rejects (already tried): the
      * one it is bound to (sticky) when that one may take it, else an eligible one, primaries
      * first, then backups. Null when none is eligible.
      */
     public Server pick(RequestInfo request, Predicate<Server> exclude) {
         long now = clock.nanos();
-        Sticky st = sticky;
-        if (st != null) {
-            String value = st.boundValue(request);
-            Server bound = value == null ? null : bySticky.get(value);
-            if (bound != null && bound.admitsBound(now) && !exclude.test(bound)) {
-                return bound;
-            }
+        Server bound = bound(request, now);
+        if (bound != null && !exclude.test(bound)) {
+            return bound;
         }
         Predicate<Server> usable = s -> s.isEligible(now) && !exclude.test(s);
         Picking p = picking;

@@ -115,6 +115,27 @@ class RoutingTest {
         assertEquals(40, app.hits.get() + api.hits.get());
     }
 
+    /** A split's sides with sticky cookies: the client keeps the side its first draw gave it (SPEC §12). */
+    @Test
+    void aStickyClientKeepsItsSideOfASplit() throws Exception {
+        String json = ("{'upstreams': {'app': {'sticky': {'cookie': 'srv'}, 'servers': [{'server': '" + app.address() + "'}]},"
+                + " 'api': {'sticky': {'cookie': 'srv'}, 'servers': [{'server': '" + api.address() + "'}]}},"
+                + " 'routes': [{'split': [{'upstream': 'app', 'weight': 1}, {'upstream': 'api', 'weight': 1}]}]}").replace('\'', '"');
+        RunningProxy p = RunningProxy.start(json);
+        open.add(p);
+        RawHttp.Reply first = get(p, "/");
+        String side = first.body();
+        String setCookie = first.headers().get("set-cookie");
+        assertTrue(setCookie != null && setCookie.startsWith("srv="), first.head());
+        String cookie = "Cookie: " + setCookie.substring(0, setCookie.indexOf(';'));
+        for (int i = 0; i < 20; i++) {
+            RawHttp.Reply r = get(p, "/n" + i, cookie);
+            // drawn again, the other side would come with chance 1/2 each time
+            assertEquals(side, r.body(), "request " + i);
+            assertEquals(null, r.headers().get("set-cookie"), "bound already: no new cookie");
+        }
+    }
+
     @Test
     void redirectsFillInVariablesOrChangeTheScheme() throws Exception {
         RunningProxy p = proxy("[{'host': 'old.example.com', 'redirect': {'to': 'https://new.example.com$request_uri', 'status': 301}},"
