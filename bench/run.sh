@@ -31,8 +31,11 @@ usage: bench/run.sh [options]
                   upstream half; needs `mvn test-compile`
   --tomcat        also measure the WAR in Apache Tomcat 10.1 (Debian's tomcat10, or $CATALINA_HOME)
                   as the root webapp, with the same config, JVM options and access log as ours
-  --nginx-workers N  nginx's worker_processes (default 1; the number of cores compares the
-                  proxies at the same core count)
+  --nginx-workers N  nginx's worker_processes (default: the number of cores, which compares
+                  the proxies at the same core count; 1 is nginx's own default)
+  --routes N      our config gets N routes instead of one: N-1 that never match wrk's requests
+                  (half host names, half path prefixes) before the catch-all, for the cost of
+                  routing (compare with a run without it)
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -51,7 +54,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -70,6 +73,7 @@ while [ $# -gt 0 ]; do
     --raw) RAW=1 ;;
     --tomcat) TOMCAT=1 ;;
     --nginx-workers) NGINX_WORKERS=$2; shift ;;
+    --routes) ROUTES=$2; shift ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
@@ -149,7 +153,7 @@ http {
 }
 EOF
 
-# --- the reference: nginx as reverse proxy (--nginx-workers, default one), keep-alive to the same two listeners
+# --- the reference: nginx as reverse proxy (--nginx-workers, default the cores), keep-alive to the same two listeners
 if [ "$ACCESS_LOG" = 1 ]; then NGINX_LOG="access_log $TMP/nginx-access.log;"; else NGINX_LOG="access_log off;"; fi
 cat >"$TMP/nginx.conf" <<EOF
 worker_processes $NGINX_WORKERS;
@@ -203,6 +207,15 @@ backend be
   server s2 127.0.0.1:$B2
 EOF
 
+# --routes N: N-1 routes before the catch-all that wrk's requests never match.
+other_routes() {
+  local i
+  for i in $(seq 1 $((ROUTES - 1))); do
+    if [ $((i % 2)) = 0 ]; then printf '{ "host": "site-%d.example", "upstream": "backend" }, ' "$i"
+    else printf '{ "path": "/app-%d/", "upstream": "backend" }, ' "$i"; fi
+  done
+}
+
 # --- ours: the same two servers, round-robin, defaults otherwise ---------------------------------
 cat >"$TMP/upstream-proxy.json" <<EOF
 {
@@ -213,7 +226,7 @@ cat >"$TMP/upstream-proxy.json" <<EOF
       "servers": [ { "server": "127.0.0.1:$B1" }, { "server": "127.0.0.1:$B2" } ]
     }
   },
-  "routes": [ { "path": "/", "upstream": "backend" } ],
+  "routes": [ $(other_routes){ "path": "/", "upstream": "backend" } ],
   "state": { "file": "$TMP/state.json" }
 }
 EOF
