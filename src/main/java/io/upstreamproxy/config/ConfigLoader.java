@@ -128,8 +128,9 @@ public final class ConfigLoader {
             throw new ConfigException(u.pathOf("send_proxy_protocol"), "\"" + sendProxy + "\" (expected: \"v1\" or \"v2\")");
         }
         OriginProtocol protocol = OriginProtocol.read(u, tls != null, sendProxy);
+        OverloadConfig overload = OverloadConfig.read(u);
         u.finish();
-        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy, protocol);
+        return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy, protocol, overload);
     }
 
     /** {@code "shutdown": {"delay": "5s", "timeout": "30s"}}: see {@link ProxyConfig.Shutdown}. */

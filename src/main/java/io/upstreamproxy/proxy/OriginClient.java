@@ -25,6 +25,7 @@ import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,6 +82,11 @@ final class OriginClient {
     /** The thread pool connections hand work to. */
     Executor executor() {
         return executor;
+    }
+
+    /** The connector's scheduler (connect timeouts), shared by queued requests' timeouts. */
+    Scheduler scheduler() {
+        return connector.getScheduler();
     }
 
     long idleMillis() {
