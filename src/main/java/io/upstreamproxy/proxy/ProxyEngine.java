@@ -102,7 +102,19 @@ public final class ProxyEngine {
         }
     }
 
-    /** The upstream client of every front end, started on first use. */
+    /**
+     * Starts the upstream client while the server's threads are free: when a webapp's context
+     * starts (the jar's and the WAR's alike). Its selectors each take a pool thread and the start
+     * waits for them; left to the first requests, a burst of them could take every pool thread,
+     * each blocked on this engine's monitor behind the one starting the client, which then waited
+     * for a thread for good (UploadAnsweredEarlyTest's stop timed out so in the servlet front end,
+     * 200 requests stuck in {@link #origins}).
+     */
+    public void start() {
+        origins();
+    }
+
+    /** The upstream client of every front end, started by {@link #start} (or the first request, where nobody called it). */
     OriginClient origins() {
         OriginClient o = origins;
         if (o == null) {
