@@ -49,6 +49,7 @@ abstract class FrontEndConformance {
     }
 
     ConformanceBackend app;
+    Backend unavailable; // answers 503 to everything
     WsBackend webSocket;
     Path dir;
     Path accessLog;
@@ -60,6 +61,8 @@ abstract class FrontEndConformance {
     @BeforeAll
     void startFrontEnd() throws Exception {
         app = ConformanceBackend.start();
+        unavailable = Backend.start("unavailable");
+        unavailable.status = 503;
         webSocket = WsBackend.start("ws");
         dir = Files.createTempDirectory("upstream-proxy-" + getClass().getSimpleName() + "-");
         accessLog = dir.resolve("access.log");
@@ -72,7 +75,10 @@ abstract class FrontEndConformance {
                     "slow": { "servers": [ { "server": "%s", "max_fails": 0 } ] },
                     "retry": { "balancer": "unweighted-round-robin",
                                "servers": [ { "server": "127.0.0.1:%d", "max_fails": 1, "fail_timeout": "60s" }, { "server": "%s" } ] },
-                    "ws":   { "servers": [ { "server": "%s" } ] }
+                    "ws":   { "servers": [ { "server": "%s" } ] },
+                    "queued": { "queue": { "size": 5, "timeout": "300ms" }, "servers": [ { "server": "%s", "max_conns": 1 } ] },
+                    "flaky": { "balancer": "unweighted-round-robin", "retry_on": ["connect", "503"],
+                               "servers": [ { "server": "%s" }, { "server": "%s" } ] }
                   },
                   "routes": [
                     { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
@@ -89,13 +95,16 @@ abstract class FrontEndConformance {
                     { "path": "/slow/", "upstream": "slow" },
                     { "path": "/retry/", "upstream": "retry" },
                     { "path": "/ws/", "upstream": "ws" },
+                    { "path": "/q/", "rewrite": { "regex": "^/q/(.*)$", "to": "/$1" }, "upstream": "queued" },
+                    { "path": "/flaky/", "upstream": "flaky" },
                     { "path": "/", "upstream": "app" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
                   "api": { "allow": ["127.0.0.1", "::1"], "deny": ["all"] },
                   "access_log": { "file": "%s" }
                 }
-                """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(), READ_TIMEOUT.toSeconds(), accessLog));
+                """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(),
+                app.address(), unavailable.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
         frontEnd = start(dir, config);
     }
 
@@ -108,6 +117,9 @@ abstract class FrontEndConformance {
         } finally {
             if (app != null) {
                 app.close();
+            }
+            if (unavailable != null) {
+                unavailable.close();
             }
             if (webSocket != null) {
                 webSocket.close();
@@ -161,6 +173,41 @@ abstract class FrontEndConformance {
         assertEquals(504, r.status(), r::toString);
         assertEquals("GatewayTimeout", JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString());
         assertTrue(tookMillis < ConformanceBackend.SLOW_MILLIS, "answered after the read timeout, before the server: " + tookMillis + " ms");
+        frontEnd.assertNoProblems();
+    }
+
+    /** A request that finds the one server of "queued" busy (max_conns 1) waits its queue's 300 ms, then gets 503 QueueTimeout. */
+    @Test
+    void aQueuedRequestThatWaitsOutTheQueueTimeoutGets503QueueTimeout() throws Exception {
+        try (RawHttp busy = RawHttp.connect(frontEnd.port())) {
+            busy.timeout(10_000);
+            int heldBefore = app.held.get();
+            busy.send("GET " + frontEnd.prefix() + "/q/held/queue HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            Http.await("the first request at the server", Duration.ofSeconds(10), () -> app.held.get() > heldBefore);
+            long start = System.nanoTime();
+            RawHttp.Reply r = exchange(get("/q/waits"));
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(503, r.status(), r::toString);
+            JsonObject error = JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error");
+            assertEquals("QueueTimeout", error.get("code").getAsString(), r::body);
+            assertTrue(tookMillis >= 250 && tookMillis < ConformanceBackend.HELD_MILLIS + 2_000, "answered at the queue's timeout: " + tookMillis + " ms");
+            assertEquals(200, busy.read().status(), "the request that held the server is served");
+        }
+        JsonObject server = server("queued");
+        assertEquals(0, server.get("fails").getAsInt(), server::toString);
+        frontEnd.assertNoProblems();
+    }
+
+    /** "flaky" has retry_on 503: a 503 from its first server is never seen, the other server answers. */
+    @Test
+    void a503IsRetriedOnAnotherServerWhenRetryOnHasIt() throws Exception {
+        int before = unavailable.hits.get();
+        for (int i = 0; i < 2; i++) {
+            RawHttp.Reply r = exchange(get("/flaky/x" + i));
+            assertEquals(200, r.status(), r::toString);
+            assertEquals("app", r.body());
+        }
+        assertTrue(unavailable.hits.get() > before, "round robin gave the 503 server a request first, and it was retried");
         frontEnd.assertNoProblems();
     }
 
