@@ -96,6 +96,9 @@ record Fault(Kind kind, int status, String reason) {
             return ofClient(clientFailure);
         }
         for (Throwable c = failure; c != null; c = c.getCause()) {
+            if (c instanceof OriginPool.WaitTimeout) {
+                return new Fault(Kind.OVERLOADED, 503, c.getMessage());
+            }
             if (c instanceof RejectedExecutionException) {
                 return new Fault(Kind.OVERLOADED, 503, "too many requests queued for this server (proxy.max_queued_per_server)");
             }

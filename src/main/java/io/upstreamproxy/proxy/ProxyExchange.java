@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.config.Durations;
 import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.RouteAction;
@@ -503,6 +504,7 @@ final class ProxyExchange {
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
+        private volatile Scheduler.Task poolTimer; // the end of its wait for a connection, when it waits
         private volatile boolean discarded; // its answer went unread, the request to another server ({@code retry_on} a status)
         private final Object loop = client.loop();
 
@@ -523,8 +525,38 @@ final class ProxyExchange {
             this.chunked = chunked;
         }
 
+        /**
+         * Every connection to the server is busy ({@code proxy.max_connections_per_server}): the
+         * wait ends with the upstream's {@code queue.timeout} (503, nobody's fault), or when the
+         * client is seen gone (499), as a wait in the upstream's queue does; without a queue it
+         * lasts until a connection frees.
+         */
+        @Override
+        public void queued() {
+            client.whenGone(() -> leavePool(new EOFException("the client went away while its request waited for a connection"), true));
+            OverloadConfig.Queue q = x.upstream.config().overload().queue();
+            if (q != null) {
+                poolTimer = engine.scheduler().schedule(() -> leavePool(new OriginPool.WaitTimeout(Durations.format(q.timeout())), false),
+                        q.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void leavePool(Throwable why, boolean clientGone) {
+            if (!pool.leave(this)) {
+                return; // it has its connection, or left already
+            }
+            if (clientGone) {
+                x.clientFailure = why;
+            }
+            failed(why);
+        }
+
         @Override
         public void onConnection(OriginConnection c) {
+            Scheduler.Task t = poolTimer;
+            if (t != null) {
+                t.cancel();
+            }
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
                     readTimeoutMillis, this);
         }

@@ -140,6 +140,27 @@ class OverloadTest {
         assertEquals(0, queue.get("depth").getAsInt(), queue.toString());
     }
 
+    /** At proxy.max_connections_per_server a request waits in the connection pool; the upstream's queue.timeout ends that wait too. */
+    @Test
+    void aWaitForAPooledConnectionEndsAtTheQueueTimeout() throws Exception {
+        Backend a = backend("a");
+        RunningProxy p = RunningProxy.start(("{'proxy': {'max_connections_per_server': 1}, 'upstreams': {'app': {"
+                + "'queue': {'size': 5, 'timeout': '300ms'}, 'servers': [{'server': '" + a.address() + "'}]}}}").replace('\'', '"'));
+        open.add(p);
+        CompletableFuture<HttpResponse<String>> first = held(p, a);
+        long start = System.nanoTime();
+        HttpResponse<String> r = send(p, "/second").get(10, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(503, r.statusCode(), r.body());
+        assertTrue(r.body().contains("queue.timeout 300ms"), r.body());
+        assertTrue(ms >= 250 && ms < 5000, "answered at the queue's timeout: " + ms + " ms");
+        a.release();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(1, a.hits.get(), "the request that timed out never reached the server");
+        assertEquals(0, app(p).servers().get(0).stats().fails());
+        assertEquals(200, p.get("/after").statusCode(), "the pool's connection is free for the next request");
+    }
+
     @Test
     void maxRequestsRefusesAtOnceWithUpstreamOverloaded() throws Exception {
         Backend a = backend("a");
