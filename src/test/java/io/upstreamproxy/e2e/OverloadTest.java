@@ -84,6 +84,63 @@ class OverloadTest {
         return JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error");
     }
 
+    /**
+     * Issue 27's case: max_conns 1, a server that takes 800 ms, a queue of 5 with a 1 s timeout,
+     * 8 requests at once: each ends served or 503 within the timeout (plus the one being served),
+     * none hangs, none counts against the server.
+     */
+    @Test
+    void eightRequestsAtOnceEndServedOr503WithinTheTimeout() throws Exception {
+        Backend a = backend("a");
+        a.delayMillis = 800;
+        RunningProxy p = proxy("'queue': {'size': 5, 'timeout': '1s'}", a);
+        long start = System.nanoTime();
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            all.add(send(p, "/r" + i));
+        }
+        int served = 0;
+        int refused = 0;
+        for (CompletableFuture<HttpResponse<String>> f : all) {
+            HttpResponse<String> r = f.get(10, TimeUnit.SECONDS);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            if (r.statusCode() == 200) {
+                served++;
+            } else {
+                assertEquals(503, r.statusCode(), r.body());
+                String code = error(r).get("code").getAsString();
+                assertTrue(code.equals("QueueTimeout") || code.equals("QueueFull"), r.body());
+                refused++;
+            }
+            assertTrue(ms < 800 + 1000 + 1500, "ended within the server's time and the queue's timeout: " + ms + " ms");
+        }
+        assertEquals(8, served + refused);
+        assertTrue(served >= 2, "the first, and the one let in when it ended 800 ms later: " + served);
+        assertEquals(0, app(p).servers().get(0).stats().fails());
+        assertEquals(0, app(p).admission().depth());
+    }
+
+    /**
+     * Issue 27's case: every server answers 503, which is retryable; with a budget of 20 % and 3
+     * a second, 100 requests reach the servers at most 120 + 3 × seconds times (200 without).
+     */
+    @Test
+    void aHundredRequestsToFailingServersCostAtMostTheirBudget() throws Exception {
+        Backend a = backend("a");
+        Backend b = backend("b");
+        a.status = 503;
+        b.status = 503;
+        long start = System.nanoTime();
+        RunningProxy p = proxy("'retry_on': ['503'], 'retry_budget': {'percent': 20, 'min_per_second': 3}", a, b);
+        for (int i = 0; i < 100; i++) {
+            assertEquals(503, p.get("/x" + i).statusCode());
+        }
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) + 2; // whole clock seconds touched
+        int hits = a.hits.get() + b.hits.get();
+        assertTrue(hits <= 120 + 3 * seconds, hits + " attempts over " + seconds + " clock seconds");
+        assertTrue(hits < 200, "the budget cut retries: " + hits);
+    }
+
     @Test
     void aQueuedRequestIsServedOnceTheServerFrees() throws Exception {
         Backend a = backend("a");
