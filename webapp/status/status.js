@@ -316,6 +316,9 @@
     cell('bytes').title = `sent ${s.sent || 0} B, received ${s.received || 0} B`;
     cell('graph').replaceChildren(graph(h));
     state.append(el('span', 'since', since(key, s)));
+    if (s.ejected_reason) {
+      cell('state').append(el('div', 'detail', `${s.ejected_reason}, back ${timeOfDay(s.ejected_until)}`));
+    }
     const fivexx = fivexxOf(s);
     cell('fivexx').textContent = fivexx;
     cell('fivexx').classList.toggle('nonzero', fivexx > 0);
@@ -339,8 +342,13 @@
     if (s.down) parts.push('down by the operator');
     if (s.drain) parts.push('drained by the operator');
     if (s.fails) parts.push(`${s.fails} failed requests, unavailable ${s.unavail} times`);
+    if (s.ejected_reason) parts.push(`ejected by outlier detection (${s.ejected_reason}) until ${s.ejected_until}`);
+    if (s.ejections) parts.push(`ejected ${s.ejections} times`);
     return parts.join('; ');
   }
+
+  /** An ISO instant as the local time of day, "14:03:27". */
+  const timeOfDay = (iso) => new Date(Date.parse(iso)).toLocaleTimeString([], { hour12: false });
 
   /** The health-check cell: last result and reason, counts, the agent's words. */
   function health(hc) {

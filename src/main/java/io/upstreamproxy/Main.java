@@ -42,9 +42,11 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.Invocable;
+import org.eclipse.jetty.util.thread.ThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,10 +177,16 @@ public final class Main {
     public static Main start(ProxyConfig config, boolean withDemo, boolean accessLog, Supplier<ProxyConfig> source) throws Exception {
         DemoBackends demo = withDemo ? DemoBackends.start(config) : null;
         Server server = newServer(config.listeners(), config.proxy());
+        // The runtime's upstream client and health probes run on this pool from their start,
+        // before the listeners open: started now, and stopped with the server as its own bean.
+        ThreadPool pool = server.getThreadPool();
+        ((LifeCycle) pool).start();
+        server.manage(pool);
         ProxyRuntime runtime;
         try {
             runtime = ProxyRuntime.start(config, new ProxyRuntime.Options(accessLog, source, server.getThreadPool(), false));
         } catch (RuntimeException e) {
+            ((LifeCycle) pool).stop();
             if (demo != null) {
                 demo.close();
             }

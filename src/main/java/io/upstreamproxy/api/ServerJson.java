@@ -8,6 +8,7 @@ import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ServerConfigJson;
 import io.upstreamproxy.upstream.HealthCheckStats;
 import io.upstreamproxy.upstream.NameStatus;
+import io.upstreamproxy.upstream.Ejection;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerStats;
 import io.upstreamproxy.upstream.Upstream;
@@ -29,7 +30,9 @@ import java.time.Instant;
  *  "selected": "2025-01-01T12:00:00.123Z",                                         (absent until selected)
  *  "response_time": 1.25, "header_time": 0.8,       (ms, moving average of recent responses; absent before one)
  *  "sent": 0, "received": 5120,                     (body bytes to and from the server)
- *  "downtime": 0, "downstart": "2025-01-01T12:00:00Z"}  (ms out of rotation for failures or health; downstart while out)
+ *  "downtime": 0, "downstart": "2025-01-01T12:00:00Z",  (ms out of rotation for failures or health; downstart while out)
+ *  "ejections": 1, "ejected_reason": "5 consecutive 503",       (outlier detection: absent before the first
+ *  "ejected_until": "2025-01-01T12:00:30Z"}                       ejection; the reason and until while ejected)
  * </pre>
  */
 public final class ServerJson {
@@ -113,6 +116,7 @@ public final class ServerJson {
     }
 
     public static JsonArray servers(Upstream u) {
+        u.outliers().sweepIfDue(); // an ejection that is over is logged before it shows as over
         JsonArray a = new JsonArray();
         for (Server s : u.servers()) {
             a.add(server(s));
@@ -150,6 +154,15 @@ public final class ServerJson {
         long downstart = s.downstartMillis();
         if (downstart != 0) {
             o.addProperty("downstart", Instant.ofEpochMilli(downstart).toString());
+        }
+        Ejection e = s.ejection();
+        if (e.total() != 0) { // as selected: absent until the first, so an upstream without outlier_detection keeps its shape
+            o.addProperty("ejections", e.total());
+        }
+        String reason = e.reason();
+        if (reason != null && "ejected".equals(s.state())) {
+            o.addProperty("ejected_reason", reason);
+            o.addProperty("ejected_until", Instant.ofEpochMilli(e.untilMillis()).toString());
         }
         return o;
     }

@@ -177,11 +177,14 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
      * One named group of servers. {@code retries} -1 means: until each server was tried once.
      * {@code resolve}: how often host names among the servers are resolved again (null: once,
      * at start and reload, and left to the HTTP client). {@code tls} null: plain HTTP to the servers.
-     * {@code protocol}: HTTP/1.1, h2c or h2 to the servers. {@code overload}: its queue, limits and retry policy.
+     * {@code protocol}: HTTP/1.1, h2c or h2 to the servers. {@code sticky} and
+     * {@code outlierDetection} null: neither (SPEC §13, docs/affinity.md). {@code overload}: its
+     * queue, limits and retry policy (SPEC §13, docs/overload.md).
      */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
                                  List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
-                                 UpstreamTls tls, String sendProxyProtocol, OriginProtocol protocol, OverloadConfig overload) {
+                                 UpstreamTls tls, String sendProxyProtocol, OriginProtocol protocol,
+                                 StickyConfig sticky, OutlierConfig outlierDetection, OverloadConfig overload) {
         /** {@code send_proxy_protocol}'s values; null: none is sent. */
         public static final List<String> PROXY_PROTOCOL_VERSIONS = List.of("v1", "v2");
 
@@ -193,18 +196,14 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
         public UpstreamConfig(String name, String balancer, String hashKey, int retries,
                               List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
                               UpstreamTls tls, String sendProxyProtocol) {
-            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, sendProxyProtocol, OriginProtocol.DEFAULT);
-        }
-
-        public UpstreamConfig(String name, String balancer, String hashKey, int retries,
-                              List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
-                              UpstreamTls tls, String sendProxyProtocol, OriginProtocol protocol) {
-            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, sendProxyProtocol, protocol, OverloadConfig.DEFAULT);
+            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, sendProxyProtocol, OriginProtocol.DEFAULT,
+                    null, null, OverloadConfig.DEFAULT);
         }
 
         /** The same upstream with another server list (host names replaced by their addresses). */
         public UpstreamConfig withServers(List<ServerConfig> next) {
-            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls, sendProxyProtocol, protocol, overload);
+            return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls, sendProxyProtocol, protocol,
+                    sticky, outlierDetection, overload);
         }
     }
 

@@ -10,7 +10,9 @@ import org.slf4j.LoggerFactory;
  * Has jetcd's gRPC channel dial a dead etcd again now. gRPC waits out an exponential back-off
  * between dials (1 s growing to 2 minutes), so after a long outage a returned etcd went unused for
  * seconds (9.8 s measured for an instance started during the outage); the fleet node calls this
- * every 250 ms while etcd is away, so writes work again within that of its return. jetcd 0.8 has
+ * every 100 ms while etcd is away, from a thread of its own (from the sync thread, which waits on
+ * etcd reads, it ran late, and writes were refused "Connection refused" 0.6 s after etcd's
+ * return), so writes work again within about that of its return. jetcd 0.8 has
  * no option for it: its channel is reached by reflection, best effort, and without it the only
  * cost is the slower return (logged once).
  */

@@ -37,31 +37,36 @@ import org.slf4j.LoggerFactory;
 /**
  * Fleet mode's {@link StateStore}: etcd is the truth, the state file a last-known-good cache.
  *
- * <p>A save turns the state into keys ({@link EtcdKeys}), compares them with the state saved
- * before, and commits only the keys that differ, in one transaction guarded by each key's
- * mod revision as this instance last saw it. So a change made from stale state (another
- * instance changed the same server, or took the same id) is refused with
- * {@link StateConflictException}, never written over; changes to different servers touch
- * different keys and both pass. The sync thread's saves (the intent another instance committed,
- * being applied here) write nothing to etcd. An API save that changes nothing here is confirmed
- * by a linearizable read instead: etcd must hold exactly this instance's intent, or the
- * instance was stale ({@link StateConflictException}: catch up, compute again).
+ * <p>A commit turns the change's base and result into keys ({@link EtcdKeys}) and writes only
+ * the keys that differ, in one transaction guarded by each key's mod revision as this instance
+ * last saw it. So a change made from stale state (another instance changed the same server, or
+ * took the same id) is refused with {@link StateConflictException}, never written over; changes
+ * to different servers touch different keys and both pass. A save writes the state file only
+ * (the sync thread's saves: the intent etcd already has, being applied here). A change that
+ * changes nothing here is confirmed by a linearizable read instead: etcd must hold exactly this
+ * instance's intent, or the instance was stale ({@link StateConflictException}: catch up,
+ * compute again).
  *
  * <p>Start-up's merge of config and file is saved to the file only; from then until the first
- * full read from etcd, saves are refused ({@link StoreUnavailableException}). After it, every
+ * full read from etcd, commits are refused ({@link StoreUnavailableException}). After it, every
  * answer is the truth about etcd ({@link WriteFence}): committed; {@link StoreUnavailableException}
  * when the transaction was never sent or was fenced off after etcd left it unanswered (it can
  * then never commit); {@link OutcomeUnknownException} when etcd could not be asked in time, and
  * then no later save is sent before that one is settled.
  *
- * <p>Saves arrive one at a time under the {@code ChangeApplier}'s lock, hence no lock here for
- * {@link #current}.
+ * <p>Commits arrive one at a time under the {@code ChangeApplier}'s write lock (the {@link
+ * WriteFence} needs one write at a time), saves under its state lock.
  */
 final class EtcdStateStore implements StateStore {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdStateStore.class);
 
-    /** How long a write waits for an earlier unanswered one to be settled before it answers 503 unsent. */
-    private static final Duration SETTLE_FIRST = Duration.ofMillis(500);
+    /**
+     * How long a write waits for an earlier unanswered one to be settled before it answers 503
+     * unsent. A settling is one small transaction, answered in milliseconds once etcd has a
+     * leader; an attempt sent just before etcd's return held the writes this long after it (was
+     * 500 ms).
+     */
+    private static final Duration SETTLE_FIRST = Duration.ofMillis(250);
 
     private final StateStore cache;
     private final KV kv;
@@ -71,10 +76,8 @@ final class EtcdStateStore implements StateStore {
     private final WriteFence fence;
     private volatile boolean shared;
     private volatile boolean joining;
-    private volatile Thread syncThread;
     private volatile Runnable catchUp = () -> { };
     private volatile Runnable rejoin = () -> { };
-    private RuntimeState current;
 
     EtcdStateStore(StateStore cache, KV kv, String prefix, String instance, Duration timeout, EtcdMirror mirror) {
         this.cache = cache;
@@ -85,14 +88,13 @@ final class EtcdStateStore implements StateStore {
         this.fence = new WriteFence(kv, mirror, prefix, instance);
     }
 
-    /** Start-up's merge is saved; from now on a save needs etcd, and is refused until the first full read. */
+    /** Start-up's merge is saved; from now on a change needs etcd, and is refused until the first full read. */
     void join() {
         this.joining = true;
     }
 
-    /** From now on saves go to etcd; {@code syncThread} applies the fleet's intent and must never write. */
-    void share(Thread syncThread) {
-        this.syncThread = syncThread;
+    /** From now on changes are committed to etcd. */
+    void share() {
         this.shared = true;
     }
 
@@ -107,25 +109,30 @@ final class EtcdStateStore implements StateStore {
 
     @Override
     public RuntimeState load() {
-        current = cache.load();
-        return current;
+        return cache.load();
     }
 
     @Override
-    public void save(RuntimeState next) {
+    public void commit(RuntimeState base, RuntimeState next) {
         if (shared) {
-            commit(EtcdKeys.flatten(current == null ? RuntimeState.EMPTY : current), EtcdKeys.flatten(next));
-            try {
-                cache.save(next);
-            } catch (StateException e) {
-                LOG.error("fleet: etcd has the change but the state file cache does not: {}", e.getMessage());
-            }
+            commitKeys(EtcdKeys.flatten(base), EtcdKeys.flatten(next));
         } else if (joining) {
             throw new StoreUnavailableException("not in sync with etcd yet (etcd did not answer since this instance started)");
-        } else {
-            cache.save(next);
         }
-        current = next;
+    }
+
+    /** The state file only: etcd has it already (committed by this instance, or read from it). */
+    @Override
+    public void save(RuntimeState next) {
+        if (!shared) {
+            cache.save(next);
+            return;
+        }
+        try {
+            cache.save(next);
+        } catch (StateException e) {
+            LOG.error("fleet: etcd has the change but the state file cache does not: {}", e.getMessage());
+        }
     }
 
     /**
@@ -137,7 +144,6 @@ final class EtcdStateStore implements StateStore {
     @Override
     public void saveMerged(RuntimeState next) {
         cache.save(next);
-        current = next;
         rejoin.run();
     }
 
@@ -151,18 +157,11 @@ final class EtcdStateStore implements StateStore {
         return shared ? mirror.intent(upstream) : null;
     }
 
-    private void commit(Map<String, String> before, Map<String, String> after) {
+    private void commitKeys(Map<String, String> before, Map<String, String> after) {
         SortedMap<String, String> diff = new TreeMap<>();
         before.keySet().forEach(k -> diff.put(k, after.get(k)));
         after.forEach(diff::put);
         diff.entrySet().removeIf(e -> Objects.equals(before.get(e.getKey()), e.getValue()));
-        if (Thread.currentThread() == syncThread) {
-            // the sync thread only saves the intent it read from etcd, and must never write
-            if (!diff.isEmpty() && !inEtcdAlready(diff)) {
-                throw new StateException("fleet: refusing to write etcd from the sync thread: " + diff.keySet());
-            }
-            return;
-        }
         settleEarlierWrite();
         if (diff.isEmpty()) {
             confirm(after); // changes nothing here; but "here" may be stale
@@ -251,7 +250,7 @@ final class EtcdStateStore implements StateStore {
     /** Before any write: an earlier one that etcd left unanswered must be settled, so it cannot overtake this one. */
     private void settleEarlierWrite() {
         if (fence.unsettled()) {
-            // briefly: this write waits under the change lock, and so do the other instances' changes
+            // briefly: the instance's later writes wait behind this one
             WriteFence.Outcome o = fence.settle(SETTLE_FIRST); // StoreUnavailableException: this write was not sent
             LOG.info("fleet: the earlier write etcd did not confirm in time is settled: {}", o);
         }
@@ -289,17 +288,6 @@ final class EtcdStateStore implements StateStore {
         if (!inEtcd.equals(new TreeMap<>(after))) {
             throw new StateConflictException("etcd changed since this instance applied it (revision " + r.getHeader().getRevision() + ")");
         }
-    }
-
-    /** True when etcd (as seen) already holds every differing key as {@code diff} has it. */
-    private boolean inEtcdAlready(Map<String, String> diff) {
-        for (Map.Entry<String, String> e : diff.entrySet()) {
-            EtcdMirror.Entry seen = mirror.entry(e.getKey());
-            if (!Objects.equals(seen == null ? null : seen.value(), e.getValue())) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**

@@ -68,8 +68,16 @@ public final class FleetNode implements AutoCloseable {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration FIRST_SYNC_WAIT = Duration.ofSeconds(4);
     private static final int MAX_JOIN_ROUNDS = 10;
-    /** While etcd is away: how often to read again, and to have gRPC dial again ({@link ChannelBackoff}). */
+    /** While etcd is away: how often to read again. */
     private static final Duration RETRY = Duration.ofMillis(250);
+    /** While etcd is away: how often to have gRPC dial again ({@link ChannelBackoff}). */
+    private static final Duration DIAL = Duration.ofMillis(100);
+    /**
+     * jetcd's pause before retrying a read that found no member (UNAVAILABLE, also "leader
+     * changed" right after an election); its default of 500 ms held the sync thread that long
+     * after each election, and made each reconnection attempt during an outage last over 1 s.
+     */
+    private static final long READ_RETRY_MILLIS = 50;
     /** For {@link #catchUpIfBehind}: the sync thread must not wait long on a member that died. */
     private static final Duration POLL_TIMEOUT = Duration.ofSeconds(1);
 
@@ -87,7 +95,8 @@ public final class FleetNode implements AutoCloseable {
      * reached the instance 1.3-1.7 s after their commit around a leader change).
      */
     private final ScheduledExecutorService lease;
-    private final Thread syncThread;
+    /** Resets gRPC's back-off while etcd is away: on its own thread, as the two others wait on etcd for seconds. */
+    private final ScheduledExecutorService dial;
     private final CountDownLatch firstSync = new CountDownLatch(1);
     private ChangeApplier changes;
     private volatile boolean closed;
@@ -107,21 +116,18 @@ public final class FleetNode implements AutoCloseable {
         this.poll = new EtcdCalls(config.prefix(), POLL_TIMEOUT);
         this.membership = new Membership(client, etcd, config.instance());
         this.store = new EtcdStateStore(cache, client.getKVClient(), config.prefix(), config.instance(), CALL_TIMEOUT, mirror);
-        Thread[] holder = new Thread[1];
         this.sync = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-sync-" + config.instance());
             t.setDaemon(true);
-            holder[0] = t;
             return t;
         });
-        try {
-            sync.submit(() -> { }).get();
-        } catch (InterruptedException | ExecutionException e) {
-            throw new IllegalStateException("fleet: cannot start the sync thread", e);
-        }
-        this.syncThread = holder[0];
         this.lease = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-lease-" + config.instance());
+            t.setDaemon(true);
+            return t;
+        });
+        this.dial = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleet-dial-" + config.instance());
             t.setDaemon(true);
             return t;
         });
@@ -137,6 +143,8 @@ public final class FleetNode implements AutoCloseable {
                 .endpoints(c.endpoints().toArray(java.net.URI[]::new))
                 .connectTimeout(CALL_TIMEOUT)
                 .waitForReady(false) // fail fast when etcd is down, so a write answers 503 and is not queued
+                .retryDelay(READ_RETRY_MILLIS)
+                .retryMaxDelay(5 * READ_RETRY_MILLIS)
                 .keepaliveTime(Duration.ofSeconds(10))
                 .keepaliveTimeout(Duration.ofSeconds(3));
         if (c.username() != null) {
@@ -178,12 +186,12 @@ public final class FleetNode implements AutoCloseable {
         sync.execute(this::connect);
         lease.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
         Runnable dialNow = ChannelBackoff.resetter(client);
-        sync.scheduleWithFixedDelay(() -> {
+        dial.scheduleWithFixedDelay(() -> {
             if (!connected) {
                 dialNow.run();
             }
-            catchUpIfBehind();
-        }, RETRY.toMillis(), RETRY.toMillis(), TimeUnit.MILLISECONDS);
+        }, DIAL.toMillis(), DIAL.toMillis(), TimeUnit.MILLISECONDS);
+        sync.scheduleWithFixedDelay(this::catchUpIfBehind, RETRY.toMillis(), RETRY.toMillis(), TimeUnit.MILLISECONDS);
         try {
             if (!firstSync.await(FIRST_SYNC_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
                 LOG.warn("fleet: etcd {} does not answer: serving the state file's last known intent; writes answer 503 "
@@ -249,7 +257,7 @@ public final class FleetNode implements AutoCloseable {
             boolean wrote = round < MAX_JOIN_ROUNDS && join();
             differencesLogged = true;
             if (!wrote) {
-                store.share(syncThread);
+                store.share();
                 applyAll(changes.config().upstreams().keySet());
                 return revision;
             }
@@ -548,6 +556,7 @@ public final class FleetNode implements AutoCloseable {
         }
         sync.shutdownNow();
         lease.shutdownNow();
+        dial.shutdownNow();
         client.close();
     }
 }

@@ -33,7 +33,7 @@ import java.util.concurrent.TimeoutException;
  * <p>Example: write w7 compares fence@40 and times out. Settling: fence@40 still? put "settle-w7"
  * at 45: w7, if it reaches etcd later, finds fence@45 and fails. Or fence@44 = "w7": committed.
  *
- * <p>Not thread-safe: used under the {@code ChangeApplier}'s lock, one save at a time.
+ * <p>Not thread-safe: used under the {@code ChangeApplier}'s write lock, one commit at a time.
  */
 final class WriteFence {
     /** How a write that went silent turned out. */
@@ -45,10 +45,10 @@ final class WriteFence {
 
     /**
      * After a settling etcd did not answer, later writes are refused at once for this long rather
-     * than each waiting out its own attempt: they hold the instance's change lock meanwhile, and
-     * the changes of other instances wait for it (seen: 8-9 s behind during an outage).
+     * than each waiting out its own attempt behind the others on the instance's write lock (seen:
+     * 8-9 s behind during an outage). Short: it also delays the first write after etcd's return.
      */
-    private static final long RETRY_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+    private static final long RETRY_SETTLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final KV kv;
     private final EtcdMirror mirror;

@@ -1,16 +1,12 @@
 package io.upstreamproxy.health;
 
-import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.config.HealthCheckConfig;
+import io.upstreamproxy.proxy.OriginProbes;
 import io.upstreamproxy.config.HostPort;
-import io.upstreamproxy.config.ProxyConfig;
-import io.upstreamproxy.tls.UpstreamTlsContext;
 import io.upstreamproxy.upstream.Clock;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.upstream.UpstreamRegistry;
-import java.io.IOException;
-import java.nio.channels.AsynchronousChannelGroup;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -21,14 +17,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
-import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
-import org.eclipse.jetty.http.HttpCookieStore;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.eclipse.jetty.http2.client.HTTP2Client;
@@ -38,11 +26,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the active health checks of every upstream that has a {@code health_check} (SPEC §6).
  *
- * <p>Threads: one scheduler thread plans every check and does no I/O; http checks run on a
- * Jetty client of their own (one selector, a pool of at most {@value #CLIENT_THREADS} threads),
- * tcp and agent checks on one NIO asynchronous-channel thread. Nothing here touches the proxy's
- * request threads or its upstream client, so checks cannot queue behind traffic or the reverse.
- * The cost is a few idle threads per process, started only when some upstream has checks.
+ * <p>Threads: one scheduler thread plans every check and does no I/O. The probes go out on the
+ * proxy's own upstream client ({@link OriginProbes}), so a server is judged by the client its
+ * requests use (resolution, TLS, PROXY header, parser), on its selectors, with no thread waiting
+ * on a socket; their connections sit in pools of their own, so checks never queue behind
+ * traffic. The one thread starts only when some upstream has checks.
  *
  * <p>Spread: the n servers found together start at offsets {@code i * interval / n} (after a
  * random phase per upstream, so upstreams do not line up): 1,000 servers at 1 s make one check
@@ -57,27 +45,19 @@ import org.slf4j.LoggerFactory;
  */
 public final class HealthChecker implements AutoCloseable {
     static final long SYNC_MILLIS = 200;
-    static final int CLIENT_THREADS = 8;
-    static final long IDLE_MILLIS = 30_000;
     private static final Logger LOG = LoggerFactory.getLogger(HealthChecker.class);
 
     private final Scheduler scheduler;
-    private final HttpClient http;
-    private final Map<ProxyConfig.UpstreamTls, HttpClient> tlsClients = new java.util.concurrent.ConcurrentHashMap<>();
-    private final AsynchronousChannelGroup group;
+    private final OriginProbes transport;
     private final List<UpstreamChecks> upstreams = new ArrayList<>();
     private final Clock clock;
     private final Function<Upstream, Probe> probes;
     private final RandomGenerator random;
     private volatile boolean closed;
-    private HTTP2Client grpc; // guarded by this; null until a grpc check starts
-    private final Map<ProxyConfig.UpstreamTls, SslContextFactory.Client> grpcTls = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private HealthChecker(Scheduler scheduler, HttpClient http, AsynchronousChannelGroup group, Clock clock,
-                          Function<Upstream, Probe> probes, RandomGenerator random) {
+    private HealthChecker(Scheduler scheduler, OriginProbes transport, Clock clock, Function<Upstream, Probe> probes, RandomGenerator random) {
         this.scheduler = scheduler;
-        this.http = http;
-        this.group = group;
+        this.transport = transport;
         this.clock = clock;
         this.probes = probes != null ? probes : this::newProbe;
         this.random = random;
@@ -91,7 +71,7 @@ public final class HealthChecker implements AutoCloseable {
      */
     static HealthChecker start(UpstreamRegistry registry, Scheduler scheduler, Function<Upstream, Probe> probes,
                                RandomGenerator random) {
-        HealthChecker checker = new HealthChecker(scheduler, null, null, registry.clock(), probes, random);
+        HealthChecker checker = new HealthChecker(scheduler, null, registry.clock(), probes, random);
         checker.begin(registry.all().values().stream().filter(u -> u.config().healthCheck() != null).toList());
         return checker;
     }
@@ -104,126 +84,48 @@ public final class HealthChecker implements AutoCloseable {
     }
 
     /**
-     * Starts checking every upstream of {@code registry} that has a health check; with none,
-     * returns a checker that started no threads.
+     * Starts checking every upstream of {@code registry} that has a health check, each probe sent
+     * by {@code transport} (the proxy's upstream client); with none, returns a checker that
+     * started no thread.
      */
-    public static HealthChecker start(UpstreamRegistry registry) throws Exception {
+    public static HealthChecker start(UpstreamRegistry registry, OriginProbes transport) {
         List<Upstream> checked = registry.all().values().stream().filter(u -> u.config().healthCheck() != null).toList();
         if (checked.isEmpty()) {
-            return new HealthChecker(null, null, null, registry.clock(), c -> null, ThreadLocalRandom.current());
+            return new HealthChecker(null, null, registry.clock(), c -> null, ThreadLocalRandom.current());
         }
         ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("upstream-proxy-health", true);
-        scheduler.start();
-        HttpClient http = null;
-        AsynchronousChannelGroup group = null;
         try {
-            http = newHttpClient(scheduler);
-            boolean sockets = checked.stream().anyMatch(u -> switch (u.config().healthCheck().type()) {
-                case TCP, AGENT -> true;
-                default -> false;
-            });
-            if (sockets) {
-                group = AsynchronousChannelGroup.withFixedThreadPool(1, r -> {
-                    Thread t = new Thread(r, "upstream-proxy-health-nio");
-                    t.setDaemon(true);
-                    return t;
-                });
-            }
-            HealthChecker checker = new HealthChecker(scheduler, http, group, registry.clock(), null, ThreadLocalRandom.current());
-            checker.begin(checked);
-            LOG.info("health checks on for {} upstream(s)", checked.size());
-            return checker;
+            scheduler.start();
         } catch (Exception e) {
-            stopQuietly(http, group, scheduler);
-            throw e;
+            throw new IllegalStateException("cannot start the health check scheduler: " + e, e);
         }
+        HealthChecker checker = new HealthChecker(scheduler, transport, registry.clock(), null, ThreadLocalRandom.current());
+        checker.begin(checked);
+        LOG.info("health checks on for {} upstream(s)", checked.size());
+        return checker;
     }
 
-    /** The real probe for {@code upstream}'s check; http checks of an upstream over TLS speak TLS too. */
+    /** The real probe for {@code upstream}'s check; checks of an upstream over TLS speak TLS too. */
     private Probe newProbe(Upstream upstream) {
         HealthCheckConfig config = upstream.config().healthCheck();
-        String scheme = upstream.config().tls() == null ? "http" : "https";
+        long timeout = config.timeout().toMillis();
         return switch (config.type()) {
-            case HTTP -> new HttpProbe(clientFor(upstream), config, false, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
-            case HTTP_AGENT -> new HttpProbe(clientFor(upstream), config, true, scheme, ProxyProtocolHeader.localTag(upstream.config().sendProxyProtocol()));
-            case TCP -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), false);
-            case AGENT -> new SocketProbe(group, scheduler, http.getSocketAddressResolver(), config.timeout().toMillis(), true);
-            case GRPC -> new GrpcProbe(grpcClient(), grpcTls(upstream.config().tls()), config.service(), config.timeout().toMillis());
+            case HTTP -> new HttpProbe(transport, upstream.config(), config, false);
+            case HTTP_AGENT -> new HttpProbe(transport, upstream.config(), config, true);
+            case TCP -> new SocketProbe(transport, upstream.config(), timeout, false);
+            case AGENT -> new SocketProbe(transport, upstream.config(), timeout, true);
+            case GRPC -> new GrpcProbe(grpcClient(), upstream.config().tls() == null ? null : transport.tls(upstream.config().tls()),
+                    config.service(), timeout);
         };
     }
 
-    /** The started TLS factory of {@code grpc} checks for an upstream's {@code tls}, or null for h2c. */
-    private SslContextFactory.Client grpcTls(ProxyConfig.UpstreamTls tls) {
-        if (tls == null) {
-            return null;
+    /** The HTTP/2 client of {@code grpc} checks: the proxy's own (the WAR lacks it: such a check then fails to start). */
+    private HTTP2Client grpcClient() {
+        try {
+            return transport.http2();
+        } catch (RuntimeException | LinkageError e) { // the WAR, which has no HTTP/2 client
+            throw new IllegalStateException("cannot start the gRPC health check client: " + e, e);
         }
-        return grpcTls.computeIfAbsent(tls, t -> {
-            SslContextFactory.Client f = UpstreamTlsContext.of(t).newJettyFactory();
-            try {
-                f.start();
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot start TLS for gRPC health checks: " + e, e);
-            }
-            return f;
-        });
-    }
-
-    /** The HTTP/2 client of {@code grpc} checks, started on first use (the WAR lacks it: such a check then fails to start). */
-    private synchronized HTTP2Client grpcClient() {
-        if (grpc == null) {
-            try {
-                HTTP2Client c = new HTTP2Client();
-                c.getClientConnector().setSelectors(1);
-                c.start();
-                grpc = c;
-            } catch (Exception | LinkageError e) { // LinkageError: the WAR, which has no HTTP/2 client
-                throw new IllegalStateException("cannot start the gRPC health check client: " + e, e);
-            }
-        }
-        return grpc;
-    }
-
-    /** The plain client, or one per TLS setting for upstreams over TLS (made on first use). */
-    private HttpClient clientFor(Upstream upstream) {
-        ProxyConfig.UpstreamTls tls = upstream.config().tls();
-        if (tls == null) {
-            return http;
-        }
-        return tlsClients.computeIfAbsent(tls, t -> {
-            try {
-                return newHttpClient(scheduler, UpstreamTlsContext.of(t).newJettyFactory());
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot start the TLS health check client: " + e, e);
-            }
-        });
-    }
-
-    private static HttpClient newHttpClient(Scheduler scheduler) throws Exception {
-        return newHttpClient(scheduler, null);
-    }
-
-    private static HttpClient newHttpClient(Scheduler scheduler, SslContextFactory.Client tls) throws Exception {
-        ClientConnector connector = new ClientConnector();
-        connector.setSelectors(1);
-        if (tls != null) {
-            connector.setSslContextFactory(tls);
-        }
-        HttpClient client = new HttpClient(new HttpClientTransportOverHTTP(connector));
-        QueuedThreadPool pool = new QueuedThreadPool(CLIENT_THREADS, 1);
-        pool.setName("upstream-proxy-health-client");
-        pool.setDaemon(true);
-        pool.setReservedThreads(0);
-        client.setExecutor(pool);
-        client.setScheduler(scheduler);
-        client.setFollowRedirects(false);
-        client.setHttpCookieStore(new HttpCookieStore.Empty());
-        client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "upstream-proxy-health-check"));
-        client.setDestinationIdleTimeout(60_000); // forget removed servers' destinations
-        // Idle check connections live this long: reused by checks every few seconds, closed
-        // (and opened again per check) for longer intervals.
-        client.setIdleTimeout(IDLE_MILLIS);
-        client.start();
-        return client;
     }
 
     /** Starts and stops monitors to match each upstream's current servers; runs on the scheduler. */
@@ -247,54 +149,19 @@ public final class HealthChecker implements AutoCloseable {
         }
     }
 
-    /** Stops every check; checks in flight are abandoned. */
+    /** Stops every check; checks in flight are abandoned (their connections belong to the upstream client). */
     @Override
     public void close() {
         synchronized (this) {
             closed = true;
             upstreams.forEach(UpstreamChecks::stop);
         }
-        for (HttpClient c : tlsClients.values()) {
+        if (scheduler != null) {
             try {
-                c.stop();
-            } catch (Exception e) {
-                LOG.debug("stopping a TLS health check client: {}", e.toString());
-            }
-        }
-        HTTP2Client g;
-        synchronized (this) {
-            g = grpc;
-        }
-        for (SslContextFactory.Client f : grpcTls.values()) {
-            try {
-                f.stop();
-            } catch (Exception e) {
-                LOG.debug("stopping a gRPC health check TLS factory: {}", e.toString());
-            }
-        }
-        if (g != null) {
-            try {
-                g.stop();
-            } catch (Exception e) {
-                LOG.debug("stopping the gRPC health check client: {}", e.toString());
-            }
-        }
-        stopQuietly(http, group, scheduler);
-    }
-
-    private static void stopQuietly(HttpClient http, AsynchronousChannelGroup group, Scheduler scheduler) {
-        try {
-            if (http != null) {
-                http.stop();
-            }
-            if (group != null) {
-                group.shutdownNow();
-            }
-            if (scheduler != null) {
                 scheduler.stop();
+            } catch (Exception e) {
+                LOG.warn("health checks: error while stopping", e);
             }
-        } catch (Exception e) {
-            LOG.warn("health checks: error while stopping", e);
         }
     }
 

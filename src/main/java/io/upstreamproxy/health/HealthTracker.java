@@ -57,6 +57,7 @@ final class HealthTracker {
         switch (r.outcome()) {
             case PASS -> {
                 stats.passed(now);
+                server.healthCheckPassed();
                 failRun = 0;
                 passRun = Math.min(passRun + 1, passes); // capped: runs only need to reach the threshold
                 if (health == HealthStatus.CHECKING || (health == HealthStatus.UNHEALTHY && passRun >= passes)) {

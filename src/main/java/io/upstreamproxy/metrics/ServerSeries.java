@@ -20,7 +20,7 @@ import java.util.List;
  * servers appear and removed ones disappear without anyone registering or unregistering.
  */
 final class ServerSeries implements MultiCollector {
-    static final List<String> STATES = List.of("up", "draining", "down", "unavail", "unhealthy", "checking");
+    static final List<String> STATES = List.of("up", "draining", "down", "unavail", "unhealthy", "checking", "ejected");
 
     private final UpstreamRegistry upstreams;
 
@@ -36,6 +36,7 @@ final class ServerSeries implements MultiCollector {
         GaugeSnapshot.Builder weight = gauge("upstream_proxy_server_weight", "The server's configured (or run-time) weight");
         CounterSnapshot.Builder fails = counter("upstream_proxy_fails", "Requests that failed to reach the server or timed out");
         CounterSnapshot.Builder unavail = counter("upstream_proxy_unavail", "Times the server became unavailable through max_fails");
+        CounterSnapshot.Builder ejections = counter("upstream_proxy_server_ejections", "Times outlier detection ejected the server");
         CounterSnapshot.Builder checks = counter("upstream_proxy_health_checks", "Active health checks by result");
         CounterSnapshot.Builder sent = counter("upstream_proxy_sent_bytes", "Request body bytes sent to the server");
         CounterSnapshot.Builder received = counter("upstream_proxy_received_bytes", "Response body bytes received from the server");
@@ -43,6 +44,7 @@ final class ServerSeries implements MultiCollector {
         CounterSnapshot.Builder noEligible = counter("upstream_proxy_no_eligible", "Requests answered 503 for want of an eligible server");
         for (Upstream u : upstreams.all().values()) {
             Labels ul = Labels.of("upstream", u.name());
+            u.outliers().sweepIfDue();
             retries.dataPoint(count(ul, u.stats().retries()));
             noEligible.dataPoint(count(ul, u.stats().noEligibleCount()));
             for (Server s : u.servers()) {
@@ -59,6 +61,7 @@ final class ServerSeries implements MultiCollector {
                 weight.dataPoint(value(l, s.config().weight()));
                 fails.dataPoint(count(l, st.fails()));
                 unavail.dataPoint(count(l, st.unavail()));
+                ejections.dataPoint(count(l, s.ejection().total()));
                 HealthCheckStats hc = s.healthChecks();
                 checks.dataPoint(count(l.add("result", "pass"), hc.checks() - hc.fails()));
                 checks.dataPoint(count(l.add("result", "fail"), hc.fails()));
@@ -67,13 +70,13 @@ final class ServerSeries implements MultiCollector {
             }
         }
         return MetricSnapshots.of(requests.build(), active.build(), state.build(), weight.build(), fails.build(),
-                unavail.build(), checks.build(), sent.build(), received.build(), retries.build(), noEligible.build());
+                unavail.build(), ejections.build(), checks.build(), sent.build(), received.build(), retries.build(), noEligible.build());
     }
 
     @Override
     public List<String> getPrometheusNames() {
         return List.of("upstream_proxy_requests", "upstream_proxy_active_requests", "upstream_proxy_server_state",
-                "upstream_proxy_server_weight", "upstream_proxy_fails", "upstream_proxy_unavail", "upstream_proxy_health_checks",
+                "upstream_proxy_server_weight", "upstream_proxy_fails", "upstream_proxy_unavail", "upstream_proxy_server_ejections", "upstream_proxy_health_checks",
                 "upstream_proxy_sent_bytes", "upstream_proxy_received_bytes", "upstream_proxy_retries", "upstream_proxy_no_eligible");
     }
 

@@ -161,7 +161,7 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
 
         @Override
         public void onFillable() {
-            OriginTunnel.relayOnce(getEndPoint(), in, server.server()::write, this::fillInterested, this::close);
+            OriginTunnel.relayOnce(getEndPoint()::fill, in, server.server()::write, this::fillInterested, this::close);
         }
 
         @Override

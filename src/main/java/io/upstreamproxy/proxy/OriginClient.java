@@ -22,10 +22,10 @@ import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.Transport;
 import org.eclipse.jetty.io.ssl.SslConnection;
+import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +54,7 @@ final class OriginClient {
     private final Executor executor;
     private final SocketAddressResolver resolver;
     private final Map<Key, OriginPool> pools = new ConcurrentHashMap<>();
+    private final Map<Key, OriginPool> probePools = new ConcurrentHashMap<>(); // health probes' own (OriginProbes)
     private final Map<ProxyConfig.UpstreamTls, SslContextFactory.Client> tls = new ConcurrentHashMap<>();
     private volatile ProxyConfig.Proxy settings;
 
@@ -84,11 +85,6 @@ final class OriginClient {
         return executor;
     }
 
-    /** The connector's scheduler (connect timeouts), shared by queued requests' timeouts. */
-    Scheduler scheduler() {
-        return connector.getScheduler();
-    }
-
     long idleMillis() {
         return settings.upstreamIdleTimeout().toMillis();
     }
@@ -104,6 +100,21 @@ final class OriginClient {
         OriginPool pool = pools.get(key);
         return pool != null ? pool : pools.computeIfAbsent(key, k -> new OriginPool(this, k,
                 () -> settings.maxConnectionsPerServer(), () -> settings.maxQueuedPerServer()));
+    }
+
+    /**
+     * The pool of health probes to {@code address}: apart from the requests' pools, so a probe
+     * never waits behind requests, with limits of its own.
+     */
+    OriginPool probePool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, String proxyProtocol, int maxConnections, int maxQueued) {
+        Key key = new Key(address.host(), address.port(), upstreamTls, proxyProtocol);
+        OriginPool pool = probePools.get(key);
+        return pool != null ? pool : probePools.computeIfAbsent(key, k -> new OriginPool(this, k, () -> maxConnections, () -> maxQueued));
+    }
+
+    /** The connector's scheduler: timers of the exchanges on this client, and of queued requests' waits. */
+    org.eclipse.jetty.util.thread.Scheduler scheduler() {
+        return connector.getScheduler();
     }
 
     /** Opens a connection for {@code w}: resolves the host (unless an address), connects, and wraps it in TLS when the upstream asks. */
@@ -166,7 +177,7 @@ final class OriginClient {
             return;
         }
         context.put(ClientConnector.CONNECTION_PROMISE_CONTEXT_KEY, Promise.<Connection>from(
-                c -> done.succeeded(c instanceof SslConnection ssl ? ssl.getSslEndPoint().getConnection() : c),
+                c -> done.succeeded(c instanceof SslConnection ssl ? application(ssl) : c),
                 failure -> {
                     if (i + 1 < addresses.size() && notConnected(failure)) {
                         LOG.debug("connect to {} ({}) failed, trying {}", key.host(), address, addresses.get(i + 1), failure);
@@ -176,6 +187,20 @@ final class OriginClient {
                     }
                 }));
         connector.connect(address, context);
+    }
+
+    /** The connection over TLS {@code ssl}; an {@link OriginConnection} learns of a failed handshake. */
+    private static Connection application(SslConnection ssl) {
+        Connection c = ssl.getSslEndPoint().getConnection();
+        if (c instanceof OriginConnection origin) {
+            ssl.addHandshakeListener(new SslHandshakeListener() {
+                @Override
+                public void handshakeFailed(Event event, Throwable failure) {
+                    origin.tlsFailed(failure);
+                }
+            });
+        }
+        return c;
     }
 
     /** The connection never opened (refused, unreachable, timed out): the request did not leave, another address may take it. */
@@ -235,6 +260,7 @@ final class OriginClient {
     /** Stops the connector: every connection closes. */
     void stop() {
         pools.values().forEach(OriginPool::closeIdle);
+        probePools.values().forEach(OriginPool::closeIdle);
         try {
             connector.stop();
         } catch (Exception e) {

@@ -83,6 +83,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     private final AtomicInteger parts = new AtomicInteger();
     private final Callback taken = Callback.from(Invocable.InvocationType.NON_BLOCKING, this::onTaken, this::abort);
     private RetainableByteBuffer buffer;
+    private volatile Throwable tlsFailure; // the handshake's, when it failed
     // The exchange in progress. Set by send() before its first write, read by the reading side
     // after the server answered (ordered through the listener's volatile write); whoever takes
     // it out first (the response's end, a failure) tells it, and only that one.
@@ -369,8 +370,21 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         close();
     }
 
+    /**
+     * The TLS handshake of this connection failed with {@code failure}: that is the cause of
+     * whatever breaks next. The end of input often comes first (the failed handshake closes the
+     * socket), and a bare "connection closed" would hide "certificate not trusted".
+     */
+    void tlsFailed(Throwable failure) {
+        tlsFailure = failure;
+    }
+
     /** This exchange failed on the server's side, or on the client's while its body was read. */
     void fail(Throwable failure) {
+        Throwable tls = tlsFailure;
+        if (tls != null) {
+            failure = tls;
+        }
         Listener l = listener.getAndSet(null);
         Upload u = upload;
         upload = null;

@@ -52,6 +52,13 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
     }
 
     /** The client's side of an open WebSocket. */
+    /** Where a relay reads: an endpoint's {@code fill}. */
+    @FunctionalInterface
+    interface Source {
+        /** Reads what is there into {@code buffer}: the bytes read, 0 for none yet, -1 at the end. */
+        int fill(ByteBuffer buffer) throws IOException;
+    }
+
     interface Peer {
         /** Writes the server's {@code bytes} to the client; {@code done} once they are written (the buffer is reused then). */
         void write(ByteBuffer bytes, Callback done);
@@ -208,7 +215,7 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
                 return; // no more from the server: the close frame goes next
             }
         }
-        relayOnce(getEndPoint(), buffer, (bytes, ignored) -> toClient(bytes), this::fillInterested, this::close);
+        relayOnce(getEndPoint()::fill, buffer, (bytes, ignored) -> toClient(bytes), this::fillInterested, this::close);
     }
 
     /** Server to client: the bytes are followed for frame boundaries, then written; then the next read, or the going-away frame. */
@@ -239,7 +246,7 @@ final class OriginTunnel extends AbstractConnection.NonBlocking implements HttpP
      * {@code buffer} and hands it to {@code to}; once written, {@code fillInterested} asks for
      * the next bytes. The end of input or a failure on either side runs {@code close}.
      */
-    static void relayOnce(EndPoint from, ByteBuffer buffer, BiConsumer<ByteBuffer, Callback> to, Runnable fillInterested, Runnable close) {
+    static void relayOnce(Source from, ByteBuffer buffer, BiConsumer<ByteBuffer, Callback> to, Runnable fillInterested, Runnable close) {
         try {
             BufferUtil.clear(buffer);
             int n = from.fill(buffer);

@@ -9,6 +9,7 @@ import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.upstream.Admission;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Sticky;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpException;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.LoggerFactory;
@@ -112,6 +115,11 @@ public final class ProxyEngine {
      */
     public void start() {
         origins();
+    }
+
+    /** Health probes on this engine's upstream clients. */
+    public OriginProbes probes() {
+        return new OriginProbes(this);
     }
 
     /** The upstream client of every front end, started by {@link #start} (or the first request, where nobody called it). */
@@ -329,6 +337,25 @@ public final class ProxyEngine {
     static Answer queueTimeout(Exchange x, Duration timeout) {
         return new Answer(503, ErrorBody.json(503, "QueueTimeout", "upstream \"" + x.upstream.name() + "\" freed no server within "
                 + Durations.format(timeout) + " (queue.timeout)"), false);
+    }
+
+    /**
+     * The response head of {@code x}'s server is on its way to the client: sticky sessions learn
+     * the session the server set, or tell the client the server it is bound to now.
+     */
+    static void stick(Exchange x, HttpFields fromServer, HttpFields.Mutable toClient) {
+        Sticky sticky = x.upstream.sticky();
+        if (sticky == null) {
+            return;
+        }
+        if (sticky.learns()) {
+            sticky.learn(x.server, fromServer.getValuesList(HttpHeader.SET_COOKIE));
+            return;
+        }
+        String cookie = sticky.cookieFor(x.server, x.request);
+        if (cookie != null) {
+            toClient.add(HttpHeader.SET_COOKIE, cookie);
+        }
     }
 
     /** What the client is told when an exchange ends: status, JSON body, and whether the connection closes after it. */

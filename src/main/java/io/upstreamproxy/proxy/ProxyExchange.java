@@ -579,6 +579,7 @@ final class ProxyExchange {
             client.status(code);
             CoreHeaders.copyToClient(fields, client.responseHeaders());
             RouteEdits.headers(rule.route().policy().responseHeaders(), client.responseHeaders(), client, requestId);
+            ProxyEngine.stick(x, fields, client.responseHeaders());
             if (fields.contains(HttpHeader.CONTENT_LENGTH) || HttpMethod.HEAD.is(client.method())) {
                 taken.succeeded(); // the head goes with the first bytes, or with the end
             } else {

@@ -102,6 +102,11 @@ final class StreamClient {
         return http2.getScheduler();
     }
 
+    /** Jetty's client under it, for the gRPC health checks ({@link OriginProbes}). */
+    HTTP2Client http2() {
+        return http2;
+    }
+
     /**
      * Opens a connection to {@code key}'s server: resolved off the selector when it is a name,
      * over TLS with ALPN's "h2" when its upstream has {@code tls}.

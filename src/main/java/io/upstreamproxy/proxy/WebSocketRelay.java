@@ -30,7 +30,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * WebSocket in a WAR: the upgrade through the servlet API ({@link HttpServletRequest#upgrade}).
+ * WebSocket in a WAR: the upgrade through the servlet API ({@link HttpServletRequest#upgrade}),
+ * or in a Jetty container through Jetty's own ({@link JettyContainerUpgrade}).
  * The handshake with the server runs on the upstream client's event loop while the request's
  * thread waits for its outcome (see {@link #open}), then answers it or upgrades. Then bytes flow between the upgraded client connection, read and written with the container's
  * non-blocking listeners, and the server's {@link OriginTunnel}: no thread waits on either side,
@@ -115,7 +116,9 @@ public final class WebSocketRelay implements HttpUpgradeHandler, OriginTunnel.Pe
                 response.setStatus(101);
                 response.setHeader("Connection", "Upgrade");
                 response.setHeader("Upgrade", "websocket");
-                request.upgrade(WebSocketRelay.class).attach(o);
+                if (!JettyContainerUpgrade.takeOver(request, o)) { // Jetty's servlet upgrade cannot carry a WebSocket
+                    request.upgrade(WebSocketRelay.class).attach(o);
+                }
             } catch (ServletException | IOException | RuntimeException e) {
                 o.server().close();
                 throw e instanceof IOException io ? io : new IOException("cannot take over the client connection: " + e.getMessage(), e);

@@ -156,7 +156,7 @@ public final class ProxyRuntime implements AutoCloseable {
             healthChecker.close();
         }
         try {
-            healthChecker = HealthChecker.start(registry);
+            healthChecker = HealthChecker.start(registry, engine.probes());
         } catch (Exception e) {
             throw new IllegalStateException("upstream-proxy: cannot start health checks: " + e, e);
         }

@@ -29,6 +29,19 @@ public interface StateStore {
     void save(RuntimeState state);
 
     /**
+     * A shared store (fleet mode) commits a change here, before the caller saves and publishes
+     * it: {@code base} is the state the change was computed from, {@code next} the result. Called
+     * without the caller's state lock, one change at a time. A store of this instance's own has
+     * nothing to share, hence the empty default ({@link #save} is its commit).
+     *
+     * @throws StateConflictException when another writer changed what {@code base} had
+     * @throws StoreUnavailableException when not committed, and never to be
+     * @throws OutcomeUnknownException when it cannot yet be told whether it committed
+     */
+    default void commit(RuntimeState base, RuntimeState next) {
+    }
+
+    /**
      * After a {@link StateConflictException}: returns once the caller's state has caught up with
      * what the other writer saved (a shared store applies it through the caller), so the change
      * can be computed again. Called without any lock held. A store without other writers never

@@ -11,6 +11,8 @@ import io.upstreamproxy.state.StateMerge;
 import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.state.StoreUnavailableException;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,10 +21,15 @@ import org.slf4j.LoggerFactory;
  * {@link RuntimeState}, save it, and only then publish it to the live upstreams. If saving fails
  * nothing changes, so what runs never differs from what a restart would bring back.
  *
- * <p>One lock for all writers: changes are operator actions, rare and cheap except for the
- * save, and a single order of changes is what makes concurrent PATCHes end in a state someone
- * asked for. Proxied requests never take this lock; they read the servers' volatile settings
- * and the upstreams' immutable lists, and see a change from the next pick on.
+ * <p>Two locks. {@code writes} gives this instance's changes (API changes, reloads) one order,
+ * which is what makes concurrent PATCHes end in a state someone asked for; it is held across a
+ * shared store's commit (fleet mode: an etcd transaction, up to seconds in an election). {@code
+ * lock} guards the state and the live upstreams and is held only to compute a change and to
+ * publish it, never across the commit: applying another instance's change ({@link
+ * Change.SyncUpstream}) takes only this one, so it no longer waits behind a local write etcd has
+ * not answered yet (it did, and changes reached an instance up to 4 s late around a quorum loss).
+ * Order: {@code writes}, then {@code lock}. Proxied requests take neither; they read the servers'
+ * volatile settings and the upstreams' immutable lists, and see a change from the next pick on.
  */
 public final class ChangeApplier {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeApplier.class);
@@ -36,6 +43,8 @@ public final class ChangeApplier {
 
     private final UpstreamRegistry registry;
     private final StateStore store;
+    /** Fair: a change waits only behind those that came before it (a monitor let later ones barge, for seconds in a storm). */
+    private final ReentrantLock writes = new ReentrantLock(true);
     private final Object lock = new Object();
     private RuntimeState state; // guarded by lock
     private ProxyConfig config; // guarded by lock
@@ -67,15 +76,20 @@ public final class ChangeApplier {
     /**
      * A reload: the new config merged with the run-time state exactly as at start-up, saved,
      * then published (upstreams that stay keep their objects, servers that stay keep theirs).
-     * Runs under the change lock, so no API change interleaves. In fleet mode the merge is this
+     * Runs under both locks, so no API change interleaves. In fleet mode the merge is this
      * instance's only: the store keeps it locally and joins the fleet's intent again with the new
      * config ({@link StateStore#saveMerged}).
      *
      * @throws StateException when the merged state cannot be saved; then nothing changed
      */
     public void reload(ProxyConfig next) {
-        synchronized (lock) {
-            layOut(next, state, false);
+        writes.lock();
+        try {
+            synchronized (lock) {
+                layOut(next, state, false);
+            }
+        } finally {
+            writes.unlock();
         }
     }
 
@@ -127,6 +141,12 @@ public final class ChangeApplier {
      * from the new state, so no update is lost and the checks see what is current.
      */
     public Server apply(Change change, String by) {
+        if (change instanceof Change.SyncUpstream) {
+            synchronized (lock) {
+                sync(upstream(change));
+            }
+            return null; // the fleet's own log lines say what changed; not an operator's change here
+        }
         for (int attempt = 1; ; attempt++) {
             try {
                 return applyOnce(change, by);
@@ -144,48 +164,97 @@ public final class ChangeApplier {
         }
     }
 
+    /**
+     * A change computed under the lock, to commit without it and then publish. {@code publish}
+     * makes it live over {@code base}; {@code caughtUp} finds the answer's server when the
+     * fleet's intent was applied meanwhile instead (it holds this change, committed, too).
+     */
+    private record Planned(Upstream upstream, RuntimeState base, RuntimeState next, Supplier<Server> publish,
+            Supplier<Server> caughtUp) {}
+
     private Server applyOnce(Change change, String by) {
-        synchronized (lock) {
-            Upstream u = registry.get(change.upstream());
-            if (u == null) {
-                throw new ChangeRejected(Reason.UPSTREAM_NOT_FOUND, "upstream \"" + change.upstream() + "\" not found");
+        writes.lock();
+        try {
+            Planned p;
+            synchronized (lock) {
+                p = plan(change);
             }
-            RuntimeState.UpstreamState us = state.upstream(u.name());
-            // A sealed interface, but Java 17 has no pattern switch; the chain is exhaustive.
-            Server s;
-            if (change instanceof Change.PatchServer p) {
-                s = patch(u, us, p);
-            } else if (change instanceof Change.AddServer a) {
-                s = add(u, us, a);
-            } else if (change instanceof Change.ResetServer r) {
-                s = reset(u, us, r);
-            } else if (change instanceof Change.SyncUpstream) {
-                // read under the lock: an intent read earlier could predate this instance's own last write
-                RuntimeState.UpstreamState intent = store.sharedIntent(u.name());
-                if (intent != null && !intent.equals(us)) {
-                    IntentSync.apply(registry, u, intent, () -> save(state.with(u.name(), intent)));
+            toStore(() -> store.commit(p.base(), p.next()));
+            synchronized (lock) {
+                Server s;
+                if (state == p.base()) {
+                    save(p.next());
+                    s = p.publish().get();
+                } else {
+                    // another instance's change was applied while the store committed this one: the
+                    // shared intent applied now holds both (publishing the plan would undo the other)
+                    sync(p.upstream());
+                    s = p.caughtUp().get();
                 }
-                return null; // the fleet's own log lines say what changed; not an operator's change here
-            } else {
-                s = remove(u, us, (Change.RemoveServer) change);
+                LOG.info("{}", ChangeText.of(change, s, by));
+                return s;
             }
-            LOG.info("{}", ChangeText.of(change, s, by));
-            return s;
+        } finally {
+            writes.unlock();
         }
     }
 
-    private Server patch(Upstream u, RuntimeState.UpstreamState us, Change.PatchServer p) {
+    private Planned plan(Change change) {
+        Upstream u = upstream(change);
+        RuntimeState.UpstreamState us = state.upstream(u.name());
+        // A sealed interface, but Java 17 has no pattern switch; the chain is exhaustive.
+        if (change instanceof Change.PatchServer p) {
+            return patch(u, us, p);
+        } else if (change instanceof Change.AddServer a) {
+            return add(u, us, a);
+        } else if (change instanceof Change.ResetServer r) {
+            return reset(u, us, r);
+        }
+        return remove(u, us, (Change.RemoveServer) change);
+    }
+
+    private Upstream upstream(Change change) {
+        Upstream u = registry.get(change.upstream());
+        if (u == null) {
+            throw new ChangeRejected(Reason.UPSTREAM_NOT_FOUND, "upstream \"" + change.upstream() + "\" not found");
+        }
+        return u;
+    }
+
+    /** Makes the live upstream match the shared intent (fleet mode), if there is one; caller holds the lock. */
+    private void sync(Upstream u) {
+        // read under the lock: an intent read earlier could predate this instance's own last write
+        RuntimeState.UpstreamState intent = store.sharedIntent(u.name());
+        if (intent != null && !intent.equals(state.upstream(u.name()))) {
+            IntentSync.apply(registry, u, intent, () -> save(state.with(u.name(), intent)));
+        }
+    }
+
+    private Planned planned(Upstream u, RuntimeState.UpstreamState next, Supplier<Server> publish, Supplier<Server> caughtUp) {
+        return new Planned(u, state, state.with(u.name(), next), publish, caughtUp);
+    }
+
+    /** The server with this id as the intent now runs it; the plan's when a later change removed it. */
+    private static Supplier<Server> now(Upstream u, Server planned) {
+        return () -> {
+            Server s = u.server(planned.id());
+            return s != null ? s : planned;
+        };
+    }
+
+    private Planned patch(Upstream u, RuntimeState.UpstreamState us, Change.PatchServer p) {
         Server s = server(u, p.id());
         ServerConfig next = p.patch().applyTo(s.config());
         if (!p.force() && p.patch().takesOutOfRotation()) {
             checkNotLastAvailable(u, s, p.patch().drain() != null && p.patch().drain() ? "draining" : "downing");
         }
-        save(state.with(u.name(), us.replace(us.server(s.id()).patched(p.patch()))));
-        s.update(next);
-        return s;
+        return planned(u, us.replace(us.server(s.id()).patched(p.patch())), () -> {
+            s.update(next);
+            return s;
+        }, now(u, s));
     }
 
-    private Server add(Upstream u, RuntimeState.UpstreamState us, Change.AddServer a) {
+    private Planned add(Upstream u, RuntimeState.UpstreamState us, Change.AddServer a) {
         ServerConfig c = a.settings();
         Server existing = u.server(c.address());
         if (existing != null) {
@@ -200,8 +269,10 @@ public final class ChangeApplier {
             }
         }
         int id = us.nextId();
-        save(state.with(u.name(), us.add(id, c)));
-        return u.addAtRunTime(id, c);
+        return planned(u, us.add(id, c), () -> u.addAtRunTime(id, c), () -> {
+            Server s = u.server(id);
+            return s != null ? s : new Server(id, u.name(), c, u.clock()); // removed by a later change already
+        });
     }
 
     /**
@@ -209,7 +280,7 @@ public final class ChangeApplier {
      * becomes a configured one when the config lists its address; otherwise it has no config
      * values to return to, and the reset is refused.
      */
-    private Server reset(Upstream u, RuntimeState.UpstreamState us, Change.ResetServer r) {
+    private Planned reset(Upstream u, RuntimeState.UpstreamState us, Change.ResetServer r) {
         Server s = server(u, r.id());
         ServerConfig configured = null;
         for (ServerConfig c : config.upstreams().get(u.name()).servers()) {
@@ -221,19 +292,22 @@ public final class ChangeApplier {
             throw new ChangeRejected(Reason.NOTHING_TO_RESET, "server " + s.id() + " (" + s.key() + ") was added at run time"
                     + " and is not in the config: it has no config values to return to");
         }
-        save(state.with(u.name(), us.replace(RuntimeState.ServerState.configured(s.id(), s.address(), ServerPatch.EMPTY))));
-        s.update(configured);
-        return s;
+        ServerConfig back = configured;
+        return planned(u, us.replace(RuntimeState.ServerState.configured(s.id(), s.address(), ServerPatch.EMPTY)), () -> {
+            s.update(back);
+            return s;
+        }, now(u, s));
     }
 
-    private Server remove(Upstream u, RuntimeState.UpstreamState us, Change.RemoveServer r) {
+    private Planned remove(Upstream u, RuntimeState.UpstreamState us, Change.RemoveServer r) {
         Server s = server(u, r.id());
         if (!r.force()) {
             checkNotLastAvailable(u, s, "removing");
         }
-        save(state.with(u.name(), us.remove(s.id())));
-        u.remove(s.id());
-        return s;
+        return planned(u, us.remove(s.id()), () -> {
+            u.remove(s.id());
+            return s;
+        }, () -> s);
     }
 
     private static Server server(Upstream u, int id) {
@@ -263,9 +337,16 @@ public final class ChangeApplier {
                 + ") would leave upstream \"" + u.name() + "\" without an available primary server; add ?force=true to do it anyway");
     }
 
+    /** Saves under the lock (the state file; a shared store's cache), then the state is {@code next}. */
     private void save(RuntimeState next) {
+        toStore(() -> store.save(next));
+        state = next;
+    }
+
+    /** Runs a store call; a failure becomes the change's refusal here, in one place. */
+    private static void toStore(Runnable call) {
         try {
-            store.save(next);
+            call.run();
         } catch (StateConflictException e) {
             throw e; // apply() catches up and tries again
         } catch (StoreUnavailableException e) {
@@ -279,6 +360,5 @@ public final class ChangeApplier {
             LOG.error("change not applied: {}", e.getMessage());
             throw new ChangeRejected(Reason.NOT_SAVED, "change not applied: " + e.getMessage());
         }
-        state = next;
     }
 }

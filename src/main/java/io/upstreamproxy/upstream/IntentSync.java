@@ -26,7 +26,7 @@ final class IntentSync {
     private IntentSync() {}
 
     /**
-     * Publishes, then saves; the caller holds the change lock. The servers are laid out as a
+     * Publishes, then saves; the caller holds the state lock. The servers are laid out as a
      * reload lays them out ({@link UpstreamRegistry#layOutServers}): the upstream is rebuilt
      * once, whatever the number of servers that changed. Unlike an API change, the intent is
      * already durable (etcd committed it), and the local save only refreshes the state file

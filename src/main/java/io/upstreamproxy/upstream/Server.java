@@ -28,6 +28,9 @@ public final class Server implements Endpoint {
     private volatile HealthStatus health = HealthStatus.UP;
     private final HealthCheckStats healthChecks = new HealthCheckStats();
     private volatile AgentState agent = AgentState.NONE;
+    private final String stickyValue;
+    private final Ejection ejection = new Ejection();
+    private volatile OutlierDetector outliers = OutlierDetector.NONE;
 
     // Passive failure window: written under 'this' (failures are rare), read without a lock.
     private int failCount;
@@ -54,6 +57,7 @@ public final class Server implements Endpoint {
         this.upstream = upstream;
         this.config = config;
         this.key = config.address().toString();
+        this.stickyValue = Sticky.valueOf(upstream, id);
         this.clock = clock;
         this.unavailableUntilNanos = clock.nanos() - 1; // compared by difference: nanoTime may be negative
         this.rampStartNanos = clock.nanos() - ServerConfig.MAX_TIMEOUT.toNanos() - 1; // longer ago than any slow_start
@@ -114,6 +118,21 @@ public final class Server implements Endpoint {
         return observer;
     }
 
+    /** Who counts this server's outcomes for outlier detection (set by its upstream). */
+    void judgedBy(OutlierDetector d) {
+        outliers = d;
+    }
+
+    /** Its outlier-detection state: ejected or not, why, until when. */
+    public Ejection ejection() {
+        return ejection;
+    }
+
+    /** What a sticky cookie names it by (see {@link Sticky#valueOf}). */
+    public String stickyValue() {
+        return stickyValue;
+    }
+
     /** The server comes (back) into service now: its effective weight ramps over slow_start from here. */
     public void startSlowStart() {
         rampStartNanos = clock.nanos();
@@ -151,6 +170,11 @@ public final class Server implements Endpoint {
                     : h == HealthStatus.CHECKING ? "waiting for its first health check"
                     : "health check failed" + (reason == null ? "" : " (" + reason + ")"));
         }
+    }
+
+    /** An active health check passed: an outlier ejection ends now (Envoy's default too). */
+    public void healthCheckPassed() {
+        outliers.checkPassed(this);
     }
 
     /** The active health check's counters and last failure reason. */
@@ -208,14 +232,27 @@ public final class Server implements Endpoint {
     /** True when the balancer may send this server a new request now. */
     public boolean isEligible(long nowNanos) {
         ServerConfig c = config;
-        return inRotation(c, nowNanos)
-                && (c.maxConns() == 0 || stats.active() < c.maxConns())
-                && agent.admits(stats.active());
+        return inRotation(c, nowNanos) && hasRoom(c) && agent.admits(stats.active());
+    }
+
+    /**
+     * True when a client bound to this server (sticky sessions) may send it a request now: as
+     * {@link #isEligible}, except that a draining server (by the operator or its agent) still
+     * takes its bound clients, so their sessions can end there.
+     */
+    public boolean admitsBound(long nowNanos) {
+        ServerConfig c = config;
+        int agentLimit = agent.maxConns();
+        return serving(c, nowNanos) && hasRoom(c) && (agentLimit == 0 || stats.active() < agentLimit);
+    }
+
+    private boolean hasRoom(ServerConfig c) {
+        return c.maxConns() == 0 || stats.active() < c.maxConns();
     }
 
     /**
      * In rotation as an operator sees it: not down, not draining, passing its checks, not
-     * passively failed. Unlike {@link #isEligible} it ignores momentary capacity (max_conns,
+     * passively failed or ejected. Unlike {@link #isEligible} it ignores momentary capacity (max_conns,
      * the agent's maxconn).
      */
     public boolean isInRotation(long nowNanos) {
@@ -223,7 +260,12 @@ public final class Server implements Endpoint {
     }
 
     private boolean inRotation(ServerConfig c, long nowNanos) {
-        return !c.down() && !c.drain() && health == HealthStatus.UP && !isUnavailable(nowNanos);
+        return !c.drain() && serving(c, nowNanos);
+    }
+
+    /** Not down, passing its checks, neither passively failed nor ejected: drain aside, it may serve. */
+    private boolean serving(ServerConfig c, long nowNanos) {
+        return !c.down() && health == HealthStatus.UP && !isUnavailable(nowNanos) && !ejection.isEjected(nowNanos);
     }
 
     /** Passively failed: tripped by max_fails and still inside fail_timeout. */
@@ -248,6 +290,9 @@ public final class Server implements Endpoint {
         }
         if (agent.draining()) {
             return "draining";
+        }
+        if (ejection.isEjected(clock.nanos())) {
+            return "ejected";
         }
         if (isUnavailable(clock.nanos())) {
             return "unavail";
@@ -282,6 +327,7 @@ public final class Server implements Endpoint {
     /** The request got a response (any status): the server works, so the failure count resets. */
     public void onResponse(int status) {
         stats.ended(status);
+        outliers.responded(this, status);
         if (failCount != 0) {
             synchronized (this) {
                 failCount = 0;
@@ -321,6 +367,7 @@ public final class Server implements Endpoint {
         stats.ended(0);
         stats.failed();
         observer.failed(this, reason);
+        outliers.failed(this, reason);
         ServerConfig c = config;
         if (c.maxFails() == 0) {
             return;

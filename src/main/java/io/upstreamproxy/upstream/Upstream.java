@@ -7,8 +7,10 @@ import io.upstreamproxy.config.ProxyConfig.UpstreamConfig;
 import io.upstreamproxy.config.ServerConfig;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
@@ -24,6 +26,10 @@ import java.util.function.Predicate;
  * balancers (when their name or hash key changed) and the whole list in one step
  * ({@link #reconfigure}), so each balancer is rebuilt once however many servers changed.
  *
+ * <p>Sticky sessions come before the balancers: a request bound to a server that may take it
+ * ({@link Server#admitsBound}, so a draining one still does) goes there; any other goes to the
+ * balancers. The bound server is found through an index by sticky value, rebuilt with the list.
+ *
  * <p>Ids are not this class's: the run-time state ({@code ChangeApplier}) gives them out, and
  * an upstream keeps the servers it is given.
  */
@@ -36,6 +42,9 @@ public final class Upstream {
     private volatile Picking picking;
     private volatile List<Server> servers = List.of();
     private volatile List<NameStatus> names = List.of();
+    private volatile Sticky sticky; // null: no sticky sessions
+    private volatile Map<String, Server> bySticky = Map.of(); // servers by sticky value, while sticky is set
+    private final OutlierDetector outliers;
     private final UpstreamStats stats = new UpstreamStats();
     private final Admission admission;
     private final RetryBudget retryBudget;
@@ -47,6 +56,8 @@ public final class Upstream {
         this.picking = new Picking(config, primary, backup);
         this.admission = new Admission(clock, stats);
         this.retryBudget = new RetryBudget(clock);
+        this.sticky = config.sticky() == null ? null : Sticky.of(config.sticky(), null, clock);
+        this.outliers = new OutlierDetector(config.outlierDetection(), clock, () -> servers);
     }
 
     public String name() {
@@ -68,6 +79,16 @@ public final class Upstream {
 
     public void setNames(List<NameStatus> next) {
         names = List.copyOf(next);
+    }
+
+    /** Its sticky sessions, or null without. */
+    public Sticky sticky() {
+        return sticky;
+    }
+
+    /** Its outlier detection (counts nothing when off). */
+    public OutlierDetector outliers() {
+        return outliers;
     }
 
     /** Retries and requests without an eligible server. */
@@ -146,6 +167,7 @@ public final class Upstream {
     private void adopt(Server s, UpstreamConfig config, boolean isNew) {
         s.onWeightChange(this::republish);
         s.observe(observer);
+        s.judgedBy(outliers);
         if (isNew && config.healthCheck() != null && config.healthCheck().mandatory()) {
             s.setHealth(HealthStatus.CHECKING); // before it is published: no request may reach it unchecked
         }
@@ -182,6 +204,12 @@ public final class Upstream {
         } else {
             p = new Picking(next, p.primary(), p.backup());
         }
+        if (!Objects.equals(next.sticky(), picking.config().sticky())) { // picking: the settings until now
+            sticky = next.sticky() == null ? null : Sticky.of(next.sticky(), sticky, clock);
+        }
+        if (!Objects.equals(next.outlierDetection(), picking.config().outlierDetection())) {
+            outliers.configure(next.outlierDetection());
+        }
         List<Server> all = new ArrayList<>(kept);
         for (Server s : kept) {
             adopt(s, next, false);
@@ -215,15 +243,33 @@ public final class Upstream {
         p.primary().update(all.stream().filter(s -> !s.config().backup()).toList());
         p.backup().update(all.stream().filter(s -> s.config().backup()).toList());
         servers = all;
+        bySticky = p.config().sticky() == null ? Map.of() : index(all);
         picking = p;
     }
 
+    private static Map<String, Server> index(List<Server> all) {
+        Map<String, Server> m = new HashMap<>();
+        for (Server s : all) {
+            m.put(s.stickyValue(), s);
+        }
+        return m;
+    }
+
     /**
-     * Picks an eligible server for a request, skipping those {@code exclude} rejects (already
-     * tried); primaries first, then backups. Null when none is eligible.
+     * Picks a server for a request, skipping those {@code exclude} rejects (already tried): the
+     * one it is bound to (sticky) when that one may take it, else an eligible one, primaries
+     * first, then backups. Null when none is eligible.
      */
     public Server pick(RequestInfo request, Predicate<Server> exclude) {
         long now = clock.nanos();
+        Sticky st = sticky;
+        if (st != null) {
+            String value = st.boundValue(request);
+            Server bound = value == null ? null : bySticky.get(value);
+            if (bound != null && bound.admitsBound(now) && !exclude.test(bound)) {
+                return bound;
+            }
+        }
         Predicate<Server> usable = s -> s.isEligible(now) && !exclude.test(s);
         Picking p = picking;
         Server s = p.primary().pick(request, usable);

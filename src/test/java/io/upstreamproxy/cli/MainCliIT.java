@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.Http;
 import java.io.BufferedReader;
@@ -175,6 +177,44 @@ class MainCliIT {
         }
         String server = Http.get("http://127.0.0.1:" + port + "/api/upstreams/web/servers/0").body();
         assertTrue(server.replace(" ", "").contains("\"fails\":0"), server);
+    }
+
+    /**
+     * Health probes go out on the requests' own upstream client, which tries every address of a
+     * name: a tcp and an http check of a server whose first address is dead pass. (The tcp
+     * probe had a client of its own that tried the first address only: the server was unhealthy.)
+     */
+    @Test
+    void healthChecksOfANameWhoseFirstAddressIsDeadPassByItsNextAddress() throws Exception {
+        Backend b = Backend.start("second-address");
+        open.add(b);
+        Path hosts = dir.resolve("hosts");
+        Files.writeString(hosts, "127.0.0.2 two-addresses.test\n127.0.0.1 two-addresses.test\n");
+        String server = "{'server': 'two-addresses.test:" + b.port() + "'}";
+        Path f = config("{'listen': {'host': '127.0.0.1', 'port': 0}, 'upstreams': {"
+                + "'tcp': {'health_check': {'type': 'tcp', 'interval': '100ms', 'fails': 1}, 'servers': [" + server + "]},"
+                + "'http': {'health_check': {'type': 'http', 'uri': '/health', 'interval': '100ms', 'fails': 1}, 'servers': [" + server + "]}},"
+                + " 'routes': [{'path': '/', 'upstream': 'http'}]}");
+        Run r = run(List.of("-Djdk.net.hosts.file=" + hosts), "--config", f.toString(), "--no-access-log");
+        int port = r.port();
+        for (String upstream : List.of("tcp", "http")) {
+            String url = "http://127.0.0.1:" + port + "/api/upstreams/" + upstream + "/servers/0";
+            Http.await(upstream + " checked three times", Duration.ofSeconds(20), () -> checks(url) >= 3);
+            JsonObject s = JsonParser.parseString(Http.get(url).body()).getAsJsonObject();
+            assertEquals("up", s.get("state").getAsString(), s::toString);
+            assertEquals(0, s.getAsJsonObject("health_checks").get("fails").getAsInt(), s::toString);
+        }
+    }
+
+    private static int checks(String url) {
+        try {
+            return JsonParser.parseString(Http.get(url).body()).getAsJsonObject().getAsJsonObject("health_checks").get("checks").getAsInt();
+        } catch (IOException e) {
+            return 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 0;
+        }
     }
 
     @Test

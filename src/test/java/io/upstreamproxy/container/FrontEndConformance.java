@@ -51,6 +51,9 @@ abstract class FrontEndConformance {
     ConformanceBackend app;
     Backend unavailable; // answers 503 to everything
     WsBackend webSocket;
+    Backend sticky0;
+    Backend sticky1;
+    Backend failing;
     Path dir;
     Path accessLog;
     FrontEnd frontEnd;
@@ -64,6 +67,10 @@ abstract class FrontEndConformance {
         unavailable = Backend.start("unavailable");
         unavailable.status = 503;
         webSocket = WsBackend.start("ws");
+        sticky0 = Backend.start("s0");
+        sticky1 = Backend.start("s1");
+        failing = Backend.start("failing");
+        failing.status = 503;
         dir = Files.createTempDirectory("upstream-proxy-" + getClass().getSimpleName() + "-");
         accessLog = dir.resolve("access.log");
         Path config = dir.resolve("conformance.json");
@@ -76,6 +83,9 @@ abstract class FrontEndConformance {
                     "retry": { "balancer": "unweighted-round-robin",
                                "servers": [ { "server": "127.0.0.1:%d", "max_fails": 1, "fail_timeout": "60s" }, { "server": "%s" } ] },
                     "ws":   { "servers": [ { "server": "%s" } ] },
+                    "sticky": { "sticky": { "cookie": "srv_id" }, "servers": [ { "server": "%s" }, { "server": "%s" } ] },
+                    "outliers": { "outlier_detection": { "consecutive_errors": 2, "max_ejection_percent": 50, "base_ejection_time": "1h" },
+                                  "servers": [ { "server": "%s", "max_fails": 0 }, { "server": "%s" } ] },
                     "queued": { "queue": { "size": 5, "timeout": "300ms" }, "servers": [ { "server": "%s", "max_conns": 1 } ] },
                     "flaky": { "balancer": "unweighted-round-robin", "retry_on": ["connect", "503"],
                                "servers": [ { "server": "%s" }, { "server": "%s" } ] }
@@ -95,6 +105,8 @@ abstract class FrontEndConformance {
                     { "path": "/slow/", "upstream": "slow" },
                     { "path": "/retry/", "upstream": "retry" },
                     { "path": "/ws/", "upstream": "ws" },
+                    { "path": "/sticky/", "upstream": "sticky" },
+                    { "path": "/outliers/", "upstream": "outliers" },
                     { "path": "/q/", "rewrite": { "regex": "^/q/(.*)$", "to": "/$1" }, "upstream": "queued" },
                     { "path": "/flaky/", "upstream": "flaky" },
                     { "path": "/", "upstream": "app" }
@@ -104,7 +116,8 @@ abstract class FrontEndConformance {
                   "access_log": { "file": "%s" }
                 }
                 """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(),
-                app.address(), unavailable.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
+                        sticky0.address(), sticky1.address(), failing.address(), app.address(),
+                        app.address(), unavailable.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
         frontEnd = start(dir, config);
     }
 
@@ -123,6 +136,11 @@ abstract class FrontEndConformance {
             }
             if (webSocket != null) {
                 webSocket.close();
+            }
+            for (Backend b : new Backend[] {sticky0, sticky1, failing}) {
+                if (b != null) {
+                    b.close();
+                }
             }
             DeployedWarContract.deleteRecursively(dir);
         }
@@ -488,6 +506,56 @@ abstract class FrontEndConformance {
         assertEquals(200, r.statusCode(), r::body);
         assertTrue(r.body().contains("# TYPE upstream_proxy_requests_total counter"), r::body);
         assertTrue(r.body().lines().anyMatch(l -> l.startsWith("upstream_proxy_requests_total{") && l.contains("upstream=\"app\"")), r::body);
+    }
+
+    @Test
+    void keepsAStickyClientOnItsServerAndThereWhileItDrains() throws Exception {
+        RawHttp.Reply first = exchange(get("/sticky/x"));
+        assertEquals(200, first.status(), first::toString);
+        String setCookie = first.headers().get("set-cookie");
+        assertTrue(setCookie != null && setCookie.matches("srv_id=[0-9a-f]{16}; Path=/; HttpOnly"), first::toString);
+        String cookie = setCookie.substring(0, setCookie.indexOf(';'));
+        String bound = first.body();
+        for (int i = 0; i < 10; i++) {
+            RawHttp.Reply r = exchange(withCookie("/sticky/x", cookie));
+            assertEquals(bound, r.body(), r::toString);
+            assertEquals(null, r.headers().get("set-cookie"), "set only when absent or changed");
+        }
+        String id = bound.equals("s0") ? "0" : "1";
+        patch("/api/upstreams/sticky/servers/" + id, "{\"drain\": true}");
+        try {
+            for (int i = 0; i < 5; i++) {
+                assertEquals(bound, exchange(withCookie("/sticky/x", cookie)).body(), "a drain keeps its bound clients");
+                assertFalse(exchange(get("/sticky/y")).body().equals(bound), "and takes no new ones");
+            }
+        } finally {
+            patch("/api/upstreams/sticky/servers/" + id, "{\"drain\": false}");
+        }
+    }
+
+    String withCookie(String path, String cookie) {
+        return "GET " + frontEnd.prefix() + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + cookie + "\r\nConnection: close\r\n\r\n";
+    }
+
+    private void patch(String path, String body) throws Exception {
+        HttpResponse<String> r = Http.send("PATCH", url(path), "application/json", body);
+        assertEquals(200, r.statusCode(), r::body);
+    }
+
+    @Test
+    void ejectsAServerThatAnswers503AndTheApiSaysWhy() throws Exception {
+        for (int i = 0; i < 4; i++) { // round-robin: the failing server answers two of them, 503 each
+            exchange(get("/outliers/x"));
+        }
+        JsonObject failed = server("outliers");
+        assertEquals("ejected", failed.get("state").getAsString(), failed::toString);
+        assertEquals("2 consecutive 503", failed.get("ejected_reason").getAsString());
+        assertTrue(failed.has("ejected_until"), failed::toString);
+        for (int i = 0; i < 5; i++) {
+            RawHttp.Reply r = exchange(get("/outliers/y"));
+            assertEquals(200, r.status(), "the ejected server gets no more requests: " + r);
+        }
+        assertEquals(2, failing.hits.get());
     }
 
     private boolean accessLogMatches(String regex) {

@@ -3,8 +3,6 @@ package io.upstreamproxy.container;
 import io.upstreamproxy.web.UpstreamProxyListener;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
 
 /**
  * The WAR in a standalone Jetty 12 ({@code jetty-home}, modules {@code http} and
@@ -22,17 +20,5 @@ class JettyIT extends DeployedWarContract {
                 .deployContextXml(CONTEXT.substring(1), war, Map.of())
                 .deployContextXml(PARAM_CONTEXT.substring(1), war, Map.of(UpstreamProxyListener.CONFIG_PARAMETER, paramConfig.toString()))
                 .start(Map.of(UpstreamProxyListener.CONFIG_PARAMETER, config.toString()));
-    }
-
-    /**
-     * Not in a standalone Jetty: its ee10 {@code HttpServletRequest.upgrade()} (12.1.12 to
-     * 12.1.14 at least) calls the handler's {@code init} inside {@code upgrade()} and ends the
-     * upgraded input at once for a GET, so no client byte ever reaches the handler (see
-     * docs/tls.md). The jar does not use it; Tomcat passes this test.
-     */
-    @Override
-    @Test
-    void relaysAWebSocketThroughTheContainersUpgrade() {
-        Assumptions.abort("WebSocket through the WAR is not supported in a standalone Jetty 12.1 (its ee10 servlet upgrade ends the input of a GET at once)");
     }
 }

@@ -68,6 +68,8 @@ final class EtcdCluster implements AutoCloseable {
                     "--initial-cluster", cluster, "--initial-cluster-state", "new",
                     "--initial-cluster-token", "upstream-proxy-test",
                     "--heartbeat-interval", Integer.toString(heartbeat), "--election-timeout", Integer.toString(electionTimeout),
+                    // a killed member that returns does not call an election of its own (3.4's default lets it)
+                    "--pre-vote",
                     "--logger", "zap", "--log-level", "warn"));
             command.addAll(extra);
             process = new ProcessBuilder(command)

@@ -36,6 +36,8 @@ public final class Backend implements AutoCloseable {
     public volatile String healthBody = "ok";
     /** When set, the body of every non-health answer instead of the backend's name. */
     public volatile byte[] responseBody;
+    /** Headers added to every answer (e.g. a {@code Set-Cookie}). */
+    public final Map<String, String> responseHeaders = new ConcurrentHashMap<>();
     /** When set, non-health requests wait on it (up to 30 s) before answering. */
     public volatile CountDownLatch hold;
     /** Time this backend takes before it answers (a slow server); 0 answers at once. */
@@ -86,6 +88,7 @@ public final class Backend implements AutoCloseable {
                 }
                 response.setStatus(status);
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
+                responseHeaders.forEach(response.getHeaders()::add);
                 byte[] answer = responseBody != null ? responseBody : name.getBytes(StandardCharsets.UTF_8);
                 response.write(true, ByteBuffer.wrap(answer), callback);
                 return true;

@@ -169,6 +169,17 @@ public final class GrpcEcho implements AutoCloseable {
         return "127.0.0.1:" + server.getPort();
     }
 
+    /**
+     * bench/grpc.sh's server: {@code GrpcEcho NAME} serves until killed, after printing
+     * {@code port N} on its first line.
+     */
+    public static void main(String[] args) throws Exception {
+        GrpcEcho echo = start(args.length > 0 ? args[0] : "bench");
+        System.out.println("port " + echo.server.getPort());
+        System.out.flush();
+        echo.server.awaitTermination();
+    }
+
     /** Stops at once, cutting calls in flight (a server killed mid-call). */
     public void kill() throws InterruptedException {
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

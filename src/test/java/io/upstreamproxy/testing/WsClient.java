@@ -35,11 +35,23 @@ public final class WsClient implements AutoCloseable {
         return connect(url, new WebSocketClient(http));
     }
 
+    /** With {@code Cookie: cookie} on the upgrade request (sticky sessions). */
+    public static WsClient connectWithCookie(String url, String cookie) throws Exception {
+        org.eclipse.jetty.websocket.client.ClientUpgradeRequest upgrade = new org.eclipse.jetty.websocket.client.ClientUpgradeRequest();
+        upgrade.setHeader("Cookie", cookie);
+        return connect(url, new WebSocketClient(), upgrade);
+    }
+
     private static WsClient connect(String url, WebSocketClient client) throws Exception {
+        return connect(url, client, new org.eclipse.jetty.websocket.client.ClientUpgradeRequest());
+    }
+
+    private static WsClient connect(String url, WebSocketClient client, org.eclipse.jetty.websocket.client.ClientUpgradeRequest upgrade)
+            throws Exception {
         WsClient c = new WsClient(client);
         c.client.start();
         try {
-            c.session = c.client.connect(c.new Listener(), URI.create(url)).get(10, TimeUnit.SECONDS);
+            c.session = c.client.connect(c.new Listener(), URI.create(url), upgrade).get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             c.client.stop();
             throw e;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.upstreamproxy.config.ConfigLoader;
@@ -18,9 +19,15 @@ import io.upstreamproxy.state.StateStore;
 import io.upstreamproxy.state.StoreUnavailableException;
 import io.upstreamproxy.testing.ManualClock;
 import io.upstreamproxy.upstream.ChangeRejected.Reason;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The ChangeApplier over a shared store (fleet mode): intent sync, conflicts retried after a catch-up, outages refused. */
@@ -30,6 +37,8 @@ class SharedStoreChangesTest {
         final Map<String, RuntimeState.UpstreamState> intent = new java.util.HashMap<>();
         final List<RuntimeException> failures = new ArrayList<>();
         final List<RuntimeState> saved = new ArrayList<>();
+        final List<RuntimeState> committed = new ArrayList<>();
+        Runnable onCommit = () -> { };
         final List<RuntimeState> merged = new ArrayList<>();
         Runnable onCatchUp = () -> { };
         int catchUps;
@@ -40,10 +49,16 @@ class SharedStoreChangesTest {
         }
 
         @Override
-        public void save(RuntimeState state) {
+        public void commit(RuntimeState base, RuntimeState next) {
+            onCommit.run();
             if (!failures.isEmpty()) {
                 throw failures.remove(0);
             }
+            committed.add(next);
+        }
+
+        @Override
+        public void save(RuntimeState state) {
             saved.add(state);
         }
 
@@ -139,12 +154,12 @@ class SharedStoreChangesTest {
                 configured(0, 9001, ServerPatch.EMPTY), configured(1, 9002, weight(3)),
                 configured(2, 9003, ServerPatch.EMPTY), configured(4, 9999, ServerPatch.EMPTY)), List.of()));
         changes.apply(new Change.SyncUpstream("backend"));
-        int saves = store.saved.size();
+        int commits = store.committed.size();
         store.merged.clear(); // start-up's
 
         changes.reload(config); // the merge drops server 4 (another instance's config): it must not reach the shared store
 
-        assertEquals(saves, store.saved.size(), "nothing written to the shared store");
+        assertEquals(commits, store.committed.size(), "nothing written to the shared store");
         assertEquals(1, store.merged.size());
         assertEquals(3, store.merged.get(0).upstream("backend").servers().size());
         assertEquals(3, backend.server(1).config().weight(), "the run-time value stays");
@@ -155,12 +170,12 @@ class SharedStoreChangesTest {
     @Test
     void resetIsSavedToTheSharedStoreLikeAnyChange() {
         changes.apply(new Change.PatchServer("backend", 1, weight(4), false));
-        int saves = store.saved.size();
+        int commits = store.committed.size();
 
         changes.apply(new Change.ResetServer("backend", 1));
 
-        assertEquals(saves + 1, store.saved.size());
-        assertTrue(store.saved.get(store.saved.size() - 1).upstream("backend").server(1).set().equals(ServerPatch.EMPTY));
+        assertEquals(commits + 1, store.committed.size());
+        assertTrue(store.committed.get(store.committed.size() - 1).upstream("backend").server(1).set().equals(ServerPatch.EMPTY));
         assertEquals(1, backend.server(1).config().weight());
     }
 
@@ -172,5 +187,46 @@ class SharedStoreChangesTest {
         changes.apply(new Change.SyncUpstream("backend"));
         ChangeRejected e = assertThrows(ChangeRejected.class, () -> changes.apply(new Change.AddServer("backend", server(9999))));
         assertEquals(Reason.SERVER_EXISTS, e.reason());
+    }
+
+    @Test
+    void anotherInstancesChangeIsAppliedWhileThisInstancesCommitWaitsAndBothStay() throws Exception {
+        CountDownLatch committing = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        store.onCommit = () -> {
+            committing.countDown();
+            await(answer); // etcd has not answered yet (an election)
+        };
+        ExecutorService writer = Executors.newSingleThreadExecutor();
+        try {
+            Future<Server> patched = writer.submit(() -> changes.apply(new Change.PatchServer("backend", 1, weight(4), false)));
+            await(committing);
+            RuntimeState.UpstreamState drained = new RuntimeState.UpstreamState(3, List.of(
+                    configured(0, 9001, ChangeApplierTest.drain(true)), configured(1, 9002, ServerPatch.EMPTY),
+                    configured(2, 9003, ServerPatch.EMPTY)), List.of());
+            store.intent.put("backend", drained);
+
+            assertTimeoutPreemptively(Duration.ofSeconds(5), () -> changes.apply(new Change.SyncUpstream("backend")),
+                    "the other instance's change waited for this instance's commit");
+            assertTrue(backend.server(0).config().drain());
+
+            store.intent.put("backend", drained.replace(configured(1, 9002, weight(4)))); // etcd now has both
+            answer.countDown();
+            assertEquals(4, patched.get(5, TimeUnit.SECONDS).config().weight());
+            assertEquals(4, backend.server(1).config().weight());
+            assertTrue(backend.server(0).config().drain(), "the other instance's drain is not undone by the plan made before it");
+            assertEquals(store.intent.get("backend"), changes.state().upstream("backend"));
+        } finally {
+            answer.countDown();
+            writer.shutdownNow();
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(5, TimeUnit.SECONDS));
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 }
