@@ -53,6 +53,13 @@ class OverloadTest {
         return b;
     }
 
+    /** A backend that answers 503 to everything. */
+    private Backend unavailable(String name) throws Exception {
+        Backend b = backend(name);
+        b.status = 503;
+        return b;
+    }
+
     private RunningProxy proxy(String upstreamKeys, Backend... servers) throws Exception {
         StringBuilder list = new StringBuilder();
         for (Backend b : servers) {
@@ -126,10 +133,8 @@ class OverloadTest {
      */
     @Test
     void aHundredRequestsToFailingServersCostAtMostTheirBudget() throws Exception {
-        Backend a = backend("a");
-        Backend b = backend("b");
-        a.status = 503;
-        b.status = 503;
+        Backend a = unavailable("a");
+        Backend b = unavailable("b");
         long start = System.nanoTime();
         RunningProxy p = proxy("'retry_on': ['503'], 'retry_budget': {'percent': 20, 'min_per_second': 3}", a, b);
         for (int i = 0; i < 100; i++) {
@@ -265,8 +270,7 @@ class OverloadTest {
 
     @Test
     void a503GoesToAnotherServerWhenRetryOnHasIt() throws Exception {
-        Backend failing = backend("failing");
-        failing.status = 503;
+        Backend failing = unavailable("failing");
         Backend ok = backend("ok");
         RunningProxy p = proxy("'retry_on': ['connect', '503']", failing, ok);
         for (int i = 0; i < 4; i++) {
@@ -281,8 +285,7 @@ class OverloadTest {
 
     @Test
     void without503InRetryOnTheAnswerPassesThrough() throws Exception {
-        Backend failing = backend("failing");
-        failing.status = 503;
+        Backend failing = unavailable("failing");
         Backend ok = backend("ok");
         RunningProxy p = proxy("'balancer': 'round-robin'", failing, ok);
         int unavailable = 0;
@@ -295,10 +298,8 @@ class OverloadTest {
 
     @Test
     void theRetryBudgetCapsRetriesWhenEveryServerFails() throws Exception {
-        Backend a = backend("a");
-        Backend b = backend("b");
-        a.status = 503;
-        b.status = 503;
+        Backend a = unavailable("a");
+        Backend b = unavailable("b");
         long start = System.nanoTime(); // the budget's minimum grows by one a second from the proxy's start
         RunningProxy p = proxy("'retry_on': ['503'], 'retry_budget': {'percent': 0, 'min_per_second': 1}", a, b);
         for (int i = 0; i < 10; i++) {
