@@ -185,7 +185,7 @@
       const dns = ((data[name] && data[name].resolve) || [])
         .filter((n) => n.last_error)
         .map((n) => ` · DNS ${n.name}: ${n.last_error} (keeping ${n.addresses.length ? n.addresses.join(', ') : 'no address'})`);
-      s.summary.textContent = `${up} of ${servers.length} up${dns.join('')}`;
+      s.summary.textContent = `${up} of ${servers.length} up${dns.join('')}${overloadText(data[name] && data[name].overload)}`;
       updateTotals(s, name, servers);
       sortRows(s);
     }
@@ -205,6 +205,22 @@
 
   const fivexxOf = (s) => (s.responses && s.responses['5xx']) || 0;
   const bytesOf = (s) => (s.sent || 0) + (s.received || 0);
+
+  // The upstream's queue, limits and retries (its "overload" object): the queue once it has one,
+  // the counters once they count something.
+  function overloadText(o) {
+    if (!o) return '';
+    const parts = [];
+    if (o.queue) {
+      const q = o.queue;
+      const avg = q.waited ? Math.round(q.wait_ms / q.waited) : 0;
+      parts.push(`queue ${q.depth}/${q.size}, wait avg ${avg} ms, refused ${q.full} full, ${q.timeouts} timed out`);
+    }
+    if (o.overloaded) parts.push(`${o.overloaded} overloaded`);
+    if (o.retries) parts.push(`${o.retries} retries`);
+    if (o.retry_budget_exhausted) parts.push(`retry budget exhausted ${o.retry_budget_exhausted}×`);
+    return parts.map((p) => ` · ${p}`).join('');
+  }
 
   function newSection(main, name) {
     if (sections.size === 0) main.textContent = '';

@@ -3,6 +3,8 @@ package io.upstreamproxy.api;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
+import io.upstreamproxy.config.Durations;
+import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ServerConfigJson;
 import io.upstreamproxy.upstream.HealthCheckStats;
 import io.upstreamproxy.upstream.NameStatus;
@@ -11,6 +13,7 @@ import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.ServerStats;
 import io.upstreamproxy.upstream.Upstream;
 import io.upstreamproxy.upstream.UpstreamRegistry;
+import io.upstreamproxy.upstream.UpstreamStats;
 import java.time.Instant;
 
 /**
@@ -35,24 +38,57 @@ import java.time.Instant;
 public final class ServerJson {
     private ServerJson() {}
 
-    /** {@code GET /api/upstreams}: {@code {"backend": {"servers": [...]}, ...}}, the seed's shape. */
+    /** {@code GET /api/upstreams}: {@code {"backend": {"servers": [...]}, ...}}, the seed's shape; {@code overload} too for an upstream with a queue, limits or retry settings. */
     public static JsonObject upstreams(UpstreamRegistry registry) {
         JsonObject o = new JsonObject();
         for (Upstream u : registry.all().values()) {
             JsonObject entry = new JsonObject();
             entry.add("servers", servers(u));
             addNames(u, entry);
+            if (!u.config().overload().equals(OverloadConfig.DEFAULT)) { // the seed's shape for an upstream without them
+                entry.add("overload", overload(u));
+            }
             o.add(u.name(), entry);
         }
         return o;
     }
 
-    /** {@code GET /api/upstreams/{name}}: the servers and the balancer. */
+    /** {@code GET /api/upstreams/{name}}: the servers, the balancer, and what its overload protection did. */
     public static JsonObject upstream(Upstream u) {
         JsonObject o = new JsonObject();
         o.add("servers", servers(u));
         o.addProperty("balancer", u.config().balancer());
         addNames(u, o);
+        o.add("overload", overload(u));
+        return o;
+    }
+
+    /**
+     * What the upstream's overload protection did (SPEC §13): {@code {"in_flight": 3, "queue":
+     * {"size": 100, "timeout": "10s", "depth": 2, "waited": 40, "wait_ms": 1234, "full": 0,
+     * "timeouts": 1}, "overloaded": 0, "retries": 5, "retry_budget_exhausted": 0}}; {@code queue}
+     * only when the upstream has one. {@code waited}: requests that left the queue (let in, timed
+     * out or gone), {@code wait_ms}: their time in it, summed.
+     */
+    private static JsonObject overload(Upstream u) {
+        UpstreamStats st = u.stats();
+        JsonObject o = new JsonObject();
+        o.addProperty("in_flight", u.admission().inFlight());
+        OverloadConfig.Queue q = u.config().overload().queue();
+        if (q != null) {
+            JsonObject queue = new JsonObject();
+            queue.addProperty("size", q.size());
+            queue.addProperty("timeout", Durations.format(q.timeout()));
+            queue.addProperty("depth", u.admission().depth());
+            queue.addProperty("waited", st.waitCount());
+            queue.addProperty("wait_ms", st.waitNanos() / 1_000_000);
+            queue.addProperty("full", st.queueFullCount());
+            queue.addProperty("timeouts", st.queueTimeoutCount());
+            o.add("queue", queue);
+        }
+        o.addProperty("overloaded", st.overloadedCount());
+        o.addProperty("retries", st.retries());
+        o.addProperty("retry_budget_exhausted", st.budgetExhaustedCount());
         return o;
     }
 

@@ -130,9 +130,10 @@ public final class ConfigLoader {
         OriginProtocol protocol = OriginProtocol.read(u, tls != null, sendProxy);
         StickyConfig sticky = u.has("sticky") ? StickyConfig.read(u.object("sticky")) : null;
         OutlierConfig outliers = u.has("outlier_detection") ? OutlierConfig.read(u.object("outlier_detection")) : null;
+        OverloadConfig overload = OverloadConfig.read(u);
         u.finish();
         return new ProxyConfig.UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(servers), hc, resolve, tls, sendProxy, protocol,
-                sticky, outliers);
+                sticky, outliers, overload);
     }
 
     /** {@code "shutdown": {"delay": "5s", "timeout": "30s"}}: see {@link ProxyConfig.Shutdown}. */

@@ -178,12 +178,13 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
      * {@code resolve}: how often host names among the servers are resolved again (null: once,
      * at start and reload, and left to the HTTP client). {@code tls} null: plain HTTP to the servers.
      * {@code protocol}: HTTP/1.1, h2c or h2 to the servers. {@code sticky} and
-     * {@code outlierDetection} null: neither (SPEC §13, docs/affinity.md).
+     * {@code outlierDetection} null: neither (SPEC §13, docs/affinity.md). {@code overload}: its
+     * queue, limits and retry policy (SPEC §13, docs/overload.md).
      */
     public record UpstreamConfig(String name, String balancer, String hashKey, int retries,
                                  List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
                                  UpstreamTls tls, String sendProxyProtocol, OriginProtocol protocol,
-                                 StickyConfig sticky, OutlierConfig outlierDetection) {
+                                 StickyConfig sticky, OutlierConfig outlierDetection, OverloadConfig overload) {
         /** {@code send_proxy_protocol}'s values; null: none is sent. */
         public static final List<String> PROXY_PROTOCOL_VERSIONS = List.of("v1", "v2");
 
@@ -195,13 +196,14 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
         public UpstreamConfig(String name, String balancer, String hashKey, int retries,
                               List<ServerConfig> servers, HealthCheckConfig healthCheck, Duration resolve,
                               UpstreamTls tls, String sendProxyProtocol) {
-            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, sendProxyProtocol, OriginProtocol.DEFAULT, null, null);
+            this(name, balancer, hashKey, retries, servers, healthCheck, resolve, tls, sendProxyProtocol, OriginProtocol.DEFAULT,
+                    null, null, OverloadConfig.DEFAULT);
         }
 
         /** The same upstream with another server list (host names replaced by their addresses). */
         public UpstreamConfig withServers(List<ServerConfig> next) {
             return new UpstreamConfig(name, balancer, hashKey, retries, List.copyOf(next), healthCheck, resolve, tls, sendProxyProtocol, protocol,
-                    sticky, outlierDetection);
+                    sticky, outlierDetection, overload);
         }
     }
 

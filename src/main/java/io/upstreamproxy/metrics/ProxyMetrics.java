@@ -61,6 +61,7 @@ public final class ProxyMetrics implements ServerObserver {
         m.registry.register(m.requestDuration);
         m.registry.register(m.headerDuration);
         m.registry.register(new ServerSeries(upstreams));
+        m.registry.register(new OverloadSeries(upstreams));
         JvmMetrics.builder().register(m.registry);
         upstreams.observe(m);
         return m;

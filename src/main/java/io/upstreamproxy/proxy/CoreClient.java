@@ -163,6 +163,12 @@ final class CoreClient implements ClientSide, Content.Source {
         }
     }
 
+    /** Jetty's failure listeners hear a reset stream, a failed connection and the idle timeout. */
+    @Override
+    public void whenGone(Runnable task) {
+        request.addFailureListener(failure -> task.run());
+    }
+
     @Override
     public Object loop() {
         return ProxyServerConnector.loopOf(request.getConnectionMetaData().getConnection().getEndPoint());

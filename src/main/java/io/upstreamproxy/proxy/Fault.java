@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import io.upstreamproxy.config.OverloadConfig;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
@@ -38,11 +39,24 @@ record Fault(Kind kind, int status, String reason) {
     }
 
     /**
-     * Another server may be tried: the server's fault, a body that can be sent again, and either
-     * the connection never opened (the server saw nothing) or the method is idempotent.
+     * Another server may be tried: a server's fault that the upstream's {@code retry_on} names, a
+     * body that can be sent again, and either the connection never opened (the server saw
+     * nothing), the method is idempotent, or {@code retry_on} has {@code non_idempotent}.
      */
-    boolean retryable(boolean replayable, boolean idempotent) {
-        return countsAgainstServer() && replayable && (idempotent || kind == Kind.CONNECT);
+    boolean retryable(boolean replayable, boolean idempotent, OverloadConfig policy) {
+        String word = retryWord();
+        return word != null && policy.retriesOn(word) && replayable
+                && (idempotent || kind == Kind.CONNECT || policy.retriesOn("non_idempotent"));
+    }
+
+    /** The {@code retry_on} word for this fault; null for those never sent elsewhere (the client's, our own). */
+    private String retryWord() {
+        return switch (kind) {
+            case CONNECT -> "connect";
+            case TIMEOUT -> "timeout";
+            case UPSTREAM -> "reset";
+            default -> null;
+        };
     }
 
     /** A failure while reading the client's request (our body readers report these). */
@@ -82,6 +96,9 @@ record Fault(Kind kind, int status, String reason) {
             return ofClient(clientFailure);
         }
         for (Throwable c = failure; c != null; c = c.getCause()) {
+            if (c instanceof OriginPool.WaitTimeout) {
+                return new Fault(Kind.OVERLOADED, 503, c.getMessage());
+            }
             if (c instanceof RejectedExecutionException) {
                 return new Fault(Kind.OVERLOADED, 503, "too many requests queued for this server (proxy.max_queued_per_server)");
             }

@@ -112,7 +112,7 @@ final class OriginClient {
         return pool != null ? pool : probePools.computeIfAbsent(key, k -> new OriginPool(this, k, () -> maxConnections, () -> maxQueued));
     }
 
-    /** The connector's scheduler: timers of the exchanges on this client. */
+    /** The connector's scheduler: timers of the exchanges on this client, and of queued requests' waits. */
     org.eclipse.jetty.util.thread.Scheduler scheduler() {
         return connector.getScheduler();
     }

@@ -14,7 +14,8 @@ import java.util.function.IntSupplier;
  * how many are open or opening, and the requests waiting for one when
  * {@code proxy.max_connections_per_server} are busy, at most {@code proxy.max_queued_per_server}
  * of them (then {@link RejectedExecutionException}, a 503 that is nobody's fault). Both limits
- * are read on every request, so a reload applies them at once.
+ * are read on every request, so a reload applies them at once. A waiting request may leave
+ * ({@link #leave}): its upstream's {@code queue.timeout} passed, or its client went away.
  *
  * <p>Idle connections are kept per event loop (the listener selector they live on, see
  * {@code ProxyServerConnector}), and a request takes one of its client's loop first, then opens
@@ -43,6 +44,18 @@ final class OriginPool {
         /** The PROXY protocol header a new connection for this request starts with, or null ({@code send_proxy_protocol}). */
         default ByteBuffer proxyHeader() {
             return null;
+        }
+
+        /** The request waits for the next freed connection: from now on it may {@link #leave} (its wait timed out, its client went away). */
+        default void queued() {}
+    }
+
+    /** A request that waited for a connection longer than its upstream's {@code queue.timeout}: a 503 that is nobody's fault. */
+    static final class WaitTimeout extends RejectedExecutionException {
+        private static final long serialVersionUID = 1L;
+
+        WaitTimeout(String timeout) {
+            super("no connection to the server freed within queue.timeout " + timeout + " (proxy.max_connections_per_server)");
         }
     }
 
@@ -75,6 +88,7 @@ final class OriginPool {
     void acquire(Waiter w) {
         OriginConnection c;
         boolean connect = false;
+        boolean queued = false;
         synchronized (this) {
             c = pollIdle(idle.get(w.loop()));
             if (c == null) {
@@ -86,17 +100,24 @@ final class OriginPool {
                     // at the limit: another loop's connection, rather than a wait
                 } else if (waiting.size() < maxQueued.getAsInt()) {
                     waiting.add(w);
-                    return;
+                    queued = true;
                 }
             }
         }
-        if (c != null) {
+        if (queued) {
+            w.queued();
+        } else if (c != null) {
             w.onConnection(c);
         } else if (connect) {
             client.connect(this, key, w);
         } else {
             w.onNoConnection(new RejectedExecutionException("too many requests queued for this server"));
         }
+    }
+
+    /** {@code w} stops waiting for a connection; false when it is not waiting (it got one, or left already). */
+    synchronized boolean leave(Waiter w) {
+        return waiting.remove(w);
     }
 
     /**

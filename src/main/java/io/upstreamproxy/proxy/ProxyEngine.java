@@ -2,11 +2,15 @@ package io.upstreamproxy.proxy;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.upstreamproxy.config.Durations;
+import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.upstream.Admission;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Sticky;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -17,6 +21,7 @@ import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -40,7 +45,7 @@ public final class ProxyEngine {
     private volatile OriginClient origins; // the upstream client; guarded by this when created
     private volatile StreamClient streams; // the HTTP/2 upstream client (h2c upstreams); guarded by this when created
     private final Set<OriginTunnel> webSockets = ConcurrentHashMap.newKeySet(); // open ones, for a graceful stop
-    private QueuedThreadPool ownPool;      // its threads where the container lends none (Tomcat); guarded by this
+    private volatile QueuedThreadPool ownPool; // its threads where the container lends none (Tomcat); set under this, with origins
 
     /** {@code serverExecutor}: embedded Jetty's thread pool, which the upstream client shares, or null (a pool of its own). */
     public ProxyEngine(Router router, ProxyConfig.Proxy settings, AccessLog accessLog, Object serverExecutor) {
@@ -100,12 +105,24 @@ public final class ProxyEngine {
         }
     }
 
+    /**
+     * Starts the upstream client while the server's threads are free: when a webapp's context
+     * starts (the jar's and the WAR's alike). Its selectors each take a pool thread and the start
+     * waits for them; left to the first requests, a burst of them could take every pool thread,
+     * each blocked on this engine's monitor behind the one starting the client, which then waited
+     * for a thread for good (UploadAnsweredEarlyTest's stop timed out so in the servlet front end,
+     * 200 requests stuck in {@link #origins}).
+     */
+    public void start() {
+        origins();
+    }
+
     /** Health probes on this engine's upstream clients. */
     public OriginProbes probes() {
         return new OriginProbes(this);
     }
 
-    /** The upstream client of every front end, started on first use. */
+    /** The upstream client of every front end, started by {@link #start} (or the first request, where nobody called it). */
     OriginClient origins() {
         OriginClient o = origins;
         if (o == null) {
@@ -139,6 +156,11 @@ public final class ProxyEngine {
             }
         }
         return h2;
+    }
+
+    /** Where queued requests' timeouts run: the upstream client's scheduler. */
+    Scheduler scheduler() {
+        return origins().scheduler();
     }
 
     private static QueuedThreadPool ownPool() {
@@ -178,24 +200,77 @@ public final class ProxyEngine {
         } else {
             x.lease.abandoned();
         }
-        if (!fault.retryable(x.replayable || x.bodyUnread, x.idempotent) || committed || !x.mayRetry()) {
+        OverloadConfig policy = x.upstream.config().overload();
+        if (!fault.retryable(x.replayable || x.bodyUnread, x.idempotent, policy) || committed) {
             return null;
         }
-        Lease next = lease(x);
+        return retry(x, fault.status(), fault.reason(), failed, method);
+    }
+
+    /**
+     * The server answered {@code status}, which the upstream's {@code retry_on} names: the server
+     * to try instead, its lease taken, or null when the response goes to the client as it is. Only
+     * a body that can be sent again goes elsewhere (the server may have read a streamed one), and
+     * a non-idempotent request only with {@code non_idempotent}. The caller discards the response.
+     */
+    Lease afterStatus(Exchange x, int status, String method) {
+        OverloadConfig policy = x.upstream.config().overload();
+        if (!policy.retriesStatus(status) || !x.replayable || !(x.idempotent || policy.retriesOn("non_idempotent"))) {
+            return null;
+        }
+        Lease next = retry(x, status, "status " + status, x.server, method);
         if (next != null) {
-            x.attemptFailed(fault.status(), fault.reason());
-            x.upstream.stats().retried();
-            Events.retry(method, x.target, failed, next.server(), fault.reason());
+            x.reasons.add("status " + status);
         }
         return next;
     }
 
     /**
-     * A server for {@code x}'s next attempt, none it tried yet, with its lease taken; null when
-     * no server may take the request now. A server the balancer picked that reached its
-     * {@code max_conns} meanwhile (another request took the last place first) is passed over.
+     * The next server for {@code x} after an attempt on {@code failed} ended with {@code status}
+     * for {@code reason}, or null: none left to try ({@code retries}), {@code retry_timeout}
+     * passed since the request began, none free, or the retry budget spent (counted).
+     */
+    private static Lease retry(Exchange x, int status, String reason, Server failed, String method) {
+        OverloadConfig policy = x.upstream.config().overload();
+        if (!x.mayRetry() || (policy.retryTimeout() != null && System.nanoTime() - x.startNanos > policy.retryTimeout().toNanos())) {
+            return null;
+        }
+        Lease next = lease(x);
+        if (next == null) {
+            return null;
+        }
+        OverloadConfig.RetryBudget budget = policy.retryBudget();
+        if (budget != null && !x.upstream.retryBudget().tryRetry(budget.percent(), budget.minPerSecond())) {
+            next.abandoned();
+            x.upstream.stats().budgetExhausted();
+            return null;
+        }
+        x.attemptFailed(status, reason);
+        x.upstream.stats().retried();
+        Events.retry(method, x.target, failed, next.server(), reason);
+        return next;
+    }
+
+    /**
+     * A server for {@code x}'s next attempt, none it tried yet, with its lease taken and counted
+     * in its upstream's requests in flight ({@code max_requests}); null when no server may take
+     * the request now. A server the balancer picked that reached its {@code max_conns} meanwhile
+     * (another request took the last place first) is passed over.
      */
     static Lease lease(Exchange x) {
+        Admission admission = x.upstream.admission();
+        if (!admission.reserve(x.upstream.config().overload().maxRequests())) {
+            return null;
+        }
+        Lease l = pick(x);
+        if (l == null) {
+            admission.unreserve();
+            return null;
+        }
+        return admission.hold(l);
+    }
+
+    private static Lease pick(Exchange x) {
         List<Server> full = null;
         while (true) {
             List<Server> skip = full;
@@ -212,6 +287,56 @@ public final class ProxyEngine {
             }
             full.add(s);
         }
+    }
+
+    /**
+     * The upstream's queue when a request that found no free server should wait in it: there is
+     * one, and some server is in rotation (only full), so a server may free; else null, and the
+     * request gets 503 at once.
+     */
+    static OverloadConfig.Queue queueFor(Exchange x) {
+        OverloadConfig.Queue q = x.upstream.config().overload().queue();
+        if (q == null) {
+            return null;
+        }
+        long now = x.upstream.clock().nanos();
+        for (Server s : x.upstream.servers()) {
+            if (s.isInRotation(now)) {
+                return q;
+            }
+        }
+        return null;
+    }
+
+    /** {@code x}'s upstream has {@code max_requests} in flight: 503 UpstreamOverloaded at once (counted), or null. */
+    static Answer overloaded(Exchange x) {
+        int max = x.upstream.config().overload().maxRequests();
+        if (max <= 0 || x.upstream.admission().inFlight() < max) {
+            return null;
+        }
+        return overload(x, "has max_requests " + max + " in flight");
+    }
+
+    /** The queue refused {@code x} ({@link Admission.Outcome#FULL} or {@link Admission.Outcome#OVERLOADED}), counted. */
+    static Answer refused(Exchange x, Admission.Outcome outcome) {
+        OverloadConfig o = x.upstream.config().overload();
+        if (outcome == Admission.Outcome.OVERLOADED) {
+            return overload(x, "has max_pending " + o.maxPending() + " requests queued");
+        }
+        x.upstream.stats().queueFull();
+        return new Answer(503, ErrorBody.json(503, "QueueFull", "upstream \"" + x.upstream.name() + "\" has every server full and "
+                + o.queue().size() + " requests queued (queue.size)"), false);
+    }
+
+    private static Answer overload(Exchange x, String why) {
+        x.upstream.stats().overloaded();
+        return new Answer(503, ErrorBody.json(503, "UpstreamOverloaded", "upstream \"" + x.upstream.name() + "\" " + why), false);
+    }
+
+    /** {@code x} waited in the queue for its whole {@code queue.timeout} (counted by the queue). */
+    static Answer queueTimeout(Exchange x, Duration timeout) {
+        return new Answer(503, ErrorBody.json(503, "QueueTimeout", "upstream \"" + x.upstream.name() + "\" freed no server within "
+                + Durations.format(timeout) + " (queue.timeout)"), false);
     }
 
     /**
@@ -313,10 +438,7 @@ public final class ProxyEngine {
         if (h2 != null) {
             h2.stop();
         }
-        QueuedThreadPool pool;
-        synchronized (this) {
-            pool = ownPool;
-        }
+        QueuedThreadPool pool = ownPool; // no lock: a request starting the client at this moment must not hold up the stop
         if (pool != null) {
             try {
                 pool.stop(); // a webapp that leaves threads behind is reported by its container, and leaks its class loader

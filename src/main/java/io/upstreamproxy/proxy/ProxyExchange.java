@@ -1,12 +1,15 @@
 package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
+import io.upstreamproxy.config.Durations;
+import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.config.RouteAction;
 import io.upstreamproxy.config.RoutePolicy;
 import io.upstreamproxy.http.ErrorBody;
 import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.route.RouteRule;
+import io.upstreamproxy.upstream.Admission;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -14,6 +17,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.http.HttpFields;
@@ -22,6 +27,7 @@ import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * One client request through the proxy, whichever front end it came in by: the jar's
@@ -116,15 +122,41 @@ final class ProxyExchange {
         pickAndSend();
     }
 
-    /** The first attempt, once the request (and its body, when buffered) is all here. */
+    /**
+     * The first attempt, once the request (and its body, when buffered) is all here: at once on
+     * a free server, or after a wait in the upstream's queue when every server is full.
+     */
     private void pickAndSend() {
-        Lease lease = ProxyEngine.lease(x);
-        if (lease == null) {
-            ProxyEngine.Answer a = ProxyEngine.noEligibleServer(x);
-            log(a.status(), null);
-            reply(a);
+        OverloadConfig.RetryBudget budget = x.upstream.config().overload().retryBudget();
+        if (budget != null) {
+            x.upstream.retryBudget().requested();
+        }
+        ProxyEngine.Answer refused = ProxyEngine.overloaded(x);
+        if (refused != null) {
+            refuse(refused);
             return;
         }
+        Lease lease = ProxyEngine.lease(x);
+        if (lease != null) {
+            trySend(lease);
+            return;
+        }
+        OverloadConfig.Queue queue = ProxyEngine.queueFor(x);
+        if (queue != null) {
+            new Queued(queue.timeout()).offer(queue.size(), x.upstream.config().overload().maxPending());
+            return;
+        }
+        refuse(ProxyEngine.noEligibleServer(x));
+    }
+
+    /** No server was asked: {@code a} goes to the client, counted against none. */
+    private void refuse(ProxyEngine.Answer a) {
+        log(a.status(), null);
+        reply(a);
+    }
+
+    /** Sends the request to {@code lease}'s server, or answers why it could not be sent. */
+    private void trySend(Lease lease) {
         try {
             send(lease);
         } catch (RuntimeException e) {
@@ -278,6 +310,69 @@ final class ProxyExchange {
     }
 
     /**
+     * The request's place in its upstream's queue ({@code queue}): it leaves when a server frees
+     * (then sent from a pool thread, not the thread that freed it), when its timeout passes
+     * (503 QueueTimeout), or when its client is seen gone (cut, logged 499); whichever comes
+     * first, once ({@link Admission}). No thread waits for any of them.
+     */
+    private final class Queued implements Admission.Waiter {
+        private final Duration timeout;
+        private final Admission.Ticket ticket = new Admission.Ticket(this);
+        private volatile Scheduler.Task timer;
+        private volatile boolean clientGone;
+
+        Queued(Duration timeout) {
+            this.timeout = timeout;
+        }
+
+        void offer(int size, int maxPending) {
+            client.whenGone(this::gone); // first: a container calls no listener added after the event
+            Admission.Outcome outcome = x.upstream.admission().offer(ticket, size, maxPending);
+            switch (outcome) {
+                case ADMITTED -> trySend(ticket.lease());
+                case QUEUED -> {
+                    timer = engine.scheduler().schedule(this::expired, timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    if (clientGone) { // it left while the request was being queued
+                        gone();
+                    }
+                }
+                default -> refuse(ProxyEngine.refused(x, outcome));
+            }
+        }
+
+        @Override
+        public Lease tryLease() {
+            return ProxyEngine.lease(x);
+        }
+
+        @Override
+        public void admitted(Lease lease) {
+            Scheduler.Task t = timer;
+            if (t != null) {
+                t.cancel();
+            }
+            engine.origins().executor().execute(() -> trySend(lease));
+        }
+
+        private void expired() {
+            if (x.upstream.admission().expire(ticket)) {
+                refuse(ProxyEngine.queueTimeout(x, timeout));
+            }
+        }
+
+        private void gone() {
+            clientGone = true;
+            if (x.upstream.admission().leave(ticket)) {
+                Scheduler.Task t = timer;
+                if (t != null) {
+                    t.cancel();
+                }
+                refuse(ProxyEngine.Answer.of(new Fault(Fault.Kind.CLIENT, Fault.CLIENT_CLOSED, "client went away while queued")));
+            }
+        }
+    }
+
+    /**
      * Reads a body of known length whole, as it arrives (no thread waits for the client),
      * within the shared {@link BodyBudget}.
      */
@@ -411,6 +506,8 @@ final class ProxyExchange {
         private volatile boolean logged;
 
         private boolean resent; // sent again once, on a new connection, after a stale one
+        private volatile Scheduler.Task poolTimer; // the end of its wait for a connection, when it waits
+        private volatile boolean discarded; // its answer went unread, the request to another server ({@code retry_on} a status)
         private final Object loop = client.loop();
 
         @Override
@@ -430,8 +527,38 @@ final class ProxyExchange {
             this.chunked = chunked;
         }
 
+        /**
+         * Every connection to the server is busy ({@code proxy.max_connections_per_server}): the
+         * wait ends with the upstream's {@code queue.timeout} (503, nobody's fault), or when the
+         * client is seen gone (499), as a wait in the upstream's queue does; without a queue it
+         * lasts until a connection frees.
+         */
+        @Override
+        public void queued() {
+            client.whenGone(() -> leavePool(new EOFException("the client went away while its request waited for a connection"), true));
+            OverloadConfig.Queue q = x.upstream.config().overload().queue();
+            if (q != null) {
+                poolTimer = engine.scheduler().schedule(() -> leavePool(new OriginPool.WaitTimeout(Durations.format(q.timeout())), false),
+                        q.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+
+        private void leavePool(Throwable why, boolean clientGone) {
+            if (!pool.leave(this)) {
+                return; // it has its connection, or left already
+            }
+            if (clientGone) {
+                x.clientFailure = why;
+            }
+            failed(why);
+        }
+
         @Override
         public void onConnection(OriginConnection c) {
+            Scheduler.Task t = poolTimer;
+            if (t != null) {
+                t.cancel();
+            }
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
                     readTimeoutMillis, this);
         }
@@ -443,6 +570,11 @@ final class ProxyExchange {
 
         @Override
         public void onHeaders(int code, HttpFields fields, Callback taken) {
+            Lease next = engine.afterStatus(x, code, client.method());
+            if (next != null) {
+                discard(code, taken, next);
+                return;
+            }
             x.headersReceived = true;
             x.headerNanos = System.nanoTime() - x.attemptNanos;
             status = code;
@@ -459,6 +591,21 @@ final class ProxyExchange {
                 // A stream (events, long poll, chunked): its head goes now, not with the first bytes.
                 client.write(false, BufferUtil.EMPTY_BUFFER, new Written(taken, false));
             }
+        }
+
+        /**
+         * The server answered {@code code}, which {@code retry_on} names, and {@code next} may
+         * take the request instead: the answer is a response of this server (not its failure)
+         * that no client sees; its connection closes (or its stream resets) without reading the
+         * body, and nothing more of it is heard here.
+         */
+        private void discard(int code, Callback taken, Lease next) {
+            discarded = true;
+            x.headerNanos = System.nanoTime() - x.attemptNanos;
+            x.responded(code);
+            taken.failed(new EOFException("status " + code + " retried on another server"));
+            client.reset();
+            trySend(next);
         }
 
         /**
@@ -495,6 +642,9 @@ final class ProxyExchange {
          */
         @Override
         public void onFailure(Throwable failure) {
+            if (discarded) {
+                return; // the reset of a stream whose answer went unread
+            }
             if (failure instanceof OriginConnection.Stale && !resent && x.replayable && x.idempotent && x.clientFailure == null) {
                 resent = true;
                 pool.acquireNew(this);

@@ -2,6 +2,8 @@ package io.upstreamproxy.proxy;
 
 import io.upstreamproxy.balance.RequestInfo;
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -194,6 +196,32 @@ final class ServletClient implements ClientSide {
     @Override
     public boolean closedByClient() {
         return ClientConnection.closedByClient(request);
+    }
+
+    /** The async cycle's {@code onError}: a reset stream, a connection the container found broken. */
+    @Override
+    public void whenGone(Runnable task) {
+        async.addListener(new AsyncListener() {
+            @Override
+            public void onError(AsyncEvent event) {
+                task.run();
+            }
+
+            @Override
+            public void onComplete(AsyncEvent event) {
+                // the exchange ended: nothing waits
+            }
+
+            @Override
+            public void onTimeout(AsyncEvent event) {
+                // no async timeout is set: the upstream exchange carries the timeouts
+            }
+
+            @Override
+            public void onStartAsync(AsyncEvent event) {
+                // not restarted
+            }
+        });
     }
 
     @Override

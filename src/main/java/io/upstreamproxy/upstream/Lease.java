@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Lease {
     private final Server server;
     private final AtomicBoolean ended = new AtomicBoolean();
+    private volatile Runnable onEnd = () -> {};
 
     Lease(Server server) {
         this.server = server;
@@ -21,12 +22,21 @@ public final class Lease {
         return server;
     }
 
+    /**
+     * Runs {@code task} once this lease ends, after its server counted the end (so the server
+     * shows free to whoever {@code task} admits): its upstream's {@link Admission}.
+     */
+    public void whenEnded(Runnable task) {
+        onEnd = task;
+    }
+
     /** The server answered ({@code status} 0: cut short after the headers); false when already ended. */
     public boolean responded(int status, long headerNanos, long responseNanos, long sentBytes, long receivedBytes) {
         if (!end()) {
             return false;
         }
         server.onResponse(status, headerNanos, responseNanos, sentBytes, receivedBytes);
+        onEnd.run();
         return true;
     }
 
@@ -36,6 +46,7 @@ public final class Lease {
             return false;
         }
         server.onResponse(status);
+        onEnd.run();
         return true;
     }
 
@@ -45,6 +56,7 @@ public final class Lease {
             return false;
         }
         server.onFailure(reason);
+        onEnd.run();
         return true;
     }
 
@@ -54,6 +66,7 @@ public final class Lease {
             return false;
         }
         server.onAbandoned();
+        onEnd.run();
         return true;
     }
 

@@ -46,12 +46,16 @@ public final class Upstream {
     private volatile Map<String, Server> bySticky = Map.of(); // servers by sticky value, while sticky is set
     private final OutlierDetector outliers;
     private final UpstreamStats stats = new UpstreamStats();
+    private final Admission admission;
+    private final RetryBudget retryBudget;
     private ServerObserver observer = ServerObserver.NONE; // guarded by this
 
     Upstream(UpstreamConfig config, Clock clock, Balancer<Server> primary, Balancer<Server> backup) {
         this.name = config.name();
         this.clock = clock;
         this.picking = new Picking(config, primary, backup);
+        this.admission = new Admission(clock, stats);
+        this.retryBudget = new RetryBudget(clock);
         this.sticky = config.sticky() == null ? null : Sticky.of(config.sticky(), null, clock);
         this.outliers = new OutlierDetector(config.outlierDetection(), clock, () -> servers);
     }
@@ -90,6 +94,16 @@ public final class Upstream {
     /** Retries and requests without an eligible server. */
     public UpstreamStats stats() {
         return stats;
+    }
+
+    /** Its requests holding a server, and its queue (SPEC §13). */
+    public Admission admission() {
+        return admission;
+    }
+
+    /** Its retries over the last 10 s against its requests ({@code retry_budget}). */
+    public RetryBudget retryBudget() {
+        return retryBudget;
     }
 
     /** Every server, in id order. */

@@ -64,6 +64,7 @@ public class UpstreamProxyListener implements ServletContextListener {
                     context.getAttribute(UpstreamProxyServlet.SERVER_EXECUTOR), String.valueOf(context.getServerInfo()).contains("Tomcat")));
         }
         ProxyRuntime runtime = given != null ? given : owned;
+        runtime.engine().start();
         ProxyConfig config = runtime.config();
         UpstreamRegistry registry = runtime.registry();
         Management management = registerManagement(context, config, runtime.changes());

@@ -49,6 +49,7 @@ abstract class FrontEndConformance {
     }
 
     ConformanceBackend app;
+    Backend unavailable; // answers 503 to everything
     WsBackend webSocket;
     Backend sticky0;
     Backend sticky1;
@@ -63,6 +64,8 @@ abstract class FrontEndConformance {
     @BeforeAll
     void startFrontEnd() throws Exception {
         app = ConformanceBackend.start();
+        unavailable = Backend.start("unavailable");
+        unavailable.status = 503;
         webSocket = WsBackend.start("ws");
         sticky0 = Backend.start("s0");
         sticky1 = Backend.start("s1");
@@ -82,7 +85,10 @@ abstract class FrontEndConformance {
                     "ws":   { "servers": [ { "server": "%s" } ] },
                     "sticky": { "sticky": { "cookie": "srv_id" }, "servers": [ { "server": "%s" }, { "server": "%s" } ] },
                     "outliers": { "outlier_detection": { "consecutive_errors": 2, "max_ejection_percent": 50, "base_ejection_time": "1h" },
-                                  "servers": [ { "server": "%s", "max_fails": 0 }, { "server": "%s" } ] }
+                                  "servers": [ { "server": "%s", "max_fails": 0 }, { "server": "%s" } ] },
+                    "queued": { "queue": { "size": 5, "timeout": "300ms" }, "servers": [ { "server": "%s", "max_conns": 1 } ] },
+                    "flaky": { "balancer": "unweighted-round-robin", "retry_on": ["connect", "503"],
+                               "servers": [ { "server": "%s" }, { "server": "%s" } ] }
                   },
                   "routes": [
                     { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
@@ -101,6 +107,8 @@ abstract class FrontEndConformance {
                     { "path": "/ws/", "upstream": "ws" },
                     { "path": "/sticky/", "upstream": "sticky" },
                     { "path": "/outliers/", "upstream": "outliers" },
+                    { "path": "/q/", "rewrite": { "regex": "^/q/(.*)$", "to": "/$1" }, "upstream": "queued" },
+                    { "path": "/flaky/", "upstream": "flaky" },
                     { "path": "/", "upstream": "app" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
@@ -108,7 +116,8 @@ abstract class FrontEndConformance {
                   "access_log": { "file": "%s" }
                 }
                 """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(),
-                        sticky0.address(), sticky1.address(), failing.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
+                        sticky0.address(), sticky1.address(), failing.address(), app.address(),
+                        app.address(), unavailable.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
         frontEnd = start(dir, config);
     }
 
@@ -121,6 +130,9 @@ abstract class FrontEndConformance {
         } finally {
             if (app != null) {
                 app.close();
+            }
+            if (unavailable != null) {
+                unavailable.close();
             }
             if (webSocket != null) {
                 webSocket.close();
@@ -179,6 +191,41 @@ abstract class FrontEndConformance {
         assertEquals(504, r.status(), r::toString);
         assertEquals("GatewayTimeout", JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error").get("code").getAsString());
         assertTrue(tookMillis < ConformanceBackend.SLOW_MILLIS, "answered after the read timeout, before the server: " + tookMillis + " ms");
+        frontEnd.assertNoProblems();
+    }
+
+    /** A request that finds the one server of "queued" busy (max_conns 1) waits its queue's 300 ms, then gets 503 QueueTimeout. */
+    @Test
+    void aQueuedRequestThatWaitsOutTheQueueTimeoutGets503QueueTimeout() throws Exception {
+        try (RawHttp busy = RawHttp.connect(frontEnd.port())) {
+            busy.timeout(10_000);
+            int heldBefore = app.held.get();
+            busy.send("GET " + frontEnd.prefix() + "/q/held/queue HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            Http.await("the first request at the server", Duration.ofSeconds(10), () -> app.held.get() > heldBefore);
+            long start = System.nanoTime();
+            RawHttp.Reply r = exchange(get("/q/waits"));
+            long tookMillis = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(503, r.status(), r::toString);
+            JsonObject error = JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonObject("error");
+            assertEquals("QueueTimeout", error.get("code").getAsString(), r::body);
+            assertTrue(tookMillis >= 250 && tookMillis < ConformanceBackend.HELD_MILLIS + 2_000, "answered at the queue's timeout: " + tookMillis + " ms");
+            assertEquals(200, busy.read().status(), "the request that held the server is served");
+        }
+        JsonObject server = server("queued");
+        assertEquals(0, server.get("fails").getAsInt(), server::toString);
+        frontEnd.assertNoProblems();
+    }
+
+    /** "flaky" has retry_on 503: a 503 from its first server is never seen, the other server answers. */
+    @Test
+    void a503IsRetriedOnAnotherServerWhenRetryOnHasIt() throws Exception {
+        int before = unavailable.hits.get();
+        for (int i = 0; i < 2; i++) {
+            RawHttp.Reply r = exchange(get("/flaky/x" + i));
+            assertEquals(200, r.status(), r::toString);
+            assertEquals("app", r.body());
+        }
+        assertTrue(unavailable.hits.get() > before, "round robin gave the 503 server a request first, and it was retried");
         frontEnd.assertNoProblems();
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.upstreamproxy.config.OverloadConfig;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,7 @@ class BodyBufferTest {
         Fault f = Fault.ofClient(e);
         assertEquals(503, f.status());
         assertFalse(f.countsAgainstServer());
-        assertFalse(f.retryable(true, true));
+        assertFalse(f.retryable(true, true, OverloadConfig.DEFAULT));
     }
 
     @Test

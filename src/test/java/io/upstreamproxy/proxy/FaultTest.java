@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.upstreamproxy.config.OverloadConfig;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -24,7 +25,7 @@ class FaultTest {
             Fault f = Fault.of(upstreamSide, client);
             assertEquals(Fault.Kind.CLIENT, f.kind(), client.toString());
             assertFalse(f.countsAgainstServer(), client.toString());
-            assertFalse(f.retryable(true, true), client.toString());
+            assertFalse(f.retryable(true, true, OverloadConfig.DEFAULT), client.toString());
         }
     }
 
@@ -44,8 +45,8 @@ class FaultTest {
         Fault f = Fault.of(new ConnectException("Connection refused"), null);
         assertEquals(502, f.status());
         assertTrue(f.countsAgainstServer());
-        assertTrue(f.retryable(true, false), "the server saw nothing: a POST may go elsewhere");
-        assertFalse(f.retryable(false, true), "a streamed body cannot be sent twice");
+        assertTrue(f.retryable(true, false, OverloadConfig.DEFAULT), "the server saw nothing: a POST may go elsewhere");
+        assertFalse(f.retryable(false, true, OverloadConfig.DEFAULT), "a streamed body cannot be sent twice");
         assertEquals(Fault.Kind.CONNECT, Fault.of(new SocketTimeoutException("Connect Timeout"), null).kind());
     }
 
@@ -54,8 +55,8 @@ class FaultTest {
         Fault timeout = Fault.of(new TimeoutException("Idle timeout 60000 ms"), null);
         assertEquals(504, timeout.status());
         assertTrue(timeout.countsAgainstServer());
-        assertFalse(timeout.retryable(true, false));
-        assertTrue(timeout.retryable(true, true));
+        assertFalse(timeout.retryable(true, false, OverloadConfig.DEFAULT));
+        assertTrue(timeout.retryable(true, true, OverloadConfig.DEFAULT));
         Fault broken = Fault.of(new EofException("upstream closed"), null);
         assertEquals(Fault.Kind.UPSTREAM, broken.kind());
         assertEquals(502, broken.status());
@@ -74,7 +75,7 @@ class FaultTest {
         assertEquals(Fault.Kind.STALE, stale.kind());
         assertEquals(502, stale.status());
         assertFalse(stale.countsAgainstServer());
-        assertFalse(stale.retryable(true, true), "the same server, on a new connection, is ProxyExchange's to decide");
+        assertFalse(stale.retryable(true, true, OverloadConfig.DEFAULT), "the same server, on a new connection, is ProxyExchange's to decide");
         assertTrue(stale.reason().contains("Connection reset by peer"), stale.reason());
     }
 

@@ -53,6 +53,23 @@ class ReloadTest {
         assertEquals(before + 4, FirstUsableBalancerProvider.UPDATES.get(), "reload: once more, not once per changed server");
     }
 
+    /** A reload gives the same upstream object new overload settings; its queue and budget (and what they counted) stay. */
+    @Test
+    void reloadAppliesTheQueueAndRetrySettingsToTheSameUpstream() {
+        UpstreamRegistry registry = UpstreamRegistry.empty(clock);
+        ChangeApplier changes = ChangeApplier.restore(registry, config("round-robin", 1, 1), store);
+        Upstream u = registry.get("backend");
+        Admission admission = u.admission();
+        u.stats().queueFull();
+        changes.reload(ConfigLoader.parse("{\"upstreams\": {\"backend\": {\"queue\": {\"size\": 7, \"timeout\": \"2s\"}, "
+                + "\"retry_on\": [\"503\"], \"servers\": [{\"server\": \"10.0.0.1:80\"}]}}}", null));
+        assertSame(u, registry.get("backend"));
+        assertEquals(7, u.config().overload().queue().size());
+        assertTrue(u.config().overload().retriesStatus(503));
+        assertSame(admission, u.admission(), "requests queued now stay queued");
+        assertEquals(1, u.stats().queueFullCount());
+    }
+
     @Test
     void reloadKeepsServerObjectsAndIdsAndRunTimeValuesAndGivesNewServersNewIds() {
         UpstreamRegistry registry = UpstreamRegistry.empty(clock);
