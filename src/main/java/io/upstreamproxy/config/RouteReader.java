@@ -223,12 +223,9 @@ final class RouteReader {
         Duration send = null;
         if (r.has("timeouts")) {
             JsonFields t = r.object("timeouts");
-            for (String global : List.of("connect", "send")) {
-                if (t.has(global)) { // the upstream client's connector holds one connect timeout for all; no per-write timer yet
-                    throw new ConfigException(t.pathOf(global), "not settable per route yet (expected: read; set proxy.connect_timeout for all routes)");
-                }
-            }
+            connect = t.duration("connect", null, Duration.ofMillis(1), Duration.ofDays(1));
             read = t.duration("read", null, Duration.ofMillis(1), Duration.ofDays(1));
+            send = t.duration("send", null, Duration.ofMillis(1), Duration.ofDays(1));
             t.finish();
         }
         Integer retries = r.has("retries") ? r.integer("retries", 0, 0, 100) : null;

@@ -116,6 +116,9 @@ record Fault(Kind kind, int status, String reason) {
                     || (c instanceof SocketTimeoutException && String.valueOf(c.getMessage()).contains("Connect"))) {
                 return new Fault(Kind.CONNECT, 502, "connect failed: " + describe(c));
             }
+            if (c instanceof OriginConnection.SendTimeout) {
+                return new Fault(Kind.TIMEOUT, 504, "the request could not be sent within the route's timeouts.send");
+            }
             if (c instanceof TimeoutException) {
                 return new Fault(Kind.TIMEOUT, 504, "no response within read_timeout");
             }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.ClientConnectionFactory;
@@ -74,12 +76,6 @@ final class OriginClient {
         resolver = new SocketAddressResolver.Async(executor, connector.getScheduler(), settings.connectTimeout().toMillis());
     }
 
-    /** A reload: the new connect timeout and pool limits apply from the next connection and request on. */
-    void reconfigure(ProxyConfig.Proxy next) {
-        settings = next;
-        connector.setConnectTimeout(next.connectTimeout());
-    }
-
     /** The thread pool connections hand work to. */
     Executor executor() {
         return executor;
@@ -117,13 +113,62 @@ final class OriginClient {
         return connector.getScheduler();
     }
 
-    /** Opens a connection for {@code w}: resolves the host (unless an address), connects, and wraps it in TLS when the upstream asks. */
+    /**
+     * Opens a connection for {@code w}: resolves the host (unless an address), connects, and
+     * wraps it in TLS when the upstream asks. When {@code w} allows less time than the
+     * connector's timeout (which is the longest any route allows), {@code w} hears of a timeout
+     * at its own limit; a connection that opens later goes to the pool, as any freed one does.
+     */
     void connect(OriginPool pool, Key key, OriginPool.Waiter w) {
         Object loop = w.loop();
         int maxHead = maxResponseHead();
         ClientConnectionFactory http = (endPoint, ctx) -> new OriginConnection(endPoint, executor, pool, connector.getByteBufferPool(), maxHead, loop);
-        open(key, loop, key.proxyProtocol() == null ? null : w.proxyHeader(), http, Promise.from(
-                c -> w.onConnection((OriginConnection) c), failure -> pool.connectFailed(w, failure)));
+        ByteBuffer proxyHeader = key.proxyProtocol() == null ? null : w.proxyHeader();
+        long limit = w.connectTimeoutMillis();
+        if (limit <= 0 || limit >= connector.getConnectTimeout().toMillis()) {
+            open(key, loop, proxyHeader, http, Promise.from(c -> w.onConnection((OriginConnection) c), failure -> pool.connectFailed(w, failure)));
+            return;
+        }
+        AtomicBoolean told = new AtomicBoolean();
+        org.eclipse.jetty.util.thread.Scheduler.Task timer = scheduler().schedule(() -> {
+            if (told.compareAndSet(false, true)) {
+                w.onNoConnection(new java.net.SocketTimeoutException("Connect timeout: no connection within " + limit + " ms (the route's timeouts.connect)"));
+            }
+        }, limit, TimeUnit.MILLISECONDS);
+        open(key, loop, proxyHeader, http, Promise.from(c -> {
+            timer.cancel();
+            if (told.compareAndSet(false, true)) {
+                w.onConnection((OriginConnection) c);
+            } else {
+                pool.release((OriginConnection) c); // opened too late for w: the next request takes it
+            }
+        }, failure -> {
+            timer.cancel();
+            pool.connectFailed(told.compareAndSet(false, true) ? w : NOBODY, failure);
+        }));
+    }
+
+    /** The waiter of a connect its request stopped waiting for. */
+    private static final OriginPool.Waiter NOBODY = new OriginPool.Waiter() {
+        @Override
+        public void onConnection(OriginConnection c) {
+            throw new IllegalStateException("nobody waits for this connection");
+        }
+
+        @Override
+        public void onNoConnection(Throwable failure) {
+            LOG.debug("a connect nobody waited for any more failed: {}", failure.toString());
+        }
+    };
+
+    /**
+     * A reload: the new pool limits apply from the next request on, and the connector waits
+     * {@code longestConnect} for a connection, the longest of {@code proxy.connect_timeout} and
+     * every route's {@code timeouts.connect} (shorter limits are timed per request).
+     */
+    void reconfigure(ProxyConfig.Proxy next, java.time.Duration longestConnect) {
+        settings = next;
+        connector.setConnectTimeout(longestConnect);
     }
 
     /**

@@ -89,6 +89,7 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     // it out first (the response's end, a failure) tells it, and only that one.
     private final AtomicReference<Listener> listener = new AtomicReference<>();
     private long readTimeout;
+    private long sendTimeout;
     private int status;
     private HttpFields.Mutable fields;
     private boolean close;        // the response ends with the connection
@@ -117,6 +118,16 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
      * the Content-Length already in the head); neither for a request without a body.
      */
     void send(ByteBuffer head, ByteBuffer body, Content.Source source, boolean chunked, boolean headRequest, long readTimeoutMillis, Listener l) {
+        send(head, body, source, chunked, headRequest, readTimeoutMillis, readTimeoutMillis, l);
+    }
+
+    /**
+     * The same with a timeout of its own while the request goes out: {@code sendTimeoutMillis}
+     * without progress writing it (a route's {@code timeouts.send}, nginx's
+     * {@code proxy_send_timeout}), then {@code readTimeoutMillis} without a byte of the answer.
+     */
+    void send(ByteBuffer head, ByteBuffer body, Content.Source source, boolean chunked, boolean headRequest, long sendTimeoutMillis,
+              long readTimeoutMillis, Listener l) {
         status = 0;
         fields = HttpFields.build();
         close = false;
@@ -125,8 +136,9 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         content = null;
         reparse = false;
         readTimeout = readTimeoutMillis;
+        sendTimeout = sendTimeoutMillis;
         parser.setHeadResponse(headRequest);
-        getEndPoint().setIdleTimeout(readTimeoutMillis);
+        getEndPoint().setIdleTimeout(sendTimeoutMillis);
         parts.set(2);
         listener.set(l); // publishes the fields above to the reading side
         interested(); // a new connection; one from the pool is registered already
@@ -145,6 +157,9 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
 
     private void onRequestWritten() {
         requestDone = true;
+        if (sendTimeout != readTimeout) {
+            getEndPoint().setIdleTimeout(readTimeout); // from here on, the wait is for the answer
+        }
         partDone();
     }
 
@@ -401,6 +416,15 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         }
     }
 
+    /** The request made no progress going out for its route's {@code timeouts.send}. */
+    static final class SendTimeout extends TimeoutException {
+        private static final long serialVersionUID = 1L;
+
+        SendTimeout(long millis) {
+            super("the request could not be sent within send_timeout (" + millis + " ms)");
+        }
+    }
+
     /** The connection broke before the server answered, and it had carried earlier exchanges: likely closed by the server while idle. */
     static final class Stale extends java.io.IOException {
         private static final long serialVersionUID = 1L;
@@ -419,7 +443,8 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
         if (waitingForClient) {
             return false; // the client's timeouts end this wait, not the server's
         }
-        fail(new TimeoutException("no response within read_timeout (" + readTimeout + " ms)"));
+        fail(requestDone || sendTimeout == readTimeout ? new TimeoutException("no response within read_timeout (" + readTimeout + " ms)")
+                : new SendTimeout(sendTimeout));
         return false; // closed already
     }
 

@@ -41,6 +41,14 @@ final class OriginPool {
             return null;
         }
 
+        /**
+         * How long a new connection for this request may take to open (a route's
+         * {@code timeouts.connect}); 0: the client's {@code proxy.connect_timeout}.
+         */
+        default long connectTimeoutMillis() {
+            return 0;
+        }
+
         /** The PROXY protocol header a new connection for this request starts with, or null ({@code send_proxy_protocol}). */
         default ByteBuffer proxyHeader() {
             return null;

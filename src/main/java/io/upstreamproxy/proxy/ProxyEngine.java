@@ -73,12 +73,24 @@ public final class ProxyEngine {
         settings = next;
         OriginClient o = origins;
         if (o != null) {
-            o.reconfigure(next);
+            o.reconfigure(next, longestConnect(nextRouter, next));
         }
         StreamClient h2 = streams;
         if (h2 != null) {
             h2.reconfigure(next);
         }
+    }
+
+    /** The longest time any request may wait for a connection to open: {@code proxy.connect_timeout} or a route's {@code timeouts.connect}. */
+    private static java.time.Duration longestConnect(Router router, ProxyConfig.Proxy settings) {
+        java.time.Duration longest = settings.connectTimeout();
+        for (io.upstreamproxy.route.RouteRule rule : router.rules()) {
+            java.time.Duration d = rule.route().policy().connectTimeout();
+            if (d != null && d.compareTo(longest) > 0) {
+                longest = d;
+            }
+        }
+        return longest;
     }
 
     /** A WebSocket opened (its 101 passed on): until it ends, a graceful stop waits for it, then tells it to go away. */
@@ -131,6 +143,7 @@ public final class ProxyEngine {
                 if (o == null) {
                     Executor executor = serverExecutor instanceof Executor e ? e : (ownPool = ownPool());
                     o = new OriginClient(settings, executor);
+                    o.reconfigure(settings, longestConnect(router, settings));
                     origins = o;
                 }
             }

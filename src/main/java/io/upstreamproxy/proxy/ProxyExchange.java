@@ -59,6 +59,8 @@ final class ProxyExchange {
     private String requestId;   // X-Request-Id: the client's, or a new one
     private RouteRule rule;     // the matched route, or null before (or without) a match
     private long readTimeoutMillis;
+    private long sendTimeoutMillis;    // a route's timeouts.send, else the read timeout
+    private long connectTimeoutMillis; // a route's timeouts.connect, else proxy.connect_timeout
     private long maxBodyBytes;  // 0: unlimited
 
     ProxyExchange(ProxyEngine engine, ClientSide client) {
@@ -99,6 +101,8 @@ final class ProxyExchange {
         RoutePolicy policy = rule.route().policy();
         maxBodyBytes = policy.maxBodySize() != null ? policy.maxBodySize() : settings.maxBodyBytes();
         readTimeoutMillis = (policy.readTimeout() != null ? policy.readTimeout() : settings.readTimeout()).toMillis();
+        sendTimeoutMillis = policy.sendTimeout() != null ? policy.sendTimeout().toMillis() : readTimeoutMillis;
+        connectTimeoutMillis = policy.connectTimeout() != null ? policy.connectTimeout().toMillis() : settings.connectTimeout().toMillis();
         length = client.bodyLength();
         String tooLarge = ProxyEngine.tooLarge(length, maxBodyBytes,
                 policy.maxBodySize() != null ? "routes[" + rule.route().index() + "].max_body_size" : "proxy.max_body_size");
@@ -516,6 +520,11 @@ final class ProxyExchange {
         }
 
         @Override
+        public long connectTimeoutMillis() {
+            return connectTimeoutMillis;
+        }
+
+        @Override
         public ByteBuffer proxyHeader() {
             return ProxyProtocolHeader.relayed(pool.key().proxyProtocol(), client.remoteSocket(), client.localSocket());
         }
@@ -560,7 +569,7 @@ final class ProxyExchange {
                 t.cancel();
             }
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
-                    readTimeoutMillis, this);
+                    sendTimeoutMillis, readTimeoutMillis, this);
         }
 
         @Override
