@@ -113,8 +113,9 @@ error_log $TMP/nginx.err warn;
 events { worker_connections 4096; }
 http {
   access_log $TMP/nginx-access.log;
+  keepalive_requests 1000000;  # nginx's default, 1000, ends each client connection (GOAWAY) after as many calls
   client_body_temp_path $TMP/body;
-  upstream grpc { server 127.0.0.1:$GRPC; keepalive 32; }
+  upstream grpc { server 127.0.0.1:$GRPC; keepalive 32; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$NGINX http2;
     http2_max_concurrent_streams 1000;
@@ -149,7 +150,7 @@ h2() { # port, seconds -> sets CALLS, FAILED, RPS, MEAN_MS
   CALLS=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p')
   FAILED=$(echo "$out" | sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p')
   RPS=$(echo "$out" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p')
-  MEAN_MS=$(echo "$out" | awk '/^time for request:/ {v=$5; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+/, "", v); if (u == "us") v /= 1000; if (u == "s") v *= 1000; printf "%.2f", v}')
+  MEAN_MS=$(echo "$out" | awk '/^time for request:/ {v=$6; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+/, "", v); if (u == "us") v /= 1000; if (u == "s") v *= 1000; printf "%.2f", v}')
 }
 
 echo "bench: $(nproc) cores, warming up ${WARMUP}s, then $ROUNDS rounds of ${DURATION}s per target, $CONNS connections x $STREAMS streams"
