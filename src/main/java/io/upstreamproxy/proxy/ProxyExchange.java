@@ -218,9 +218,15 @@ final class ProxyExchange {
         OriginStream.toHttp2(fields);
         long bodyLength = x.body != null ? x.body.length : source == null ? 0 : length;
         boolean grpc = Grpc.is(client.requestHeaders());
+        long deadline = grpc ? Grpc.timeoutMillis(client.requestHeaders()) : -1;
+        if (deadline > 0) {
+            // The call's deadline, not a fresh one per attempt: a retry gets (and tells the server) what is left.
+            deadline = Math.max(1, deadline - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - x.startNanos));
+            fields.put("grpc-timeout", deadline + "m");
+        }
         h2.send(h2.pool(server.address(), x.upstream.config().tls(), x.upstream.config().protocol()), client.method(), x.target, server.key(), fields, bodyLength,
                 x.body == null ? null : ByteBuffer.wrap(x.body), source, grpc ? 0 : readTimeoutMillis,
-                grpc ? Grpc.timeoutMillis(client.requestHeaders()) : -1, new Attempt(null, null, source, false));
+                deadline, new Attempt(null, null, source, false));
     }
 
     /**

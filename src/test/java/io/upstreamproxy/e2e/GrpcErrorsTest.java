@@ -12,6 +12,7 @@ import io.upstreamproxy.testing.Backend;
 import io.upstreamproxy.testing.GrpcEcho;
 import io.upstreamproxy.testing.GrpcFixture;
 import io.upstreamproxy.testing.RunningProxy;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -92,5 +93,34 @@ class GrpcErrorsTest {
         assertEquals("4", r.getHttpFields().get("grpc-status"), r.getHttpFields().toString());
         assertEquals("deadline (grpc-timeout) passed at the proxy", r.getHttpFields().get("grpc-message"));
         assertTrue(ms >= 250 && ms < 1500, "answered at the deadline, not when the server answered: " + ms + " ms");
+    }
+
+    /**
+     * A call retried on a second server after the first took 1 s to fail keeps its deadline:
+     * the second server is told what is left of the client's 3 s, not 3 s again.
+     */
+    @Test
+    void aRetriedCallKeepsWhatIsLeftOfItsDeadline() throws Exception {
+        java.net.ServerSocket slowToFail = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        f.add(slowToFail::close);
+        Thread closer = new Thread(() -> {
+            try {
+                while (true) {
+                    java.net.Socket s = slowToFail.accept();
+                    Thread.sleep(1000); // a server that takes 1 s to hang up without a word of HTTP/2
+                    s.close();
+                }
+            } catch (IOException | InterruptedException over) {
+                // the test is over
+            }
+        });
+        closer.setDaemon(true);
+        closer.start();
+        GrpcEcho second = f.add(GrpcEcho.start("s1"));
+        f.proxy("{'server': '127.0.0.1:" + slowToFail.getLocalPort() + "'}, {'server': '" + second.address() + "'}", "'protocol': 'h2c', 'balancer': 'round-robin'", null);
+        String answer = ClientCalls.blockingUnaryCall(f.channel, GrpcEcho.UNARY, CallOptions.DEFAULT.withDeadlineAfter(3, TimeUnit.SECONDS), "hi");
+        assertEquals("s1:hi", answer);
+        long left = second.lastDeadlineMillis;
+        assertTrue(left > 0 && left <= 2200, "the second server gets what is left of 3 s after a 1 s attempt: " + left + " ms");
     }
 }

@@ -70,6 +70,8 @@ public final class GrpcEcho implements AutoCloseable {
     public final AtomicLong floodSent = new AtomicLong();
     /** What its {@code grpc.health.v1.Health/Check} answers: 1 SERVING, 2 NOT_SERVING. */
     public volatile int health = 1;
+    /** The time the last unary call had left when it arrived (its grpc-timeout), in ms; -1 without a deadline. */
+    public volatile long lastDeadlineMillis = -1;
     /** The service names health checks asked about. */
     public final java.util.Set<String> healthAsked = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The flood's call, once one started. */
@@ -118,6 +120,8 @@ public final class GrpcEcho implements AutoCloseable {
     }
 
     private void unary(String request, StreamObserver<String> out) {
+        io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
+        lastDeadlineMillis = deadline == null ? -1 : deadline.timeRemaining(TimeUnit.MILLISECONDS);
         if (request.equals("fail")) {
             out.onError(Status.NOT_FOUND.withDescription("no such thing").asRuntimeException());
             return;
