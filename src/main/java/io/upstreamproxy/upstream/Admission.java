@@ -126,6 +126,20 @@ public final class Admission {
             t.waiting = true;
             queue.addLast(t);
             depth = queue.size();
+            // A lease that ended while this request found every server full read depth 0 and
+            // let nobody in (released() takes no lock then): with depth now published, look once more.
+            if (queue.peekFirst() == t) {
+                Lease l = t.waiter.tryLease();
+                if (l != null) {
+                    queue.pollFirst();
+                    t.waiting = false;
+                    depth = queue.size();
+                    synchronized (t) {
+                        t.lease = l;
+                    }
+                    return Outcome.ADMITTED;
+                }
+            }
             return Outcome.QUEUED;
         }
     }
@@ -158,7 +172,9 @@ public final class Admission {
     /** A lease of this upstream ended: its server may take the first queued requests. */
     private void released() {
         inFlight.decrementAndGet();
-        admit();
+        if (depth > 0) { // nobody queued (the usual case): no lock taken per request
+            admit();
+        }
     }
 
     private void admit() {

@@ -24,7 +24,7 @@ class AdmissionTest {
     private final List<String> admitted = new ArrayList<>();
 
     /** A request that leases the one server through the admission, as the engine does. */
-    private final class Request implements Admission.Waiter {
+    private class Request implements Admission.Waiter {
         final String name;
         final Admission.Ticket ticket = new Admission.Ticket(this);
         Lease lease;
@@ -66,6 +66,34 @@ class AdmissionTest {
         assertNotNull(r.lease);
         assertEquals(1, admission.inFlight());
         assertEquals(0, admission.depth());
+    }
+
+    /**
+     * The server frees between the request finding it full and the request joining the queue:
+     * the lease's end saw nobody queued and let nobody in, so the request must look once more
+     * after it queued, or wait for a next lease's end that may never come.
+     */
+    @Test
+    void aServerFreedWhileTheRequestQueuedLetsItInAtOnce() {
+        Request first = running();
+        Request late = new Request("late") {
+            private boolean looked;
+
+            @Override
+            public Lease tryLease() {
+                if (!looked) {
+                    looked = true;
+                    Lease none = super.tryLease(); // every server full
+                    first.lease.responded(200, 1, 1, 0, 0); // ...and the server frees right then, before the request queues
+                    return none;
+                }
+                return super.tryLease();
+            }
+        };
+        assertEquals(Admission.Outcome.ADMITTED, admission.offer(late.ticket, 10, 0));
+        assertNotNull(late.ticket.lease());
+        assertEquals(0, admission.depth());
+        assertEquals(1, admission.inFlight());
     }
 
     @Test
