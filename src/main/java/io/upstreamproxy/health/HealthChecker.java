@@ -112,8 +112,8 @@ public final class HealthChecker implements AutoCloseable {
         return switch (config.type()) {
             case HTTP -> new HttpProbe(transport, upstream.config(), config, false);
             case HTTP_AGENT -> new HttpProbe(transport, upstream.config(), config, true);
-            case TCP -> new SocketProbe(transport, upstream.config(), timeout, false);
-            case AGENT -> new SocketProbe(transport, upstream.config(), timeout, true);
+            case TCP -> new SocketProbe(transport, timeout, false);
+            case AGENT -> new SocketProbe(transport, timeout, true);
             case GRPC -> new GrpcProbe(grpcClient(), upstream.config().tls() == null ? null : transport.tls(upstream.config().tls()),
                     config.service(), timeout);
         };

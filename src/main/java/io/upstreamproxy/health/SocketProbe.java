@@ -1,7 +1,6 @@
 package io.upstreamproxy.health;
 
 import io.upstreamproxy.config.HostPort;
-import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.proxy.OriginProbes;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -18,20 +17,18 @@ final class SocketProbe implements Probe {
     static final int MAX_LINE = 1024;
 
     private final OriginProbes probes;
-    private final ProxyConfig.UpstreamConfig upstream;
     private final long timeoutMillis;
     private final boolean agent;
 
-    SocketProbe(OriginProbes probes, ProxyConfig.UpstreamConfig upstream, long timeoutMillis, boolean agent) {
+    SocketProbe(OriginProbes probes, long timeoutMillis, boolean agent) {
         this.probes = probes;
-        this.upstream = upstream;
         this.timeoutMillis = timeoutMillis;
         this.agent = agent;
     }
 
     @Override
     public CompletableFuture<CheckResult> check(HostPort target) {
-        return probes.connect(upstream, target, agent ? MAX_LINE : 0, timeoutMillis).handle((bytes, failure) -> {
+        return probes.connect(target, agent ? MAX_LINE : 0, timeoutMillis).handle((bytes, failure) -> {
             if (failure != null) {
                 String reason = Reasons.of(failure);
                 return agent ? CheckResult.noAnswer(reason) : CheckResult.fail(reason);

@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Invocable.InvocationType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -142,7 +141,7 @@ final class JettyContainerUpgrade {
         @Override
         public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
             switch (method.getName()) {
-                case "onUpgradeTo" -> onUpgradeTo((ByteBuffer) args[0]);
+                case "onUpgradeTo" -> early = WebSocketTunnel.Opened.early((ByteBuffer) args[0]); // read with the request head
                 case "onOpen" -> onOpen();
                 case "onClose" -> server.server().close();
                 case "close" -> close();
@@ -180,21 +179,9 @@ final class JettyContainerUpgrade {
             return null;
         }
 
-        private void onUpgradeTo(ByteBuffer buffer) {
-            if (buffer != null && buffer.hasRemaining()) {
-                early = BufferUtil.allocate(buffer.remaining());
-                BufferUtil.append(early, buffer); // the client's first frames, read with the request head
-            }
-        }
-
         private void onOpen() {
             Api.call(api.setIdleTimeout(), endPoint, server.idleMillis());
-            server.relay(this);
-            if (early != null) {
-                server.server().write(early, Callback.from(InvocationType.NON_BLOCKING, this::fillInterested, f -> close()));
-            } else {
-                fillInterested();
-            }
+            server.start(this, early, this::fillInterested, this::close);
         }
 
         private void fillInterested() {

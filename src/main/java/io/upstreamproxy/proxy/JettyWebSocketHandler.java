@@ -22,7 +22,6 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Invocable.InvocationType;
 
 /**
  * WebSocket in the jar: catches {@code Upgrade: websocket} in front of the servlets, opens the
@@ -140,22 +139,14 @@ public final class JettyWebSocketHandler extends Handler.Wrapper {
 
         @Override
         public void onUpgradeTo(ByteBuffer buffer) {
-            if (buffer != null && buffer.hasRemaining()) {
-                early = BufferUtil.allocate(buffer.remaining());
-                BufferUtil.append(early, buffer); // the client's first frames, read with the request head
-            }
+            early = WebSocketTunnel.Opened.early(buffer); // the client's first frames, read with the request head
         }
 
         @Override
         public void onOpen() {
             super.onOpen();
             getEndPoint().setIdleTimeout(server.idleMillis());
-            server.relay(this);
-            if (early != null) {
-                server.server().write(early, Callback.from(InvocationType.NON_BLOCKING, this::fillInterested, f -> close()));
-            } else {
-                fillInterested();
-            }
+            server.start(this, early, this::fillInterested, this::close);
         }
 
         @Override

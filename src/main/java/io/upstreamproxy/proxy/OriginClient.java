@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.ClientConnectionFactory;
@@ -28,6 +29,7 @@ import org.eclipse.jetty.io.ssl.SslHandshakeListener;
 import org.eclipse.jetty.util.Promise;
 import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,10 +94,8 @@ final class OriginClient {
 
     /** The same, for an upstream with {@code send_proxy_protocol} {@code proxyProtocol} (null: none). */
     OriginPool pool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, String proxyProtocol) {
-        Key key = new Key(address.host(), address.port(), upstreamTls, proxyProtocol);
-        OriginPool pool = pools.get(key);
-        return pool != null ? pool : pools.computeIfAbsent(key, k -> new OriginPool(this, k,
-                () -> settings.maxConnectionsPerServer(), () -> settings.maxQueuedPerServer()));
+        return pool(pools, new Key(address.host(), address.port(), upstreamTls, proxyProtocol),
+                () -> settings.maxConnectionsPerServer(), () -> settings.maxQueuedPerServer());
     }
 
     /**
@@ -103,13 +103,17 @@ final class OriginClient {
      * never waits behind requests, with limits of its own.
      */
     OriginPool probePool(HostPort address, ProxyConfig.UpstreamTls upstreamTls, String proxyProtocol, int maxConnections, int maxQueued) {
-        Key key = new Key(address.host(), address.port(), upstreamTls, proxyProtocol);
-        OriginPool pool = probePools.get(key);
-        return pool != null ? pool : probePools.computeIfAbsent(key, k -> new OriginPool(this, k, () -> maxConnections, () -> maxQueued));
+        return pool(probePools, new Key(address.host(), address.port(), upstreamTls, proxyProtocol), () -> maxConnections, () -> maxQueued);
+    }
+
+    /** {@code key}'s pool in {@code in}, made on first use (a lookup first: no lock when it exists). */
+    private OriginPool pool(Map<Key, OriginPool> in, Key key, IntSupplier maxConnections, IntSupplier maxQueued) {
+        OriginPool pool = in.get(key);
+        return pool != null ? pool : in.computeIfAbsent(key, k -> new OriginPool(this, k, maxConnections, maxQueued));
     }
 
     /** The connector's scheduler: timers of the exchanges on this client, and of queued requests' waits. */
-    org.eclipse.jetty.util.thread.Scheduler scheduler() {
+    Scheduler scheduler() {
         return connector.getScheduler();
     }
 
@@ -130,7 +134,7 @@ final class OriginClient {
             return;
         }
         AtomicBoolean told = new AtomicBoolean();
-        org.eclipse.jetty.util.thread.Scheduler.Task timer = scheduler().schedule(() -> {
+        Scheduler.Task timer = scheduler().schedule(() -> {
             if (told.compareAndSet(false, true)) {
                 w.onNoConnection(new java.net.SocketTimeoutException("Connect timeout: no connection within " + limit + " ms (the route's timeouts.connect)"));
             }

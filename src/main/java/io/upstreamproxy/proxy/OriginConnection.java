@@ -115,16 +115,10 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
     /**
      * Starts an exchange: writes {@code head}, then the body, either {@code body} (whole, in the
      * same write) or {@code source} as it arrives ({@code chunked}: framed as chunks, else as
-     * the Content-Length already in the head); neither for a request without a body.
-     */
-    void send(ByteBuffer head, ByteBuffer body, Content.Source source, boolean chunked, boolean headRequest, long readTimeoutMillis, Listener l) {
-        send(head, body, source, chunked, headRequest, readTimeoutMillis, readTimeoutMillis, l);
-    }
-
-    /**
-     * The same with a timeout of its own while the request goes out: {@code sendTimeoutMillis}
-     * without progress writing it (a route's {@code timeouts.send}, nginx's
-     * {@code proxy_send_timeout}), then {@code readTimeoutMillis} without a byte of the answer.
+     * the Content-Length already in the head); neither for a request without a body. The
+     * connection may stay without progress for {@code sendTimeoutMillis} while the request goes
+     * out (a route's {@code timeouts.send}, nginx's {@code proxy_send_timeout}), then for
+     * {@code readTimeoutMillis} waiting for the answer.
      */
     void send(ByteBuffer head, ByteBuffer body, Content.Source source, boolean chunked, boolean headRequest, long sendTimeoutMillis,
               long readTimeoutMillis, Listener l) {

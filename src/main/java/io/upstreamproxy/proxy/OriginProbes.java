@@ -61,18 +61,20 @@ public final class OriginProbes {
     public CompletableFuture<Answer> http(ProxyConfig.UpstreamConfig upstream, HostPort target, Request request, int maxBody, long timeoutMillis) {
         OriginClient origins = engine.origins();
         OriginPool pool = origins.probePool(target, upstream.tls(), upstream.sendProxyProtocol(), MAX_CONNECTIONS, MAX_QUEUED);
-        HttpProbe probe = new HttpProbe(pool, head(target, request), request.body(), request.method(), maxBody, timeoutMillis);
+        byte[] body = request.body() == null ? null : request.body().getBytes(StandardCharsets.UTF_8);
+        HttpProbe probe = new HttpProbe(pool, head(target, request, body), body, request.method(), maxBody, timeoutMillis);
         probe.start(origins.scheduler());
         return probe.done;
     }
 
     /**
-     * Opens a connection to {@code target} (resolved, over TLS when {@code upstream} has it) and,
-     * when {@code readUpTo} is above 0, reads until a line ends, the server closes, or that many
-     * bytes came: the connection's answer, empty when nothing was read. Fails past
-     * {@code timeoutMillis} or when the connection cannot open.
+     * Opens a plain TCP connection to {@code target} (its name resolved and every address tried,
+     * as for requests; no TLS: an agent speaks plain text, and a tcp check asks only that the
+     * server accepts) and, when {@code readUpTo} is above 0, reads until a line ends, the server
+     * closes, or that many bytes came: the connection's answer, empty when nothing was read.
+     * Fails past {@code timeoutMillis} or when the connection cannot open.
      */
-    public CompletableFuture<byte[]> connect(ProxyConfig.UpstreamConfig upstream, HostPort target, int readUpTo, long timeoutMillis) {
+    public CompletableFuture<byte[]> connect(HostPort target, int readUpTo, long timeoutMillis) {
         OriginClient origins = engine.origins();
         CompletableFuture<byte[]> done = new CompletableFuture<>();
         Scheduler.Task timer = origins.scheduler().schedule(() -> done.completeExceptionally(new TimeoutException("no answer within " + timeoutMillis + " ms")),
@@ -99,12 +101,12 @@ public final class OriginProbes {
         return engine.origins().sslFactory(tls);
     }
 
-    private static ByteBuffer head(HostPort target, Request request) {
+    private static ByteBuffer head(HostPort target, Request request, byte[] body) {
         HttpFields.Mutable fields = HttpFields.build();
         fields.put(HttpHeader.USER_AGENT, USER_AGENT);
         request.headers().forEach(fields::put);
-        if (request.body() != null) {
-            fields.put(HttpHeader.CONTENT_LENGTH, request.body().getBytes(StandardCharsets.UTF_8).length);
+        if (body != null) {
+            fields.put(HttpHeader.CONTENT_LENGTH, body.length);
         }
         return OriginClient.head(request.method(), request.uri(), target.toString(), fields);
     }
@@ -123,10 +125,10 @@ public final class OriginProbes {
         private boolean resent; // once, on a new connection, after a stale one
         private int status;
 
-        HttpProbe(OriginPool pool, ByteBuffer head, String body, String method, int maxBody, long timeoutMillis) {
+        HttpProbe(OriginPool pool, ByteBuffer head, byte[] body, String method, int maxBody, long timeoutMillis) {
             this.pool = pool;
             this.head = head;
-            this.body = body == null ? null : body.getBytes(StandardCharsets.UTF_8);
+            this.body = body;
             this.headRequest = "HEAD".equals(method);
             this.maxBody = maxBody;
             this.timeoutMillis = timeoutMillis;
@@ -157,7 +159,7 @@ public final class OriginProbes {
                 return;
             }
             connection = c;
-            c.send(head.duplicate(), body == null ? null : ByteBuffer.wrap(body), null, false, headRequest, timeoutMillis, this);
+            c.send(head.duplicate(), body == null ? null : ByteBuffer.wrap(body), null, false, headRequest, timeoutMillis, timeoutMillis, this);
         }
 
         @Override

@@ -6,6 +6,7 @@ import io.upstreamproxy.config.Durations;
 import io.upstreamproxy.config.OverloadConfig;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.http.ErrorBody;
+import io.upstreamproxy.route.RouteRule;
 import io.upstreamproxy.upstream.Admission;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
@@ -82,10 +83,10 @@ public final class ProxyEngine {
     }
 
     /** The longest time any request may wait for a connection to open: {@code proxy.connect_timeout} or a route's {@code timeouts.connect}. */
-    private static java.time.Duration longestConnect(Router router, ProxyConfig.Proxy settings) {
-        java.time.Duration longest = settings.connectTimeout();
-        for (io.upstreamproxy.route.RouteRule rule : router.rules()) {
-            java.time.Duration d = rule.route().policy().connectTimeout();
+    private static Duration longestConnect(Router router, ProxyConfig.Proxy settings) {
+        Duration longest = settings.connectTimeout();
+        for (RouteRule rule : router.rules()) {
+            Duration d = rule.route().policy().connectTimeout();
             if (d != null && d.compareTo(longest) > 0) {
                 longest = d;
             }

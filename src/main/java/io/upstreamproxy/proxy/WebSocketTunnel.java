@@ -17,7 +17,10 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.thread.Invocable.InvocationType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +83,30 @@ final class WebSocketTunnel {
         /** Relays between the server and {@code client} until either closes; the server's lease ends then. */
         void relay(OriginTunnel.Peer client) {
             server.relay(client, idleMillis);
+        }
+
+        /**
+         * The client's side took over its connection: relays, and passes on first the bytes the
+         * client sent with its request head ({@code early}, null for none), then asks
+         * {@code fillInterested} for the next ones; {@code close} when the server's write fails.
+         */
+        void start(OriginTunnel.Peer client, ByteBuffer early, Runnable fillInterested, Runnable close) {
+            relay(client);
+            if (early != null) {
+                server.write(early, Callback.from(InvocationType.NON_BLOCKING, fillInterested, f -> close.run()));
+            } else {
+                fillInterested.run();
+            }
+        }
+
+        /** A copy of the client's bytes read with its request head ({@code Connection.UpgradeTo}), or null for none. */
+        static ByteBuffer early(ByteBuffer buffer) {
+            if (buffer == null || !buffer.hasRemaining()) {
+                return null;
+            }
+            ByteBuffer copy = BufferUtil.allocate(buffer.remaining());
+            BufferUtil.append(copy, buffer);
+            return copy;
         }
     }
 
