@@ -15,8 +15,8 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Kept alive (as nginx's {@code keepalive_time} for checks): with 1,000 servers at 1 s, a new
  * connection per check cost about twice the CPU and left tens of thousands of sockets in
- * TIME_WAIT. A check that meets a connection the server closed while idle is sent once more on
- * a new one before it counts as failed; a timeout or a refused connect is never repeated. The
+ * TIME_WAIT. A check whose connection broke after it opened is sent once more on a new one
+ * before it counts as failed; a timeout or a refused connect is never repeated. The
  * body is read up to {@link #MAX_BODY} bytes; {@code expect_body} is matched against that much.
  */
 final class HttpProbe implements Probe {

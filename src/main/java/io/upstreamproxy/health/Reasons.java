@@ -15,25 +15,6 @@ import java.util.concurrent.TimeoutException;
 final class Reasons {
     private Reasons() {}
 
-    /**
-     * True when the failure came after the connection had opened and is not a timeout: the
-     * sign of a kept-alive connection the server closed under us, worth one more try.
-     */
-    static boolean connectionBroke(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof TimeoutException || t instanceof InterruptedByTimeoutException || t instanceof SocketTimeoutException
-                    || t instanceof ConnectException || t instanceof NoRouteToHostException
-                    || t instanceof UnknownHostException || t instanceof UnresolvedAddressException
-                    || t instanceof javax.net.ssl.SSLHandshakeException) {
-                return false;
-            }
-            if (t.getCause() == t) {
-                break;
-            }
-        }
-        return true;
-    }
-
     static String of(Throwable failure) {
         String tls = io.upstreamproxy.tls.UpstreamTlsContext.reason(failure);
         if (tls != null) {

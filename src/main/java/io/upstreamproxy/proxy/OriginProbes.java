@@ -5,7 +5,13 @@ import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.nio.channels.InterruptedByTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,14 +33,17 @@ import org.eclipse.jetty.util.thread.Scheduler;
  * Health probes on the upstream client the requests they judge go through ({@link OriginClient}):
  * the same resolution (every address of a name tried), TLS with the upstream's trust and
  * names, PROXY protocol header (the {@code LOCAL} kind: the proxy speaks for itself), response
- * parser and stale-connection rule, on the same selectors. A probe judging a server by a
- * different client than the traffic's would pass a server the traffic fails, or the reverse.
+ * parser, on the same selectors. A probe judging a server by a different client than the
+ * traffic's would pass a server the traffic fails, or the reverse.
  *
  * <p>HTTP probes keep their connections alive between checks, in pools of their own (two
  * connections per server at most), never in the pools of proxied requests: a server whose pool
- * is full of slow requests must still be checked at once, not after them. A probe that meets a
- * stale kept-alive connection is sent once more on a new one, as a request would be. One
- * deadline covers lookup, connect, request and answer.
+ * is full of slow requests must still be checked at once, not after them. A probe whose
+ * connection broke after it opened, before the answer, is sent once more on a new one: a
+ * kept-alive connection the server closed while idle, or a new one it closed before the request
+ * arrived (a server with a short idle timeout, on a busy machine), is nobody's verdict. A
+ * refused connect, a failed TLS handshake or the deadline is never repeated. One deadline
+ * covers lookup, connect, request and answer.
  */
 public final class OriginProbes {
     private static final int MAX_CONNECTIONS = 2;
@@ -122,7 +131,7 @@ public final class OriginProbes {
         private final long timeoutMillis;
         private final ByteArrayOutputStream received = new ByteArrayOutputStream();
         private volatile OriginConnection connection;
-        private boolean resent; // once, on a new connection, after a stale one
+        private boolean resent; // once, on a new connection, after one that broke
         private int status;
 
         HttpProbe(OriginPool pool, ByteBuffer head, byte[] body, String method, int maxBody, long timeoutMillis) {
@@ -191,7 +200,7 @@ public final class OriginProbes {
 
         @Override
         public void onFailure(Throwable failure) {
-            if (failure instanceof OriginConnection.Stale && !resent && !done.isDone()) {
+            if (connectionBroke(failure) && !resent && !done.isDone()) {
                 resent = true;
                 connection = null;
                 pool.acquireNew(this);
@@ -199,6 +208,26 @@ public final class OriginProbes {
             }
             done.completeExceptionally(failure);
         }
+    }
+
+    /**
+     * True when the failure came after the connection had opened and is not a timeout: a
+     * connection the server closed or reset under the probe, worth one more try. A refused or
+     * unresolved connect, a failed TLS handshake and a timeout are not.
+     */
+    static boolean connectionBroke(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof TimeoutException || t instanceof InterruptedByTimeoutException || t instanceof SocketTimeoutException
+                    || t instanceof ConnectException || t instanceof NoRouteToHostException
+                    || t instanceof UnknownHostException || t instanceof UnresolvedAddressException
+                    || t instanceof javax.net.ssl.SSLHandshakeException) {
+                return false;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return true;
     }
 
     /** A connection that reads one line (or nothing) and closes: {@code tcp} and {@code agent} checks. */

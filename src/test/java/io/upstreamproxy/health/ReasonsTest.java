@@ -1,8 +1,6 @@
 package io.upstreamproxy.health;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -25,14 +23,5 @@ class ReasonsTest {
         assertEquals("connection closed", Reasons.of(new ClosedChannelException()));
         assertEquals("connect failed: Network is unreachable", Reasons.of(new ConnectException("Network is unreachable")));
         assertEquals("Connection reset", Reasons.of(new IOException("Connection reset")));
-    }
-
-    @Test
-    void retriesOnlyWhenAnOpenConnectionBroke() {
-        assertTrue(Reasons.connectionBroke(new EOFException()));
-        assertTrue(Reasons.connectionBroke(new IOException("Connection reset")));
-        assertFalse(Reasons.connectionBroke(new TimeoutException()), "a timeout is not repeated");
-        assertFalse(Reasons.connectionBroke(new ConnectException("Connection refused")), "a refused connect is not repeated");
-        assertFalse(Reasons.connectionBroke(new IOException(new UnknownHostException("x"))));
     }
 }
