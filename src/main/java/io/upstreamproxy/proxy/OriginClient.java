@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntSupplier;
@@ -76,6 +77,31 @@ final class OriginClient {
             throw new IllegalStateException("cannot start the upstream connector", e);
         }
         resolver = new SocketAddressResolver.Async(executor, connector.getScheduler(), settings.connectTimeout().toMillis());
+        scheduleSweep();
+    }
+
+    /**
+     * Every quarter of {@code upstream_idle_timeout} (at least 25 ms, at most a second): the
+     * pools close the connections idle past it. One timer for all connections, where each had
+     * its own, cancelled and scheduled again on every request.
+     */
+    private void scheduleSweep() {
+        long period = Math.max(25, Math.min(1000, idleMillis() / 4));
+        try {
+            scheduler().schedule(this::sweep, period, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // stopping: the pools close their idle connections themselves
+        }
+    }
+
+    private void sweep() {
+        if (!connector.isRunning()) {
+            return;
+        }
+        long now = System.nanoTime();
+        pools.values().forEach(p -> p.closeExpired(now));
+        probePools.values().forEach(p -> p.closeExpired(now));
+        scheduleSweep();
     }
 
     /** The thread pool connections hand work to. */

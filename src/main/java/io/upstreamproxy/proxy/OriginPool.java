@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
 
 /**
@@ -23,7 +24,8 @@ import java.util.function.IntSupplier;
  * on one thread costs a sixth less CPU (docs/benchmark.md, sixth step). So a busy server may
  * have up to one set of connections per loop, as nginx has per worker. Within a loop the most
  * recently used idle connection goes first (a stack): the pool stays as small as the load
- * needs, and the connections left at the bottom reach their idle timeout and close. One lock
+ * needs, and the connections left at the bottom reach their idle timeout and close
+ * ({@link #closeExpired}). One lock
  * guards the fields; it is held for a few operations on array deques, never across I/O.
  */
 final class OriginPool {
@@ -170,6 +172,7 @@ final class OriginPool {
         synchronized (this) {
             w = waiting.poll();
             if (w == null) {
+                c.idleSince = System.nanoTime();
                 idle.computeIfAbsent(c.loop, l -> new ArrayDeque<>()).offerLast(c);
                 return;
             }
@@ -212,6 +215,31 @@ final class OriginPool {
         List<Object> loops = new ArrayList<>();
         idle.forEach((loop, stack) -> stack.forEach(c -> loops.add(loop)));
         return loops;
+    }
+
+    /**
+     * Closes the connections idle for {@code proxy.upstream_idle_timeout} or longer, as of
+     * {@code now} ({@code System.nanoTime()}); {@link OriginClient} calls it now and then. The
+     * oldest are at the bottom of each stack.
+     */
+    void closeExpired(long now) {
+        long limit = TimeUnit.MILLISECONDS.toNanos(idleMillis());
+        List<OriginConnection> expired = null;
+        synchronized (this) {
+            for (ArrayDeque<OriginConnection> stack : idle.values()) {
+                OriginConnection c;
+                while ((c = stack.peekFirst()) != null && now - c.idleSince >= limit) {
+                    stack.pollFirst();
+                    if (expired == null) {
+                        expired = new ArrayList<>();
+                    }
+                    expired.add(c);
+                }
+            }
+        }
+        if (expired != null) {
+            expired.forEach(OriginConnection::close); // closed() counts each down
+        }
     }
 
     /** Closes the idle connections (the engine stops). */

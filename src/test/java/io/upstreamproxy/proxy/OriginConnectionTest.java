@@ -205,6 +205,18 @@ class OriginConnectionTest {
     }
 
     @Test
+    void anIdleConnectionOutlivesAShorterReadTimeoutUntilUpstreamIdleTimeout() throws Exception {
+        KeepAliveServer s = server((n, head, out) -> ok(out, "fine"));
+        RunningProxy p = proxy("'proxy': {'read_timeout': '100ms', 'upstream_idle_timeout': '1500ms'},", s.address());
+        long start = System.nanoTime();
+        assertEquals(200, p.get("/one").statusCode());
+        await(() -> s.closedByProxy.get() == 1, "the proxy closes its idle connection");
+        long idleMillis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(idleMillis >= 1500, "closed after " + idleMillis + " ms: the read timeout is not the pool's");
+        assertEquals(0, serverState(p).get("fails").getAsInt(), "an idle connection's timeout is nobody's fault");
+    }
+
+    @Test
     void anIdleConnectionTheServerClosedIsDroppedNotCounted() throws Exception {
         AtomicInteger answered = new AtomicInteger();
         KeepAliveServer s = server((n, head, out) -> {
