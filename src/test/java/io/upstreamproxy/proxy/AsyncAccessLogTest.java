@@ -43,6 +43,22 @@ class AsyncAccessLogTest {
     }
 
     @Test
+    void anIdleWriterIsWokenByTheNextLine() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        // A writer that, idle, would park for good: only a request's line can wake it.
+        AsyncAccessLog log = new AsyncAccessLog(out, CLOCK, 16, AccessLogFormat.DEFAULT, Long.MAX_VALUE);
+        for (String target : new String[] {"/first", "/second"}) {
+            log.log(entry(T, target, "s"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!out.toString(StandardCharsets.UTF_8).contains("\"GET " + target + "\"")) {
+                assertTrue(System.nanoTime() < deadline, "the idle writer wrote " + target);
+                Thread.sleep(5);
+            }
+        }
+        log.close();
+    }
+
+    @Test
     void dropsWhatDoesNotFitWhileTheOutputIsStuckAndSaysHowMany() throws Exception {
         CountDownLatch writing = new CountDownLatch(1);
         CountDownLatch unblock = new CountDownLatch(1);
