@@ -1,5 +1,6 @@
 package io.upstreamproxy.proxy;
 
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
@@ -21,6 +22,9 @@ final class CoreHeaders {
     // which we pass both ways). "te" is hop-by-hop, but its "trailers" goes on (see te()).
     private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-authorization", "proxy-authenticate",
             "proxy-connection", "transfer-encoding", "te", "upgrade");
+    /** {@link #HOP} by Jetty's names for them: a field the parser knew is told by a bit, not a string's hash. */
+    private static final Set<HttpHeader> HOP_HEADERS = EnumSet.of(HttpHeader.CONNECTION, HttpHeader.KEEP_ALIVE, HttpHeader.PROXY_AUTHORIZATION,
+            HttpHeader.PROXY_AUTHENTICATE, HttpHeader.PROXY_CONNECTION, HttpHeader.TRANSFER_ENCODING, HttpHeader.TE, HttpHeader.UPGRADE);
 
     private static final String TRAILERS = "trailers";
 
@@ -35,12 +39,11 @@ final class CoreHeaders {
             if (h == HttpHeader.HOST || h == HttpHeader.EXPECT) {
                 continue;
             }
-            String name = f.getLowerCaseName();
             if (h == HttpHeader.TE && te(f.getValue()) != null) {
                 out.add(HttpHeader.TE, TRAILERS);
                 continue;
             }
-            if (HOP.contains(name) || (listed != null && listed.contains(name))) {
+            if (!endToEnd(f, listed)) {
                 continue;
             }
             out.add(f);
@@ -72,11 +75,16 @@ final class CoreHeaders {
      * response's {@code Connection} header gives ({@link #connectionListed}), hop-by-hop too.
      */
     static boolean toClient(HttpField f, Set<String> listed) {
-        if (f.getHeader() == HttpHeader.SERVER) {
+        return f.getHeader() != HttpHeader.SERVER && endToEnd(f, listed);
+    }
+
+    /** Neither hop-by-hop by name nor named by the message's {@code Connection} header ({@code listed}). */
+    private static boolean endToEnd(HttpField f, Set<String> listed) {
+        HttpHeader h = f.getHeader();
+        if (h != null ? HOP_HEADERS.contains(h) : HOP.contains(f.getLowerCaseName())) {
             return false;
         }
-        String name = f.getLowerCaseName();
-        return !HOP.contains(name) && (listed == null || !listed.contains(name));
+        return listed == null || !listed.contains(f.getLowerCaseName());
     }
 
     /**
