@@ -323,7 +323,9 @@ final class ProxyExchange {
      * The request's place in its upstream's queue ({@code queue}): it leaves when a server frees
      * (then sent from a pool thread, not the thread that freed it), when its timeout passes
      * (503 QueueTimeout), or when its client is seen gone (cut, logged 499); whichever comes
-     * first, once ({@link Admission}). No thread waits for any of them.
+     * first, once ({@link Admission}). No thread waits for any of them. A server that comes back
+     * by itself when its ejection or {@code fail_timeout} ends tells nobody, so a queued request
+     * sets a timer for the first such return within its timeout ({@link #recheck}).
      */
     private final class Queued implements Admission.Waiter {
         private final Duration timeout;
@@ -341,12 +343,28 @@ final class ProxyExchange {
             switch (outcome) {
                 case ADMITTED -> trySend(ticket.lease());
                 case QUEUED -> {
+                    long deadline = System.nanoTime() + timeout.toNanos();
                     timer = engine.scheduler().schedule(this::expired, timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    recheck(deadline);
                     if (clientGone) { // it left while the request was being queued
                         gone();
                     }
                 }
                 default -> refuse(ProxyEngine.refused(x, outcome));
+            }
+        }
+
+        /** While queued, wakes the queue when the first server out for a time only comes back, if before {@code deadline}. */
+        private void recheck(long deadline) {
+            if (!ticket.isWaiting()) {
+                return;
+            }
+            long back = x.upstream.nextReturnNanos();
+            if (back > 0 && System.nanoTime() + back - deadline < 0) {
+                engine.scheduler().schedule(() -> {
+                    x.upstream.admission().wake();
+                    recheck(deadline);
+                }, back, TimeUnit.NANOSECONDS);
             }
         }
 
