@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
@@ -568,16 +569,34 @@ final class ProxyExchange {
          */
         @Override
         public void queued() {
-            client.whenGone(() -> leavePool(new EOFException("the client went away while its request waited for a connection"), true));
+            waitFor("connection", () -> pool.leave(this));
+        }
+
+        /** The same wait for a stream on a full HTTP/2 connection ({@link StreamPool}). */
+        @Override
+        public void waiting(BooleanSupplier leave) {
+            waitFor("stream on the server's connections", leave);
+        }
+
+        @Override
+        public void placed() {
+            Scheduler.Task t = poolTimer;
+            if (t != null) {
+                t.cancel();
+            }
+        }
+
+        private void waitFor(String what, BooleanSupplier leave) {
+            client.whenGone(() -> leavePool(leave, new EOFException("the client went away while its request waited for a " + what), true));
             OverloadConfig.Queue q = x.upstream.config().overload().queue();
             if (q != null) {
-                poolTimer = engine.scheduler().schedule(() -> leavePool(new OriginPool.WaitTimeout(Durations.format(q.timeout())), false),
+                poolTimer = engine.scheduler().schedule(() -> leavePool(leave, new OriginPool.WaitTimeout(what, Durations.format(q.timeout())), false),
                         q.timeout().toMillis(), TimeUnit.MILLISECONDS);
             }
         }
 
-        private void leavePool(Throwable why, boolean clientGone) {
-            if (!pool.leave(this)) {
+        private void leavePool(BooleanSupplier leave, Throwable why, boolean clientGone) {
+            if (!leave.getAsBoolean()) {
                 return; // it has its connection, or left already
             }
             if (clientGone) {
@@ -588,10 +607,7 @@ final class ProxyExchange {
 
         @Override
         public void onConnection(OriginConnection c) {
-            Scheduler.Task t = poolTimer;
-            if (t != null) {
-                t.cancel();
-            }
+            placed();
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
                     sendTimeoutMillis, readTimeoutMillis, this);
         }
