@@ -190,6 +190,31 @@ class OverloadTest {
         assertEquals(0, app(p).admission().depth());
     }
 
+    /**
+     * An ejection ends by the clock alone, with no event: a request queued behind the busy
+     * server is let in when the ejected one comes back, while the busy one still holds its request.
+     */
+    @Test
+    void aQueuedRequestGoesToAServerWhoseEjectionEnds() throws Exception {
+        Backend a = backend("a");
+        Backend b = unavailable("b");
+        RunningProxy p = proxy("'queue': {'size': 5, 'timeout': '20s'}, 'outlier_detection': {'consecutive_errors': 1, "
+                + "'base_ejection_time': '2s', 'max_ejection_percent': 50}", a, b);
+        for (int i = 0; i < 2 && b.hits.get() == 0; i++) {
+            p.get("/x" + i); // round robin: b answers one of the two, 503, and is ejected for 2 s
+        }
+        assertEquals("ejected", app(p).servers().get(1).state());
+        b.status = 200;
+        CompletableFuture<HttpResponse<String>> first = held(p, a);
+        CompletableFuture<HttpResponse<String>> second = send(p, "/second");
+        HttpResponse<String> r = second.get(10, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("b", r.body());
+        assertFalse(first.isDone(), "the busy server still holds its request");
+        a.release();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+    }
+
     @Test
     void aRequestThatWaitsOutTheQueueTimeoutGets503AndNoServerIsBlamed() throws Exception {
         Backend a = backend("a");
