@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicReference;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.http.HttpField;
@@ -72,6 +73,18 @@ final class OriginConnection extends AbstractConnection.NonBlocking implements H
 
         /** The exchange failed ({@link Fault} classifies {@code failure}); the connection is closed. */
         void onFailure(Throwable failure);
+
+        /**
+         * The request waits for a stream on a full HTTP/2 connection ({@link StreamPool}): until
+         * it gets one, {@code leave} takes it out of that wait (false when it got its stream, or
+         * left already), after which it hears nothing more from the stream.
+         */
+        default void waiting(BooleanSupplier leave) {
+        }
+
+        /** The request got its stream on an HTTP/2 connection, after {@link #waiting} or at once. */
+        default void placed() {
+        }
     }
 
     private final OriginPool pool;

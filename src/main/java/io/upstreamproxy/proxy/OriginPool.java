@@ -60,12 +60,15 @@ final class OriginPool {
         default void queued() {}
     }
 
-    /** A request that waited for a connection longer than its upstream's {@code queue.timeout}: a 503 that is nobody's fault. */
+    /**
+     * A request that waited for a connection (or an HTTP/2 stream) longer than its upstream's
+     * {@code queue.timeout}: a 503 that is nobody's fault. {@code what}: what never freed.
+     */
     static final class WaitTimeout extends RejectedExecutionException {
         private static final long serialVersionUID = 1L;
 
-        WaitTimeout(String timeout) {
-            super("no connection to the server freed within queue.timeout " + timeout + " (proxy.max_connections_per_server)");
+        WaitTimeout(String what, String timeout) {
+            super("no " + what + " freed within queue.timeout " + timeout + " (proxy.max_connections_per_server)");
         }
     }
 

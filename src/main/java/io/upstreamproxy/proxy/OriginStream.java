@@ -5,6 +5,7 @@ import java.net.ConnectException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpURI;
@@ -86,9 +87,22 @@ final class OriginStream implements StreamPool.Waiter, Stream.Listener {
         fail(failure);
     }
 
+    /** Every connection is full: the exchange may take the request out of the wait; it then ends here too, unheard. */
+    @Override
+    public void queued(BooleanSupplier leave) {
+        listener.waiting(() -> {
+            if (!leave.getAsBoolean() || !ended.compareAndSet(false, true)) {
+                return false;
+            }
+            onEnd.run(); // its gRPC deadline's timer
+            return true;
+        });
+    }
+
     @Override
     public void onSession(StreamPool.Conn c) {
         conn = c;
+        listener.placed();
         boolean noBody = (body == null || !body.hasRemaining()) && source == null;
         HttpURI uri = HttpURI.build().scheme(scheme).authority(authority).pathQuery(target);
         MetaData.Request request = new MetaData.Request(method, uri, HttpVersion.HTTP_2, fields, length);

@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
@@ -323,7 +324,9 @@ final class ProxyExchange {
      * The request's place in its upstream's queue ({@code queue}): it leaves when a server frees
      * (then sent from a pool thread, not the thread that freed it), when its timeout passes
      * (503 QueueTimeout), or when its client is seen gone (cut, logged 499); whichever comes
-     * first, once ({@link Admission}). No thread waits for any of them.
+     * first, once ({@link Admission}). No thread waits for any of them. A server that comes back
+     * by itself when its ejection or {@code fail_timeout} ends tells nobody, so a queued request
+     * sets a timer for the first such return within its timeout ({@link #recheck}).
      */
     private final class Queued implements Admission.Waiter {
         private final Duration timeout;
@@ -341,12 +344,28 @@ final class ProxyExchange {
             switch (outcome) {
                 case ADMITTED -> trySend(ticket.lease());
                 case QUEUED -> {
+                    long deadline = System.nanoTime() + timeout.toNanos();
                     timer = engine.scheduler().schedule(this::expired, timeout.toMillis(), TimeUnit.MILLISECONDS);
+                    recheck(deadline);
                     if (clientGone) { // it left while the request was being queued
                         gone();
                     }
                 }
                 default -> refuse(ProxyEngine.refused(x, outcome));
+            }
+        }
+
+        /** While queued, wakes the queue when the first server out for a time only comes back, if before {@code deadline}. */
+        private void recheck(long deadline) {
+            if (!ticket.isWaiting()) {
+                return;
+            }
+            long back = x.upstream.nextReturnNanos();
+            if (back > 0 && System.nanoTime() + back - deadline < 0) {
+                engine.scheduler().schedule(() -> {
+                    x.upstream.admission().wake();
+                    recheck(deadline);
+                }, back, TimeUnit.NANOSECONDS);
             }
         }
 
@@ -550,16 +569,34 @@ final class ProxyExchange {
          */
         @Override
         public void queued() {
-            client.whenGone(() -> leavePool(new EOFException("the client went away while its request waited for a connection"), true));
+            waitFor("connection", () -> pool.leave(this));
+        }
+
+        /** The same wait for a stream on a full HTTP/2 connection ({@link StreamPool}). */
+        @Override
+        public void waiting(BooleanSupplier leave) {
+            waitFor("stream on the server's connections", leave);
+        }
+
+        @Override
+        public void placed() {
+            Scheduler.Task t = poolTimer;
+            if (t != null) {
+                t.cancel();
+            }
+        }
+
+        private void waitFor(String what, BooleanSupplier leave) {
+            client.whenGone(() -> leavePool(leave, new EOFException("the client went away while its request waited for a " + what), true));
             OverloadConfig.Queue q = x.upstream.config().overload().queue();
             if (q != null) {
-                poolTimer = engine.scheduler().schedule(() -> leavePool(new OriginPool.WaitTimeout(Durations.format(q.timeout())), false),
+                poolTimer = engine.scheduler().schedule(() -> leavePool(leave, new OriginPool.WaitTimeout(what, Durations.format(q.timeout())), false),
                         q.timeout().toMillis(), TimeUnit.MILLISECONDS);
             }
         }
 
-        private void leavePool(Throwable why, boolean clientGone) {
-            if (!pool.leave(this)) {
+        private void leavePool(BooleanSupplier leave, Throwable why, boolean clientGone) {
+            if (!leave.getAsBoolean()) {
                 return; // it has its connection, or left already
             }
             if (clientGone) {
@@ -570,10 +607,7 @@ final class ProxyExchange {
 
         @Override
         public void onConnection(OriginConnection c) {
-            Scheduler.Task t = poolTimer;
-            if (t != null) {
-                t.cancel();
-            }
+            placed();
             c.send(head.duplicate(), x.body == null ? null : ByteBuffer.wrap(x.body), source, chunked, HttpMethod.HEAD.is(client.method()),
                     sendTimeoutMillis, readTimeoutMillis, this);
         }

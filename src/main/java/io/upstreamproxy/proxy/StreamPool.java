@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 import org.eclipse.jetty.http2.api.Session;
 import org.eclipse.jetty.http2.frames.GoAwayFrame;
@@ -18,7 +19,8 @@ import org.eclipse.jetty.util.Promise;
  * with a limit of 4 use three connections (4, 4, 2), and one at a time uses one connection.
  * While a connection opens, the requests that fit on it wait for it rather than open more.
  * When {@code proxy.max_connections_per_server} connections are full, requests queue (up to
- * {@code proxy.max_queued_per_server}) for the next stream that ends.
+ * {@code proxy.max_queued_per_server}) for the next stream that ends; a queued request may
+ * {@link #leave}, as one waiting for an HTTP/1.1 connection may ({@link OriginPool}).
  *
  * <p>One lock guards the lists; it is held for a few list operations, never across I/O. A
  * connection the server closed or said GOAWAY on takes no new streams; its streams in flight
@@ -35,6 +37,14 @@ final class StreamPool {
         void onSession(Conn c);
 
         void onNoSession(Throwable failure);
+
+        /**
+         * Every connection is full at {@code proxy.max_connections_per_server}: the request waits
+         * for the next freed place, and {@code leave} takes it out of that wait (its upstream's
+         * {@code queue.timeout} passed, its client went away); false once it got its place.
+         */
+        default void queued(BooleanSupplier leave) {
+        }
     }
 
     /** One connection: its session once open, and how many streams it carries or has promised. */
@@ -135,6 +145,7 @@ final class StreamPool {
     void acquire(Waiter w) {
         Conn give = null;
         Conn open = null;
+        boolean wait = false;
         synchronized (this) {
             int max = maxStreams.getAsInt();
             for (Conn c : conns) {
@@ -153,7 +164,7 @@ final class StreamPool {
                 if (maxConns > 0 && conns.size() >= maxConns) {
                     if (queued.size() < maxQueued.getAsInt()) {
                         queued.add(w);
-                        return;
+                        wait = true;
                     }
                 } else {
                     open = new Conn();
@@ -163,13 +174,20 @@ final class StreamPool {
                 }
             }
         }
-        if (give != null) {
+        if (wait) {
+            w.queued(() -> leave(w));
+        } else if (give != null) {
             w.onSession(give);
         } else if (open != null) {
             connect(open);
         } else {
             w.onNoSession(new RejectedExecutionException("too many requests queued for this server"));
         }
+    }
+
+    /** {@code w} stops waiting for a place; false when it is not waiting (it got one, or left already). */
+    synchronized boolean leave(Waiter w) {
+        return queued.remove(w);
     }
 
     private void connect(Conn c) {

@@ -4,6 +4,7 @@ import io.upstreamproxy.balance.RequestInfo;
 import io.upstreamproxy.config.ProxyConfig;
 import io.upstreamproxy.proxyprotocol.ProxyProtocolHeader;
 import io.upstreamproxy.tls.UpstreamTlsContext;
+import io.upstreamproxy.upstream.Admission;
 import io.upstreamproxy.upstream.Lease;
 import io.upstreamproxy.upstream.Server;
 import io.upstreamproxy.upstream.Upstream;
@@ -34,8 +35,9 @@ import org.slf4j.LoggerFactory;
  * ({@link JettyWebSocketHandler} in the jar, {@link WebSocketRelay} through the servlet API in a
  * WAR); a refusal is passed on as it is.
  *
- * <p>An open WebSocket counts in its server's {@code active} until it ends, and once in
- * {@code requests}.
+ * <p>An open WebSocket counts in its server's {@code active} (so in its {@code max_conns}) and in
+ * its upstream's requests in flight ({@code max_requests}) until it ends, and once in
+ * {@code requests}. An upgrade does not queue: with every server full it is refused at once.
  */
 final class WebSocketTunnel {
     private static final Logger LOG = LoggerFactory.getLogger(WebSocketTunnel.class);
@@ -139,18 +141,26 @@ final class WebSocketTunnel {
 
         void next() {
             int retries = upstream.config().retries();
+            Admission admission = upstream.admission();
+            int maxRequests = upstream.config().overload().maxRequests();
             while (retries < 0 || tried.size() <= retries) {
                 Server server = upstream.pick(info, tried::contains);
                 if (server == null) {
                     break;
                 }
                 tried.add(server);
-                Lease lease = server.tryLease();
-                if (lease != null) {
-                    connect(server, lease);
+                if (!admission.reserve(maxRequests)) {
+                    upstream.stats().overloaded();
+                    done.accept(new Failed(503, "UpstreamOverloaded", "upstream \"" + upstream.name() + "\" has max_requests "
+                            + maxRequests + " in flight"));
                     return;
                 }
-                // reached its max_conns since the pick: the next pick passes it over
+                Lease lease = server.tryLease();
+                if (lease != null) {
+                    connect(server, admission.hold(lease)); // its place in max_requests is held until the tunnel closes
+                    return;
+                }
+                admission.unreserve(); // reached its max_conns since the pick: the next pick passes it over
             }
             if (tried.isEmpty()) {
                 done.accept(new Failed(503, "NoEligibleServer", "upstream \"" + upstream.name() + "\" has no eligible server"));

@@ -11,9 +11,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * when a request of the upstream ends and frees a server (NGINX Plus {@code queue}, HAProxy's
  * server queues).
  *
- * <p>Nobody waits on a thread: a queued request is a {@link Waiter}, called back when a lease of
- * this upstream ends ({@link Lease#whenEnded}) and a server took it, or left by its timer or its
- * departed client ({@link #leave}). One lock guards the queue; it is held for a few deque
+ * <p>Nobody waits on a thread: a queued request is a {@link Waiter}, called back when a server
+ * took it, or left by its timer or its departed client ({@link #leave}). A server frees when a
+ * lease of this upstream ends ({@link Lease#whenEnded}), and capacity returns when a server comes
+ * back into rotation, is added or gets a higher limit ({@link #wake}). One lock guards the queue; it is held for a few deque
  * operations and, while waking, one lease attempt per request let in (a pick and a
  * compare-and-set, {@link Waiter#tryLease}), never across I/O or a callback. A new request tries
  * for a server under the same lock when the queue is empty, so it cannot miss the wake-up of a
@@ -35,12 +36,17 @@ public final class Admission {
     /** One request's place: in the queue from {@link #offer} until admitted, timed out or gone. */
     public static final class Ticket {
         private final Waiter waiter;
-        private long since;     // guarded by the admission's lock, as are the fields below
-        private boolean waiting;
-        private Lease lease;
+        private long since;     // guarded by the admission's lock
+        private volatile boolean waiting; // written under the admission's lock; read without it to skip a timer
+        private Lease lease;    // guarded by this ticket
 
         public Ticket(Waiter waiter) {
             this.waiter = waiter;
+        }
+
+        /** Still in the queue: neither admitted nor gone. */
+        public boolean isWaiting() {
+            return waiting;
         }
 
         /** The lease of a request {@link Outcome#ADMITTED} at once. */
@@ -172,7 +178,16 @@ public final class Admission {
     /** A lease of this upstream ended: its server may take the first queued requests. */
     private void released() {
         inFlight.decrementAndGet();
-        if (depth > 0) { // nobody queued (the usual case): no lock taken per request
+        wake();
+    }
+
+    /**
+     * A server of the upstream may take more than before (a lease ended, a server came back into
+     * rotation, was added or got a higher {@code max_conns}): the first queued requests try for
+     * it. Without anybody queued (the usual case) one volatile read, no lock.
+     */
+    public void wake() {
+        if (depth > 0) {
             admit();
         }
     }

@@ -23,6 +23,11 @@ public final class Ejection {
         return ejected && nowNanos - untilNanos < 0;
     }
 
+    /** Nanoseconds from {@code nowNanos} until its ejection ends; 0 or less when it is not ejected. */
+    long remainingNanos(long nowNanos) {
+        return ejected ? untilNanos - nowNanos : 0;
+    }
+
     /** Why it was ejected ("5 consecutive 503"); null when it is not. */
     public String reason() {
         return reason;

@@ -111,15 +111,17 @@ public final class OutlierDetector {
         s.observer().leftRotation(s, "ejected for " + Durations.format(time) + ": " + why);
     }
 
-    /** An active health check passed: an ejection of {@code s} ends now. */
-    void checkPassed(Server s) {
-        end(s, "health check passed");
+    /** An active health check passed: an ejection of {@code s} ends now; false when it was not ejected. */
+    boolean checkPassed(Server s) {
+        return end(s, "health check passed");
     }
 
-    private void end(Server s, String why) {
+    private boolean end(Server s, String why) {
         if (s.ejection().end()) {
             s.observer().joinedRotation(s, "ejection over: " + why);
+            return true;
         }
+        return false;
     }
 
     /** Logs the ejections that are over and decays the counts, when an interval has gone by since the last sweep. */

@@ -42,6 +42,7 @@ public final class Server implements Endpoint {
     private volatile long rampStartNanos;
     private volatile boolean upBefore;
     private volatile Runnable weightListener = () -> {};
+    private volatile Runnable roomListener = () -> {};
     private volatile ServerObserver observer = ServerObserver.NONE;
 
     // Out of rotation for failures or health (NGINX Plus downtime/downstart): guarded by 'this';
@@ -86,6 +87,7 @@ public final class Server implements Endpoint {
         if (before != next.weight()) {
             weightListener.run();
         }
+        roomListener.run(); // up, undrained or a higher max_conns: its upstream's queue may move
     }
 
     /**
@@ -107,6 +109,28 @@ public final class Server implements Endpoint {
     /** Called after a weight change, so the upstream republishes its list to the balancers (rings are built on weights). */
     void onWeightChange(Runnable listener) {
         weightListener = listener;
+    }
+
+    /**
+     * Called when the server may take more requests than before (set up or undrained, healthy
+     * again, ejection over, a higher limit), so its upstream lets queued requests in at once.
+     */
+    void onRoom(Runnable listener) {
+        roomListener = listener;
+    }
+
+    /**
+     * How long, in nanoseconds from {@code nowNanos}, until this server comes back into rotation
+     * by itself (its ejection or its passive-failure time ends); -1 when it is in rotation, or
+     * only an operator or a health check can bring it back.
+     */
+    long returnsInNanos(long nowNanos) {
+        ServerConfig c = config;
+        if (c.down() || c.drain() || health != HealthStatus.UP) {
+            return -1;
+        }
+        long in = Math.max(unavailableUntilNanos - nowNanos, ejection.remainingNanos(nowNanos));
+        return in > 0 ? in : -1;
     }
 
     /** Who hears of this server's responses, failures and rotation changes (set by its upstream). */
@@ -169,12 +193,17 @@ public final class Server implements Endpoint {
             noteRotation(clock.nanos(), h == HealthStatus.UP ? "health check passed"
                     : h == HealthStatus.CHECKING ? "waiting for its first health check"
                     : "health check failed" + (reason == null ? "" : " (" + reason + ")"));
+            if (h == HealthStatus.UP) {
+                roomListener.run();
+            }
         }
     }
 
     /** An active health check passed: an outlier ejection ends now (Envoy's default too). */
     public void healthCheckPassed() {
-        outliers.checkPassed(this);
+        if (outliers.checkPassed(this)) {
+            roomListener.run();
+        }
     }
 
     /** The active health check's counters and last failure reason. */
@@ -188,7 +217,11 @@ public final class Server implements Endpoint {
     }
 
     public void setAgent(AgentState a) {
+        AgentState prev = agent;
         agent = a;
+        if (!a.equals(prev)) {
+            roomListener.run(); // ready again, or a higher maxconn
+        }
     }
 
     @Override

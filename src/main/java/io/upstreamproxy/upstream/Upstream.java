@@ -166,6 +166,7 @@ public final class Upstream {
     /** Makes a server this upstream's: weight changes republish here; a new one waits for its first check when checks are mandatory. */
     private void adopt(Server s, UpstreamConfig config, boolean isNew) {
         s.onWeightChange(this::republish);
+        s.onRoom(admission::wake);
         s.observe(observer);
         s.judgedBy(outliers);
         if (isNew && config.healthCheck() != null && config.healthCheck().mandatory()) {
@@ -245,6 +246,7 @@ public final class Upstream {
         servers = all;
         bySticky = p.config().sticky() == null ? Map.of() : index(all);
         picking = p;
+        admission.wake(); // a server added, or a reload's higher max_conns: queued requests may go now
     }
 
     private static Map<String, Server> index(List<Server> all) {
@@ -253,6 +255,23 @@ public final class Upstream {
             m.put(s.stickyValue(), s);
         }
         return m;
+    }
+
+    /**
+     * Nanoseconds until the first of its servers that are out of rotation only for a time (an
+     * ejection, a passive failure's {@code fail_timeout}) comes back by itself; -1 when none is:
+     * a queued request sets a timer for it, as nothing else happens when such a time runs out.
+     */
+    public long nextReturnNanos() {
+        long now = clock.nanos();
+        long first = -1;
+        for (Server s : servers) {
+            long in = s.returnsInNanos(now);
+            if (in > 0 && (first < 0 || in < first)) {
+                first = in;
+            }
+        }
+        return first;
     }
 
     /**

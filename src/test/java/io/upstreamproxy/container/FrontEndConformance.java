@@ -12,12 +12,15 @@ import io.upstreamproxy.testing.RawHttp;
 import io.upstreamproxy.testing.WsBackend;
 import io.upstreamproxy.testing.WsClient;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -88,7 +91,10 @@ abstract class FrontEndConformance {
                                   "servers": [ { "server": "%s", "max_fails": 0 }, { "server": "%s" } ] },
                     "queued": { "queue": { "size": 5, "timeout": "300ms" }, "servers": [ { "server": "%s", "max_conns": 1 } ] },
                     "flaky": { "balancer": "unweighted-round-robin", "retry_on": ["connect", "503"],
-                               "servers": [ { "server": "%s" }, { "server": "%s" } ] }
+                               "servers": [ { "server": "%s" }, { "server": "%s" } ] },
+                    "wake": { "queue": { "size": 5, "timeout": "20s" },
+                              "servers": [ { "server": "%s", "max_conns": 1, "max_fails": 0 }, { "server": "%s", "down": true } ] },
+                    "wslimited": { "max_requests": 1, "servers": [ { "server": "%s" } ] }
                   },
                   "routes": [
                     { "path": "=/r/healthz", "return": { "status": 200, "body": "ok", "content_type": "text/plain" } },
@@ -109,6 +115,8 @@ abstract class FrontEndConformance {
                     { "path": "/outliers/", "upstream": "outliers" },
                     { "path": "/q/", "rewrite": { "regex": "^/q/(.*)$", "to": "/$1" }, "upstream": "queued" },
                     { "path": "/flaky/", "upstream": "flaky" },
+                    { "path": "/wake/", "rewrite": { "regex": "^/wake/(.*)$", "to": "/$1" }, "upstream": "wake" },
+                    { "path": "/wsl/", "rewrite": { "regex": "^/wsl/(.*)$", "to": "/ws/$1" }, "upstream": "wslimited" },
                     { "path": "/", "upstream": "app" }
                   ],
                   "proxy": { "read_timeout": "%ds", "connect_timeout": "2s" },
@@ -117,7 +125,8 @@ abstract class FrontEndConformance {
                 }
                 """.formatted(app.address(), Backend.deadPort(), app.address(), Backend.deadPort(), app.address(), webSocket.address(),
                         sticky0.address(), sticky1.address(), failing.address(), app.address(),
-                        app.address(), unavailable.address(), app.address(), READ_TIMEOUT.toSeconds(), accessLog));
+                        app.address(), unavailable.address(), app.address(), app.address(), sticky0.address(), webSocket.address(),
+                        READ_TIMEOUT.toSeconds(), accessLog));
         frontEnd = start(dir, config);
     }
 
@@ -214,6 +223,62 @@ abstract class FrontEndConformance {
         JsonObject server = server("queued");
         assertEquals(0, server.get("fails").getAsInt(), server::toString);
         frontEnd.assertNoProblems();
+    }
+
+    /**
+     * "wake": its first server is busy (max_conns 1) with a request that lasts READ_TIMEOUT, its
+     * second is down. A request queues behind it; setting the second up through the API lets the
+     * queued request in at once, before the busy one ends.
+     */
+    @Test
+    void aQueuedRequestGoesToAServerSetUpThroughTheApiAtOnce() throws Exception {
+        try (RawHttp busy = RawHttp.connect(frontEnd.port()); RawHttp queued = RawHttp.connect(frontEnd.port())) {
+            busy.timeout(10_000);
+            queued.timeout(10_000);
+            busy.send(get("/wake/slow/busy"));
+            Http.await("the busy request at its server", Duration.ofSeconds(10), () -> overload("wake").get("in_flight").getAsInt() == 1);
+            queued.send(get("/wake/queued"));
+            Http.await("the second request queued", Duration.ofSeconds(10),
+                    () -> overload("wake").getAsJsonObject("queue").get("depth").getAsInt() == 1);
+            CompletableFuture<Long> busyEnded = CompletableFuture.supplyAsync(() -> {
+                try {
+                    busy.read();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return System.nanoTime();
+            });
+            patch("/api/upstreams/wake/servers/1", "{\"down\": false}");
+            RawHttp.Reply r = queued.read();
+            long servedAt = System.nanoTime();
+            assertEquals(200, r.status(), r::toString);
+            assertEquals("s0", r.body(), r::toString);
+            assertTrue(servedAt - busyEnded.get(10, TimeUnit.SECONDS) < 0, "served before the busy request ended");
+        }
+    }
+
+    /** "wslimited" has max_requests 1: an open WebSocket holds that place until it closes; a request meanwhile gets 503 UpstreamOverloaded. */
+    @Test
+    void anOpenWebSocketHoldsItsPlaceInMaxRequests() throws Exception {
+        try (WsClient ws = WsClient.connect("ws://127.0.0.1:" + frontEnd.port() + frontEnd.prefix() + "/wsl/echo")) {
+            assertEquals("ws:hello", ws.ask("hello"));
+            RawHttp.Reply r = exchange(get("/wsl/plain"));
+            assertEquals(503, r.status(), r::toString);
+            assertTrue(r.body().contains("UpstreamOverloaded"), r::body);
+        }
+        Http.await("the closed WebSocket gave its place back", Duration.ofSeconds(10), () -> overload("wslimited").get("in_flight").getAsInt() == 0);
+    }
+
+    /** The upstream's {@code overload} object from the API. */
+    private JsonObject overload(String upstream) {
+        try {
+            return JsonParser.parseString(Http.get(url("/api/upstreams/" + upstream)).body()).getAsJsonObject().getAsJsonObject("overload");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     /** "flaky" has retry_on 503: a 503 from its first server is never seen, the other server answers. */

@@ -1,6 +1,7 @@
 package io.upstreamproxy.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
@@ -160,6 +161,58 @@ class OverloadTest {
         assertEquals("/second", a.seen.get(1).pathQuery());
         assertEquals(0, app(p).admission().depth());
         assertEquals(1, app(p).stats().waitCount());
+    }
+
+    /**
+     * The only free server is down; a request queues behind the busy one. Setting the down one
+     * up through the API lets the queued request in at once, long before its timeout, while
+     * the busy server still holds its request.
+     */
+    @Test
+    void aQueuedRequestGoesToAServerSetUpThroughTheApiAtOnce() throws Exception {
+        Backend a = backend("a");
+        Backend b = backend("b");
+        RunningProxy p = proxy("'queue': {'size': 5, 'timeout': '20s'}", a, b);
+        assertEquals(200, Http.send("PATCH", p.url("/api/upstreams/app/servers/1"), "application/json", "{\"down\": true}").statusCode());
+        CompletableFuture<HttpResponse<String>> first = held(p, a);
+        CompletableFuture<HttpResponse<String>> second = send(p, "/second");
+        Http.await("the second request queued", Duration.ofSeconds(10), () -> app(p).admission().depth() == 1);
+        long start = System.nanoTime();
+        assertEquals(200, Http.send("PATCH", p.url("/api/upstreams/app/servers/1"), "application/json", "{\"down\": false}").statusCode());
+        HttpResponse<String> r = second.get(10, TimeUnit.SECONDS);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("b", r.body());
+        assertTrue(ms < 5000, "served when the server came up, not at the queue's timeout: " + ms + " ms");
+        assertFalse(first.isDone(), "the busy server still holds its request");
+        a.release();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+        assertEquals(0, app(p).admission().depth());
+    }
+
+    /**
+     * An ejection ends by the clock alone, with no event: a request queued behind the busy
+     * server is let in when the ejected one comes back, while the busy one still holds its request.
+     */
+    @Test
+    void aQueuedRequestGoesToAServerWhoseEjectionEnds() throws Exception {
+        Backend a = backend("a");
+        Backend b = unavailable("b");
+        RunningProxy p = proxy("'queue': {'size': 5, 'timeout': '20s'}, 'outlier_detection': {'consecutive_errors': 1, "
+                + "'base_ejection_time': '2s', 'max_ejection_percent': 50}", a, b);
+        for (int i = 0; i < 2 && b.hits.get() == 0; i++) {
+            p.get("/x" + i); // round robin: b answers one of the two, 503, and is ejected for 2 s
+        }
+        assertEquals("ejected", app(p).servers().get(1).state());
+        b.status = 200;
+        CompletableFuture<HttpResponse<String>> first = held(p, a);
+        CompletableFuture<HttpResponse<String>> second = send(p, "/second");
+        HttpResponse<String> r = second.get(10, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("b", r.body());
+        assertFalse(first.isDone(), "the busy server still holds its request");
+        a.release();
+        assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
     }
 
     @Test

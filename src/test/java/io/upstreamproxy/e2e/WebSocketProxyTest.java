@@ -9,9 +9,11 @@ import io.upstreamproxy.testing.RunningProxy;
 import io.upstreamproxy.testing.WsBackend;
 import io.upstreamproxy.testing.WsClient;
 import io.upstreamproxy.upstream.Server;
+import io.upstreamproxy.upstream.Upstream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,32 @@ class WebSocketProxyTest {
             Http.await("active back to 0", Duration.ofSeconds(10), () -> s.stats().active() == 0);
             assertEquals(1, s.stats().requests());
             assertEquals(1, s.stats().responses(1));
+        }
+    }
+
+    /** An open WebSocket holds its place in the upstream's max_requests until it closes, as any request holds its own. */
+    @Test
+    void anOpenWebSocketCountsInMaxRequestsUntilItCloses() throws Exception {
+        try (WsBackend b1 = WsBackend.start("b1");
+             RunningProxy proxy = RunningProxy.start("{ \"upstreams\": { \"ws\": { \"max_requests\": 1, \"servers\": [ {\"server\": \""
+                     + b1.address() + "\"} ] } } }")) {
+            Upstream ws = proxy.registry().get("ws");
+            try (WsClient open = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                assertEquals("b1:hello", open.ask("hello"));
+                assertEquals(1, ws.admission().inFlight());
+                HttpResponse<String> r = proxy.get("/plain");
+                assertEquals(503, r.statusCode(), r.body());
+                assertTrue(r.body().contains("UpstreamOverloaded"), r.body());
+                try (Socket second = new Socket("127.0.0.1", proxy.port())) {
+                    assertTrue(upgradeStatus(second).startsWith("HTTP/1.1 503"), "a second upgrade is refused too");
+                }
+                assertEquals(2, ws.stats().overloadedCount());
+                assertEquals(1, b1.upgrades.get());
+            }
+            Http.await("the closed WebSocket gave its place back", Duration.ofSeconds(10), () -> ws.admission().inFlight() == 0);
+            try (WsClient again = WsClient.connect("ws://127.0.0.1:" + proxy.port() + "/ws")) {
+                assertEquals("b1:again", again.ask("again"));
+            }
         }
     }
 
@@ -178,6 +206,13 @@ class WebSocketProxyTest {
     /** A raw WebSocket upgrade to /ws; returns the socket after the 101. */
     private static Socket upgrade(int port) throws Exception {
         Socket socket = new Socket("127.0.0.1", port);
+        String head = upgradeStatus(socket);
+        assertTrue(head.startsWith("HTTP/1.1 101"), head);
+        return socket;
+    }
+
+    /** Sends a WebSocket upgrade to /ws on {@code socket}; returns the answer's head. */
+    private static String upgradeStatus(Socket socket) throws Exception {
         socket.setSoTimeout(10_000);
         socket.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
@@ -190,8 +225,7 @@ class WebSocketProxyTest {
             }
             head.append((char) c);
         }
-        assertTrue(head.toString().startsWith("HTTP/1.1 101"), head::toString);
-        return socket;
+        return head.toString();
     }
 
     /** Sends one masked text frame and reads the server's unmasked text frame back. */

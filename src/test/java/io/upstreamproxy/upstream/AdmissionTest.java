@@ -35,7 +35,7 @@ class AdmissionTest {
 
         @Override
         public Lease tryLease() {
-            if (!admission.reserve(0)) {
+            if (server.health() != HealthStatus.UP || !admission.reserve(0)) { // the balancer skips a server failing its check
                 return null;
             }
             Lease l = server.tryLease();
@@ -168,6 +168,49 @@ class AdmissionTest {
         assertNull(late.lease);
         a.lease.responded(200, 1, 1, 0, 0);
         assertSame(admitted.get(1), "late");
+    }
+
+    /** Capacity that returns without a lease ending (here a higher max_conns) lets the queue move at once. */
+    @Test
+    void aServerThatMayTakeMoreWakesTheQueue() {
+        server.onRoom(admission::wake); // as its upstream wires it
+        Request first = running();
+        Request a = new Request("a");
+        assertEquals(Admission.Outcome.QUEUED, admission.offer(a.ticket, 10, 0));
+        server.update(server.config().withMaxConns(2));
+        assertEquals(List.of("a"), admitted, "let in while the first still holds its place");
+        assertEquals(0, admission.depth());
+        assertEquals(2, server.active());
+        assertFalse(first.lease.isEnded());
+    }
+
+    @Test
+    void aServerBackFromItsHealthCheckWakesTheQueue() {
+        server.onRoom(admission::wake);
+        Request first = running();
+        server.setHealth(HealthStatus.UNHEALTHY, "status 500");
+        first.lease.responded(200, 1, 1, 0, 0); // ends while the server is out: nobody may take it
+        Request a = new Request("a");
+        assertEquals(Admission.Outcome.QUEUED, admission.offer(a.ticket, 10, 0));
+        server.setHealth(HealthStatus.UP);
+        assertEquals(List.of("a"), admitted);
+        assertEquals(0, admission.depth());
+    }
+
+    /** Ejections and fail_timeout end by the clock alone: the time until the first return is what a queued request waits for. */
+    @Test
+    void aServerOutForATimeSaysWhenItReturns() {
+        Server failing = new Server(1, "app", ServerConfig.of(new HostPort("127.0.0.1", 9002)).withMaxFails(1).withFailTimeout(Duration.ofSeconds(10)), clock);
+        assertEquals(-1, failing.returnsInNanos(clock.nanos()), "in rotation");
+        failing.onFailure("connect refused");
+        assertEquals(Duration.ofSeconds(10).toNanos(), failing.returnsInNanos(clock.nanos()));
+        clock.advance(Duration.ofSeconds(4));
+        assertEquals(Duration.ofSeconds(6).toNanos(), failing.returnsInNanos(clock.nanos()));
+        failing.update(failing.config().withDown(true));
+        assertEquals(-1, failing.returnsInNanos(clock.nanos()), "down: only the operator brings it back");
+        failing.update(failing.config().withDown(false));
+        clock.advance(Duration.ofSeconds(6));
+        assertEquals(-1, failing.returnsInNanos(clock.nanos()), "back");
     }
 
     @Test
