@@ -185,6 +185,8 @@ public final class ProxyServerConnector extends ServerConnector {
         // onSelected kept the interest in reading, and the selector has reported no readiness
         // since: the connection's next request to read needs no update of the key.
         private volatile boolean readKept;
+        // Runs when the client closes while nobody reads (a queued request's), until the connection reads again.
+        private volatile Runnable closedUnread;
         // Written and read by whichever thread runs the connection at the time: Jetty hands a
         // connection from thread to thread through its selector and executor, which order
         // those runs (as for the connection's own fields).
@@ -225,7 +227,32 @@ public final class ProxyServerConnector extends ServerConnector {
             }
             // Bytes or an end nobody asked for: a connection that registers meanwhile re-adds the
             // interest (the update is still pending) and the selector reports the socket again.
+            Runnable departed = closedUnread;
+            if (departed != null && nothingToRead()) {
+                closedUnread = null;
+                return (ready & SelectionKey.OP_WRITE) != 0 ? () -> { task.run(); departed.run(); } : departed;
+            }
             return (ready & SelectionKey.OP_WRITE) != 0 ? task : null;
+        }
+
+        /**
+         * Runs {@code task} (once) if the client closes its connection, or resets it, while
+         * nobody reads it: a request waiting in a queue, whose client Jetty would not hear leave
+         * until it read again. A socket reported readable with no bytes to read has ended; bytes
+         * (a pipelined request) are left where they are, for the connection. The watch ends when
+         * the connection asks to read again (Jetty's own read then sees the end).
+         */
+        public void whenClosedUnread(Runnable task) {
+            closedUnread = task;
+        }
+
+        /** Readable with nothing to read: the peer's end of input, or a reset (FIONREAD, which consumes nothing). */
+        private boolean nothingToRead() {
+            try {
+                return getChannel().socket().getInputStream().available() == 0;
+            } catch (IOException e) {
+                return true; // closed or shut down: nothing more will come
+            }
         }
 
         /** Whether the selector watches this socket for reads now (tests, dumps). */
@@ -255,6 +282,7 @@ public final class ProxyServerConnector extends ServerConnector {
         @Override
         protected void needsFillInterest() {
             assumedEmpty = false;
+            closedUnread = null;
             if (!readKept) {
                 super.needsFillInterest();
             }

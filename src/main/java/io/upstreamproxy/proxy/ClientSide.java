@@ -70,9 +70,9 @@ interface ClientSide {
     /**
      * Runs {@code task} when the client is known to be gone before the exchange ended, though
      * nothing of its request is being read: an HTTP/2 stream reset, a connection failure the
-     * container reports. An HTTP/1.1 client that closes its connection while no read is
-     * pending is not noticed (neither Jetty nor Tomcat reads the connection then, and no public
-     * API lets us: docs/overload.md says what was looked at), so a queued request of such a
+     * container reports, and in the jar an HTTP/1.1 client closing its plain connection while
+     * nobody reads it. Elsewhere such a close is not noticed (neither Jetty nor Tomcat reads the
+     * connection then: docs/overload.md says what was looked at), so a queued request of such a
      * client leaves at its timeout. {@code task} may run after the exchange ended, and more than
      * once: it must check.
      */

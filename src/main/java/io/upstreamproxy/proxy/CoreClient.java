@@ -163,10 +163,18 @@ final class CoreClient implements ClientSide, Content.Source {
         }
     }
 
-    /** Jetty's failure listeners hear a reset stream, a failed connection and the idle timeout. */
+    /**
+     * Jetty's failure listeners hear a reset stream, a failed connection and the idle timeout;
+     * an HTTP/1.1 client's socket, which Jetty does not read while the request is handled, is
+     * watched for its close by the listener ({@link ProxyServerConnector.ClientEndPoint#whenClosedUnread}).
+     */
     @Override
     public void whenGone(Runnable task) {
         request.addFailureListener(failure -> task.run());
+        if (request.getConnectionMetaData().getHttpVersion().getVersion() < 20
+                && request.getConnectionMetaData().getConnection().getEndPoint() instanceof ProxyServerConnector.ClientEndPoint socket) {
+            socket.whenClosedUnread(task);
+        }
     }
 
     @Override
