@@ -36,6 +36,11 @@ usage: bench/run.sh [options]
   --routes N      our config gets N routes instead of one: N-1 that never match wrk's requests
                   (half host names, half path prefixes) before the catch-all, for the cost of
                   routing (compare with a run without it)
+  --b-upstream KEYS  also measure a second instance of our jar, "oursb", whose upstream has these
+                  extra members (JSON, e.g. '"queue": {"size": 100, "timeout": "1s"}'): the price
+                  of a feature configured and idle; the rounds alternate every target and the
+                  summary gives the median of oursb's CPU per request over ours'
+  --b-routes N    oursb gets N routes (as --routes; ours keeps --routes): the price of routing
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -54,7 +59,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+B_UPSTREAM= B_ROUTES= HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -74,6 +79,8 @@ while [ $# -gt 0 ]; do
     --tomcat) TOMCAT=1 ;;
     --nginx-workers) NGINX_WORKERS=$2; shift ;;
     --routes) ROUTES=$2; shift ;;
+    --b-upstream) B_UPSTREAM=$2; shift ;;
+    --b-routes) B_ROUTES=$2; shift ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
@@ -132,7 +139,7 @@ if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
 else
   NGINX_LISTEN_OPTS="" OURS_TLS=""
 fi
-free_port; P_TOMCAT=$PORT; free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
+free_port; P_OURSB=$PORT; free_port; P_TOMCAT=$PORT; free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
 
 # --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
 cat >"$TMP/backend.conf" <<EOF
@@ -208,9 +215,9 @@ backend be
 EOF
 
 # --routes N: N-1 routes before the catch-all that wrk's requests never match.
-other_routes() {
+other_routes() { # [N], default --routes
   local i
-  for i in $(seq 1 $((ROUTES - 1))); do
+  for i in $(seq 1 $((${1:-$ROUTES} - 1))); do
     if [ $((i % 2)) = 0 ]; then printf '{ "host": "site-%d.example", "upstream": "backend" }, ' "$i"
     else printf '{ "path": "/app-%d/", "upstream": "backend" }, ' "$i"; fi
   done
@@ -258,6 +265,24 @@ start nginx nginx -p "$TMP" -e "$TMP/nginx.err" -c "$TMP/nginx.conf" -g 'daemon 
 start ours java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy.json" "${OURS_LOG_OPT[@]}"
 TARGETS=(ours nginx)
 PORT_ours=$P_OURS PORT_nginx=$P_NGINX
+if [ -n "$B_UPSTREAM$B_ROUTES" ]; then # the same config but for what --b-upstream and --b-routes change
+  cat >"$TMP/upstream-proxy-b.json" <<EOF
+{
+  "listen": { "host": "127.0.0.1", "port": $P_OURSB$OURS_TLS },
+  "upstreams": {
+    "backend": {
+      "balancer": "round-robin",${B_UPSTREAM:+ $B_UPSTREAM,}
+      "servers": [ { "server": "127.0.0.1:$B1" }, { "server": "127.0.0.1:$B2" } ]
+    }
+  },
+  "routes": [ $(other_routes "${B_ROUTES:-$ROUTES}"){ "path": "/", "upstream": "backend" } ],
+  "state": { "file": "$TMP/state-b.json" }
+}
+EOF
+  # shellcheck disable=SC2086
+  start oursb java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy-b.json" "${OURS_LOG_OPT[@]}"
+  TARGETS+=(oursb); PORT_oursb=$P_OURSB
+fi
 if [ "$HAPROXY" = 1 ]; then
   start haproxy haproxy -db -f "$TMP/haproxy.cfg"
   TARGETS+=(haproxy); PORT_haproxy=$P_HAPROXY
@@ -359,6 +384,7 @@ run_wrk ours "$WARMUP"
 [ "$BARE" = 1 ] && run_wrk bare "$WARMUP"
 [ "$RAW" = 1 ] && run_wrk raw "$WARMUP"
 [ "$TOMCAT" = 1 ] && run_wrk tomcat "$WARMUP"
+[ -n "$B_UPSTREAM$B_ROUTES" ] && run_wrk oursb "$WARMUP"
 run_wrk nginx 3
 [ "$HAPROXY" = 1 ] && run_wrk haproxy 3
 
@@ -387,6 +413,8 @@ BARE_RATIOS=()
 BARE_CPU=()
 TOMCAT_RATIOS=()
 TOMCAT_CPU=()
+B_RATIOS=()
+B_CPU=()
 ERRORS=0
 for r in $(seq 1 "$ROUNDS"); do
   order=("${TARGETS[@]}")
@@ -421,6 +449,11 @@ for r in $(seq 1 "$ROUNDS"); do
     TOMCAT_CPU+=("$(awk -v a="${CPUUS[tomcat]}" -v b="${CPUUS[nginx]}" 'BEGIN {printf "%.2f", b ? a / b : 0}')")
     extra="$extra  tomcat/nginx ${TOMCAT_RATIOS[-1]} (cpu per request ${TOMCAT_CPU[-1]})"
   fi
+  if [ -n "$B_UPSTREAM$B_ROUTES" ]; then
+    B_RATIOS+=("$(awk -v a="${RPS[oursb]}" -v b="${RPS[ours]}" 'BEGIN {printf "%.3f", a / b}')")
+    B_CPU+=("$(awk -v a="${CPUUS[oursb]}" -v b="${CPUUS[ours]}" 'BEGIN {printf "%.3f", b ? a / b : 0}')")
+    extra="$extra  oursb/ours ${B_RATIOS[-1]} (cpu per request ${B_CPU[-1]})"
+  fi
   [ "$HAPROXY" = 1 ] && extra="$extra  ours/haproxy $(awk -v a="${RPS[ours]}" -v b="${RPS[haproxy]}" 'BEGIN {printf "%.3f", a / b}')"
   echo "      ratio ours/nginx $ratio$extra"
 done
@@ -433,6 +466,9 @@ echo
 echo "median ratio ours/nginx: $MEDIAN (rounds: ${RATIOS[*]}); our errors: $ERRORS"
 if [ "$TOMCAT" = 1 ]; then
   echo "median ratio tomcat/nginx: $(median "${TOMCAT_RATIOS[@]}") (rounds: ${TOMCAT_RATIOS[*]}); median CPU per request tomcat/nginx: $(median "${TOMCAT_CPU[@]}") (rounds: ${TOMCAT_CPU[*]}); the WAR's target (issue 25): >= 0.6 at <= 2x"
+fi
+if [ -n "$B_UPSTREAM$B_ROUTES" ]; then
+  echo "median ratio oursb/ours req/s: $(median "${B_RATIOS[@]}") (rounds: ${B_RATIOS[*]}); median CPU per request oursb/ours: $(median "${B_CPU[@]}") (rounds: ${B_CPU[*]})"
 fi
 if [ "$BARE" = 1 ]; then
   echo "median ratio ours/bare req/s: $(median "${BARE_RATIOS[@]}") (rounds: ${BARE_RATIOS[*]})"
