@@ -45,6 +45,9 @@ usage: bench/run.sh [options]
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
                   HAProxy and the bare servlet are left out
+  --h2            HTTP/2 rounds with h2load (-c 20 -m 10 unless H2LOAD_OPTS says otherwise): h2c
+                  with prior knowledge, or h2 over TLS with --https; ours and nginx only. The
+                  latency columns are then h2load's mean (it reports no percentiles)
   --jvm-opts STR  JVM options for our jar (default: $BENCH_JVM_OPTS or the recommended ones below)
   --profile FILE  profile our jar during the measured rounds: JFR (FILE.jfr) by default, or
                   async-profiler CPU stacks in collapsed form when ASYNC_PROFILER_LIB names
@@ -59,7 +62,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-B_UPSTREAM= B_ROUTES= HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+H2=0 B_UPSTREAM= B_ROUTES= HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
     --nginx-workers) NGINX_WORKERS=$2; shift ;;
     --routes) ROUTES=$2; shift ;;
     --b-upstream) B_UPSTREAM=$2; shift ;;
+    --h2) H2=1 ;;
     --b-routes) B_ROUTES=$2; shift ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
@@ -139,6 +143,19 @@ if [ "$HTTPS" = 1 ]; then # one certificate for both proxies
 else
   NGINX_LISTEN_OPTS="" OURS_TLS=""
 fi
+CURL_H2=()
+if [ "$H2" = 1 ]; then # ours and nginx, both speaking HTTP/2 on their listener
+  command -v h2load >/dev/null || { echo "bench: --h2 needs h2load (Debian: nghttp2-client)" >&2; exit 2; }
+  HAPROXY=0 BARE=0 RAW=0 DIRECT=0 TOMCAT=0 SYSCALLS=0
+  NGINX_LISTEN_OPTS="http2 $NGINX_LISTEN_OPTS"
+  if [ "$HTTPS" = 1 ]; then
+    OURS_TLS=${OURS_TLS/\"http2\": false/\"http2\": true}
+    CURL_H2=(--http2)
+  else
+    OURS_TLS=", \"http2\": true"
+    CURL_H2=(--http2-prior-knowledge) # nginx 1.22 speaks only HTTP/2 on a plain http2 listener
+  fi
+fi
 free_port; P_OURSB=$PORT; free_port; P_TOMCAT=$PORT; free_port; P_OURS=$PORT; free_port; P_NGINX=$PORT; free_port; P_HAPROXY=$PORT; free_port; P_BARE=$PORT; free_port; P_JETTY=$PORT; free_port; P_RAW=$PORT
 
 # --- the backend: nginx, one worker, two listeners, 200 with a small body ---------------------
@@ -170,6 +187,7 @@ error_log $TMP/nginx.err warn;
 events { worker_connections 8192; }
 http {
   $NGINX_LOG
+  keepalive_requests 1000000; # as ours: no connection closed after 1,000 requests (HTTP/2 streams too)
   client_body_temp_path $TMP/nginx-body;
   proxy_temp_path $TMP/nginx-proxy;
   upstream backend {
@@ -245,11 +263,12 @@ start() { # name, command...: runs it in the background, output to $TMP/name.out
   eval "PID_$name=$!"
 }
 ready() { # name, port[, scheme]: waits up to 30 s for a 200
-  local i pid
+  local i pid h2=()
+  case "$1" in ours | oursb | nginx) h2=("${CURL_H2[@]}") ;; esac
   eval "pid=\$PID_$1"
   for i in $(seq 1 300); do
     kill -0 "$pid" 2>/dev/null || break
-    if [ "$(curl -sk -o /dev/null -w '%{http_code}' "${3:-http}://127.0.0.1:$2/" 2>/dev/null)" = 200 ]; then return 0; fi
+    if [ "$(curl -sk "${h2[@]}" -o /dev/null -w '%{http_code}' "${3:-http}://127.0.0.1:$2/" 2>/dev/null)" = 200 ]; then return 0; fi
     sleep 0.1
   done
   echo "bench: $1 did not answer 200 on 127.0.0.1:$2; its output:" >&2
@@ -360,8 +379,28 @@ rss_mib() { # RSS of a process and its children, MiB
 TICKS=$(getconf CLK_TCK)
 WRK_TIMEOUT=2s
 [ "$CONNS" -ge 500 ] && WRK_TIMEOUT=10s
+# h2load's "time for request" figure (123us, 4.56ms, 1.2s) in microseconds
+h2_us() { awk -v t="$1" 'BEGIN { v = t + 0; if (t ~ /us$/) print v; else if (t ~ /ms$/) print v * 1000; else print v * 1e6 }'; }
+run_h2load() { # target, seconds -> sets R_* as run_wrk does
+  local port pid before after out mean
+  eval "port=\$PORT_$1 pid=\$PID_$1"
+  before=$(cpu_ticks "$pid")
+  # shellcheck disable=SC2086
+  out=$(h2load ${H2LOAD_OPTS:--c 20 -m 10} -D "$2" "$SCHEME://127.0.0.1:$port/" 2>&1) || { echo "bench: h2load failed against $1: $out" >&2; exit 1; }
+  after=$(cpu_ticks "$pid")
+  R_requests=$(echo "$out" | awk '/^requests:/ {print $8}') # succeeded
+  R_status=$(echo "$out" | awk '/^status codes:/ {print $5 + $7 + $9}') # 3xx, 4xx, 5xx
+  R_SOCK=$(echo "$out" | awk '/^requests:/ {print $10 + $12 + $14}') # failed, errored, timeout
+  R_RPS=$(echo "$out" | awk '/^finished in/ {gsub(",", "", $4); printf "%.0f", $4}')
+  mean=$(h2_us "$(echo "$out" | awk '/^time for request:/ {print $6}')")
+  R_p50_us=$mean R_p99_us=$mean
+  R_CPU=$(awk -v t=$((after - before)) -v hz="$TICKS" -v s="$2" 'BEGIN {printf "%.0f", 100 * t / hz / s}')
+  R_CPU_US=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$R_requests" 'BEGIN {printf "%.0f", n ? 1e6 * t / hz / n : 0}')
+  R_RSS=$(rss_mib "$pid")
+}
 run_wrk() { # target, seconds -> sets R_* from the RESULT line
   local port pid before after line
+  if [ "$H2" = 1 ]; then run_h2load "$@"; return; fi
   eval "port=\$PORT_$1 pid=\$PID_$1"
   before=$(cpu_ticks "$pid")
   line=$(wrk -t"$THREADS" -c"$CONNS" -d"$2"s --timeout "$WRK_TIMEOUT" -s "$ROOT/bench/report.lua" \
