@@ -64,7 +64,9 @@ class GracefulStopTest {
 
     @Test
     void twentyTwoSecondRequestsInFlightAllFinishThenExitZero() throws Exception {
-        int port = start("");
+        // An idle keep-alive connection (the client's pool may keep one) holds the stop until
+        // shutdown.timeout: 10 s, well inside the exit's wait below.
+        int port = start(", 'shutdown': {'timeout': '10s'}");
         List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             String url = "http://127.0.0.1:" + port + "/r" + i;
