@@ -380,8 +380,9 @@ public final class Main {
      * Before Jetty's graceful stop (which closes the listeners, waits for requests in flight and
      * sends HTTP/2 connections GOAWAY): HTTP/1 responses say {@code Connection: close}
      * ({@link DrainingHandler#closeConnections} says why) until no client connection is left, or
-     * none has had a request in flight for 200 ms (what remains is idle: Jetty's stop closes those
-     * after a second), or 2 s passed, or the deadline. The listeners stay open meanwhile: closing
+     * none has had a request in flight for 200 ms (what remains is idle, and stays open until its
+     * next request is answered with close, its idle timeout or the deadline:
+     * {@link io.upstreamproxy.listen.ProxyServerConnector#shutdown}), or 2 s passed, or the deadline. The listeners stay open meanwhile: closing
      * them first (ServerConnector.setAccepting(false)) measured far worse in a reuse_port
      * hand-over under wrk, 312 read errors in three hand-overs against 1 this way.
      */

@@ -64,7 +64,9 @@ class GracefulStopTest {
 
     @Test
     void twentyTwoSecondRequestsInFlightAllFinishThenExitZero() throws Exception {
-        int port = start("");
+        // An idle keep-alive connection (the client's pool may keep one) holds the stop until
+        // shutdown.timeout: 10 s, well inside the exit's wait below.
+        int port = start(", 'shutdown': {'timeout': '10s'}");
         List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             String url = "http://127.0.0.1:" + port + "/r" + i;
@@ -117,6 +119,46 @@ class GracefulStopTest {
             assertTrue(c.closedByPeer());
         }
         assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)));
+    }
+
+    /**
+     * A keep-alive connection idle when Jetty's graceful part begins (the listener closed, a
+     * request on another connection still in flight) is not closed: Jetty would shorten its idle
+     * timeout to a second, and a client whose next request crossed that close would get no
+     * answer. Its next request, sent well after that second, is answered with
+     * {@code Connection: close}; then the connection closes and the stop ends.
+     */
+    @Test
+    void anIdleKeepAliveConnectionIsNotClosedWhileDrainingItsNextRequestIsAnsweredWithClose() throws Exception {
+        int port = start("");
+        slow.delayMillis = 0;
+        try (RawHttp idle = RawHttp.connect(port); RawHttp busy = RawHttp.connect(port)) {
+            idle.send("GET /first HTTP/1.1\r\nHost: app\r\n\r\n");
+            assertEquals(200, idle.read().status());
+            // In flight for 6 s: the stop's first step (Connection: close, 2 s at most while a
+            // request is in flight) ends, the listener closes, and Jetty's second would pass.
+            slow.delayMillis = 6_000;
+            busy.send("GET /slow HTTP/1.1\r\nHost: app\r\n\r\n");
+            Http.await("the slow request at the server", Duration.ofSeconds(30), () -> slow.hits.get() == 2);
+            proxy.terminate();
+            Http.await("the listener closed", Duration.ofSeconds(30), () -> !accepts(port));
+            assertEquals(200, busy.read().status()); // the listener has been closed for seconds by now
+            slow.delayMillis = 0;
+            idle.send("GET /next HTTP/1.1\r\nHost: app\r\n\r\n");
+            RawHttp.Reply next = idle.read();
+            assertEquals(200, next.status());
+            assertEquals("close", next.headers().get("connection"), next.head());
+            assertTrue(idle.closedByPeer());
+        }
+        assertEquals(0, proxy.exitCode(Duration.ofSeconds(30)), () -> String.join("\n", proxy.err));
+    }
+
+    private static boolean accepts(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     /**
