@@ -11,6 +11,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.io.IdleTimeout;
 import org.eclipse.jetty.io.ManagedSelector;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.io.SocketChannelEndPoint;
@@ -37,6 +38,9 @@ import org.eclipse.jetty.util.thread.Scheduler;
 public final class ProxyServerConnector extends ServerConnector {
     /** How long before the stop's deadline the idle connections left are closed: the close itself takes a moment. */
     private static final long IDLE_CLOSE_MARGIN_MS = 250;
+    /** How long a connection may stay idle once a stop has closed the listener. */
+    static final long IDLE_GRACE_MS = 3000;
+
     ProxyServerConnector(Server server, ConnectionFactory... factories) {
         super(server, -1, Math.max(1, Runtime.getRuntime().availableProcessors()), factories);
     }
@@ -57,22 +61,29 @@ public final class ProxyServerConnector extends ServerConnector {
     }
 
     /**
-     * A stop closes the listener and waits for the connections to end, without shortening their
-     * idle timeout as Jetty does (to a second): a keep-alive connection idle at that moment may
-     * carry the client's next request at any time, and closing it then gives that request a
+     * A stop closes the listener and waits for the connections to end. Jetty shortens their idle
+     * timeout to a second, counted from their last activity: a keep-alive connection idle for a
+     * second then closes at once, and the client's next request, crossing that close, gets a
      * read error (no answer, the connection closed) instead of an answer. Measured in ten
      * reuse_port hand-overs under load: 1-2 wrk read errors, ten EOFs without a byte of answer
      * in one hand-over on a loaded machine, every one within the second after the listener
-     * closed. Left open, the connection's next request is answered with {@code Connection: close}
-     * ({@link DrainingHandler}); one still idle ends at its own idle timeout or at
-     * {@code shutdown.timeout}, whichever comes first. Connections still open then are idle ones
-     * (requests in flight are the graceful handler's to wait for), so the listener's part of the
-     * stop ends there, just before the stop's deadline, and the stop closes them and succeeds
-     * rather than failing for want of a request nobody sent.
+     * closed. Here every connection is given {@link #IDLE_GRACE_MS} from the listener's close:
+     * its next request within that time is answered with {@code Connection: close}
+     * ({@link DrainingHandler}), and one that stays idle closes then. Idle connections cannot
+     * hold a restart for long (with an inherited socket, systemd starts the new process only
+     * when this one has exited), and a busy client's connection is never idle that long.
+     * Whatever is still open just before the stop's deadline is idle (requests in flight are the
+     * graceful handler's to wait for), so the listener's part of the stop ends there, and the
+     * stop closes them and succeeds.
      */
     @Override
     public CompletableFuture<Void> shutdown() {
-        setShutdownIdleTimeout(getIdleTimeout());
+        for (EndPoint e : getConnectedEndPoints()) {
+            if (e instanceof IdleTimeout t) {
+                t.notIdle(); // the grace counts from now, not from each connection's last request
+            }
+        }
+        setShutdownIdleTimeout(Math.min(getIdleTimeout(), IDLE_GRACE_MS));
         CompletableFuture<Void> drained = new CompletableFuture<>();
         super.shutdown().whenComplete((v, x) -> {
             if (x == null) {
