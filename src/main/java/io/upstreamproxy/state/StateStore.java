@@ -47,9 +47,10 @@ public interface StateStore {
      * can be computed again. Called without any lock held. A store without other writers never
      * conflicts, hence the empty default.
      *
+     * @param conflict the refusal; its {@link StateConflictException#revision} says how far to catch up
      * @throws StoreUnavailableException when the store cannot be read in time
      */
-    default void catchUp() {
+    default void catchUp(StateConflictException conflict) {
     }
 
     /**

@@ -156,7 +156,7 @@ public final class ChangeApplier {
                             + attempt + " attempts: " + e.getMessage());
                 }
                 try {
-                    store.catchUp();
+                    store.catchUp(e);
                 } catch (StoreUnavailableException u) {
                     throw new ChangeRejected(Reason.STORE_UNAVAILABLE, "change not applied: " + u.getMessage());
                 }

@@ -68,7 +68,7 @@ class SharedStoreChangesTest {
         }
 
         @Override
-        public void catchUp() {
+        public void catchUp(StateConflictException conflict) {
             catchUps++;
             onCatchUp.run();
         }
