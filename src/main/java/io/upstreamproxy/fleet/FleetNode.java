@@ -116,13 +116,7 @@ public final class FleetNode implements AutoCloseable {
     private boolean differencesLogged; // sync thread only
     private final Set<String> dirty = new LinkedHashSet<>(); // upstreams the watch touched, not applied yet; sync thread only
     private int failures; // sync thread only
-    /**
-     * The revision up to which every change under the prefix is in the mirror, its apply run or
-     * queued on the sync thread: the watch's events come in revision order, so its last event's;
-     * a full read's. Written on the sync thread, awaited by writers catching up, hence a monitor.
-     */
-    private long delivered; // guarded by deliveries
-    private final Object deliveries = new Object();
+    private final Delivered delivered = new Delivered();
     private final AtomicLong fullReads = new AtomicLong();
     private final AtomicLong catchUps = new AtomicLong();
 
@@ -296,7 +290,7 @@ public final class FleetNode implements AutoCloseable {
             read.put(calls.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
         }
         mirror.replace(read, revision);
-        delivered(revision); // the caller applies it in this same task
+        delivered.upTo(revision); // the caller applies it in this same task
         return revision;
     }
 
@@ -467,36 +461,7 @@ public final class FleetNode implements AutoCloseable {
             sync.execute(this::applyDirty); // behind the responses queued meanwhile: one apply for all of them
         }
         dirty.addAll(touched);
-        delivered(newest); // after the apply is queued: a catch-up's task queued from now runs after it
-    }
-
-    private void delivered(long revision) {
-        synchronized (deliveries) {
-            if (revision > delivered) {
-                delivered = revision;
-                deliveries.notifyAll();
-            }
-        }
-    }
-
-    /** Waits at most {@link #CATCH_UP_WAIT} for the watch to have delivered {@code revision}; false when it did not. */
-    private boolean awaitDelivered(long revision) {
-        long deadline = System.nanoTime() + CATCH_UP_WAIT.toNanos();
-        synchronized (deliveries) {
-            while (delivered < revision) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return false;
-                }
-                try {
-                    deliveries.wait(TimeUnit.NANOSECONDS.toMillis(left) + 1);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreUnavailableException("interrupted while waiting for etcd's watch");
-                }
-            }
-            return true;
-        }
+        delivered.upTo(newest); // after the apply is queued: a catch-up's task queued from now runs after it
     }
 
     /**
@@ -524,7 +489,7 @@ public final class FleetNode implements AutoCloseable {
      */
     private void catchUp(long revision) {
         catchUps.incrementAndGet();
-        if (revision > 0 && connected && awaitDelivered(revision)) {
+        if (revision > 0 && connected && delivered.await(revision, CATCH_UP_WAIT)) {
             onSyncThread(() -> { }); // the apply of what was delivered is queued before this
             return;
         }
