@@ -31,6 +31,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +77,7 @@ final class EtcdStateStore implements StateStore {
     private final WriteFence fence;
     private volatile boolean shared;
     private volatile boolean joining;
-    private volatile Runnable catchUp = () -> { };
+    private volatile LongConsumer catchUp = revision -> { };
     private volatile Runnable rejoin = () -> { };
 
     EtcdStateStore(StateStore cache, KV kv, String prefix, String instance, Duration timeout, EtcdMirror mirror) {
@@ -98,7 +99,8 @@ final class EtcdStateStore implements StateStore {
         this.shared = true;
     }
 
-    void onCatchUp(Runnable r) {
+    /** Catches up with a revision (0: not known) after a refused commit. */
+    void onCatchUp(LongConsumer r) {
         this.catchUp = r;
     }
 
@@ -148,8 +150,8 @@ final class EtcdStateStore implements StateStore {
     }
 
     @Override
-    public void catchUp() {
-        catchUp.run();
+    public void catchUp(StateConflictException conflict) {
+        catchUp.accept(conflict.revision());
     }
 
     @Override
@@ -232,7 +234,7 @@ final class EtcdStateStore implements StateStore {
             }
             fence.seen(WriteFence.heldValue(r), WriteFence.heldAt(r));
             throw new StateConflictException("another instance changed " + diff.keySet() + " first (etcd revision "
-                    + r.getHeader().getRevision() + ")");
+                    + r.getHeader().getRevision() + ")", r.getHeader().getRevision());
         }
         return r.getHeader().getRevision();
     }
@@ -286,7 +288,8 @@ final class EtcdStateStore implements StateStore {
             }
         }
         if (!inEtcd.equals(new TreeMap<>(after))) {
-            throw new StateConflictException("etcd changed since this instance applied it (revision " + r.getHeader().getRevision() + ")");
+            throw new StateConflictException("etcd changed since this instance applied it (revision " + r.getHeader().getRevision() + ")",
+                    r.getHeader().getRevision());
         }
     }
 
@@ -301,7 +304,8 @@ final class EtcdStateStore implements StateStore {
         }
         EtcdMirror.Entry seen = mirror.entry(key);
         if (seen == null || !had.equals(seen.value())) {
-            throw new StateConflictException("another instance changed " + key + " first");
+            throw new StateConflictException("another instance changed " + key + " first",
+                    seen == null ? 0 : seen.revision());
         }
         return seen.revision();
     }

@@ -42,6 +42,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +81,13 @@ public final class FleetNode implements AutoCloseable {
     private static final long READ_RETRY_MILLIS = 50;
     /** For {@link #catchUpIfBehind}: the sync thread must not wait long on a member that died. */
     private static final Duration POLL_TIMEOUT = Duration.ofSeconds(1);
+    /**
+     * After a refused write: how long to wait for the watch to bring the change that won before
+     * reading everything instead. The watch brings it in milliseconds; a full read per conflict
+     * (a linearizable read of every key, then every upstream rebuilt and saved) held an instance
+     * to 4-12 writes a second while six writers contended for one server.
+     */
+    private static final Duration CATCH_UP_WAIT = Duration.ofMillis(500);
 
     private final FleetConfig config;
     private final Client client;
@@ -108,6 +116,9 @@ public final class FleetNode implements AutoCloseable {
     private boolean differencesLogged; // sync thread only
     private final Set<String> dirty = new LinkedHashSet<>(); // upstreams the watch touched, not applied yet; sync thread only
     private int failures; // sync thread only
+    private final Delivered delivered = new Delivered();
+    private final AtomicLong fullReads = new AtomicLong();
+    private final AtomicLong catchUps = new AtomicLong();
 
     private FleetNode(ProxyConfig proxyConfig, StateStore cache) {
         this.config = proxyConfig.fleet(); // the rest of the config follows reloads: changes.config()
@@ -247,6 +258,7 @@ public final class FleetNode implements AutoCloseable {
 
     /** Reads every key, seeds or joins where this instance's config is not in etcd yet, then applies. */
     private long fullRead(EtcdCalls calls) {
+        fullReads.incrementAndGet();
         for (int round = 0; ; round++) {
             long revision = readAll(calls, false);
             EtcdMirror.Entry self = mirror.entry(EtcdKeys.INSTANCES + config.instance());
@@ -278,6 +290,7 @@ public final class FleetNode implements AutoCloseable {
             read.put(calls.relative(kv.getKey()), new EtcdMirror.Entry(kv.getValue().toString(StandardCharsets.UTF_8), kv.getModRevision()));
         }
         mirror.replace(read, revision);
+        delivered.upTo(revision); // the caller applies it in this same task
         return revision;
     }
 
@@ -433,8 +446,10 @@ public final class FleetNode implements AutoCloseable {
             LOG.info("fleet: etcd watch resumed");
         }
         Set<String> touched = new LinkedHashSet<>();
+        long newest = 0;
         for (WatchEvent e : response.getEvents()) {
             KeyValue kv = e.getKeyValue();
+            newest = Math.max(newest, kv.getModRevision());
             String key = etcd.relative(kv.getKey());
             boolean put = e.getEventType() == WatchEvent.EventType.PUT;
             String value = put ? kv.getValue().toString(StandardCharsets.UTF_8) : null;
@@ -446,6 +461,7 @@ public final class FleetNode implements AutoCloseable {
             sync.execute(this::applyDirty); // behind the responses queued meanwhile: one apply for all of them
         }
         dirty.addAll(touched);
+        delivered.upTo(newest); // after the apply is queued: a catch-up's task queued from now runs after it
     }
 
     /**
@@ -460,8 +476,23 @@ public final class FleetNode implements AutoCloseable {
         applyAll(now);
     }
 
-    /** After a refused save: read everything again and apply it, on the sync thread; the caller then retries. */
-    private void catchUp() {
+    /**
+     * After a refused save, before the caller computes its change again: brings this instance up
+     * to {@code revision} (0: not known), the etcd revision that refused it. The watch delivers
+     * that revision in milliseconds: wait for it, then for the sync thread to apply it. Only when
+     * it does not come in {@link #CATCH_UP_WAIT} (watch broken or cancelled, a write outside the
+     * prefix at that revision) read everything again and apply it.
+     *
+     * <p>Example: another instance drains server 1 at revision 90; this one's PATCH of server 1
+     * is refused at revision 90 while its watch is at 89; the event for 90 comes, its apply runs,
+     * the PATCH is computed again over drain=true. No read of etcd.
+     */
+    private void catchUp(long revision) {
+        catchUps.incrementAndGet();
+        if (revision > 0 && connected && delivered.await(revision, CATCH_UP_WAIT)) {
+            onSyncThread(() -> { }); // the apply of what was delivered is queued before this
+            return;
+        }
         try {
             // jitter: instances that lost the same race do not all come back at the same instant
             Thread.sleep(java.util.concurrent.ThreadLocalRandom.current().nextInt(10));
@@ -469,10 +500,15 @@ public final class FleetNode implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new StoreUnavailableException("interrupted while reading etcd");
         }
-        Future<?> f = sync.submit(() -> {
-            long revision = fullRead(etcd);
-            LOG.debug("fleet: caught up at revision {}", revision);
+        onSyncThread(() -> {
+            long read = fullRead(etcd);
+            LOG.debug("fleet: caught up at revision {}", read);
         });
+    }
+
+    /** Runs a task on the sync thread and waits for it (bounded); a failure is a {@link StoreUnavailableException}. */
+    private void onSyncThread(Runnable task) {
+        Future<?> f = sync.submit(task);
         try {
             f.get(READ_TIMEOUT.toMillis() * 2, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -526,6 +562,21 @@ public final class FleetNode implements AutoCloseable {
             watchPaused = false;
             startWatch(appliedRevision + 1);
         }).get();
+    }
+
+    /** Test hook: runs a task on the sync thread, after what is queued there (as a busy sync thread would). */
+    void queueOnSyncThread(Runnable task) {
+        sync.execute(task);
+    }
+
+    /** Test hook: how many full reads of etcd this instance made. */
+    long fullReads() {
+        return fullReads.get();
+    }
+
+    /** Test hook: how many catch-ups after a refused write began. */
+    long catchUps() {
+        return catchUps.get();
     }
 
     /** All keys this instance has seen, relative to the prefix (tests, benchmark). */

@@ -8,7 +8,20 @@ package io.upstreamproxy.state;
 public class StateConflictException extends StateException {
     private static final long serialVersionUID = 1L;
 
+    private final long revision;
+
     public StateConflictException(String message) {
+        this(message, 0);
+    }
+
+    /** {@code revision}: the store's revision that holds the other writer's change (0: not known). */
+    public StateConflictException(String message, long revision) {
         super(message);
+        this.revision = revision;
+    }
+
+    /** The store's revision that holds the other writer's change; 0 when not known. */
+    public long revision() {
+        return revision;
     }
 }

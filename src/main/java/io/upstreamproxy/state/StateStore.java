@@ -44,12 +44,14 @@ public interface StateStore {
     /**
      * After a {@link StateConflictException}: returns once the caller's state has caught up with
      * what the other writer saved (a shared store applies it through the caller), so the change
-     * can be computed again. Called without any lock held. A store without other writers never
+     * can be computed again. Called under the caller's write lock, without its state lock (the
+     * catch-up applies through that one). A store without other writers never
      * conflicts, hence the empty default.
      *
+     * @param conflict the refusal; its {@link StateConflictException#revision} says how far to catch up
      * @throws StoreUnavailableException when the store cannot be read in time
      */
-    default void catchUp() {
+    default void catchUp(StateConflictException conflict) {
     }
 
     /**

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -306,6 +307,37 @@ class FleetIT {
         Set<Integer> out = new HashSet<>();
         p.registry().get("backend").servers().forEach(s -> out.add(s.id()));
         return out;
+    }
+
+    @Test
+    void writeRefusedByAnotherInstancesChangeCatchesUpFromTheWatchWithoutAFullRead() throws Exception {
+        RunningProxy a = proxy("a");
+        RunningProxy b = proxy("b");
+        long reads = node(b).fullReads();
+        CountDownLatch busy = new CountDownLatch(1);
+        node(b).queueOnSyncThread(() -> { // b has not applied a's change when its own write is sent
+            try {
+                busy.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            assertEquals(200, patch(a, 1, "{\"weight\": 5}").statusCode());
+            Future<HttpResponse<String>> drain = pool.submit(() -> patch(b, 1, "{\"drain\": true}"));
+            Http.await("b's write refused by a's, b catching up", Duration.ofSeconds(5), () -> node(b).catchUps() > 0);
+            busy.countDown();
+            HttpResponse<String> r = drain.get(10, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.body());
+        } finally {
+            busy.countDown();
+            pool.shutdownNow();
+        }
+        assertEquals(reads, node(b).fullReads(), "b read everything again instead of waiting for the watch");
+        assertEquals(y.address() + " weight=5 drain=true down=false max_fails=1", intent(b).get(1));
+        Http.await("a applies b's drain", WITHIN, () -> drained(a, 1));
+        assertEquals(intent(a), intent(b));
     }
 
     @Test

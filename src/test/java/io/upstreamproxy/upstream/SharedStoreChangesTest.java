@@ -68,7 +68,7 @@ class SharedStoreChangesTest {
         }
 
         @Override
-        public void catchUp() {
+        public void catchUp(StateConflictException conflict) {
             catchUps++;
             onCatchUp.run();
         }
@@ -119,6 +119,46 @@ class SharedStoreChangesTest {
         changes.apply(new Change.SyncUpstream("backend"));
         assertEquals(saves, store.saved.size());
         assertEquals(3, backend.servers().size());
+    }
+
+    @Test
+    void aWriteThatLostARaceIsRetriedBeforeTheInstancesLaterWrites() throws Exception {
+        List<String> commits = java.util.Collections.synchronizedList(new ArrayList<>());
+        store.onCommit = () -> commits.add(Thread.currentThread().getName());
+        store.failures.add(new StateConflictException("another instance changed servers/1 first"));
+        ExecutorService later = Executors.newSingleThreadExecutor(r -> new Thread(r, "later"));
+        try {
+            Future<?>[] second = new Future<?>[1];
+            store.onCatchUp = () -> {
+                // a later write arrives while the first catches up; it must wait for the first's retry
+                Thread[] t = new Thread[1];
+                CountDownLatch started = new CountDownLatch(1);
+                second[0] = later.submit(() -> {
+                    t[0] = Thread.currentThread();
+                    started.countDown();
+                    changes.apply(new Change.PatchServer("backend", 2, weight(7), false));
+                });
+                try {
+                    assertTrue(started.await(10, TimeUnit.SECONDS));
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (commits.size() < 2 && t[0].getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+                        Thread.onSpinWait(); // until it committed, or waits for the write lock
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            String first = Thread.currentThread().getName();
+
+            changes.apply(new Change.PatchServer("backend", 1, weight(4), false));
+            second[0].get(10, TimeUnit.SECONDS);
+
+            assertEquals(List.of(first, first, "later"), commits, "refused, retried, then the later write");
+            assertEquals(4, backend.server(1).config().weight());
+            assertEquals(7, backend.server(2).config().weight());
+        } finally {
+            later.shutdownNow();
+        }
     }
 
     @Test
