@@ -5,6 +5,7 @@ import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.http.JsonErrorHandler;
 import io.upstreamproxy.logging.LogSetup;
@@ -206,6 +207,11 @@ public final class Main {
         }
         server.setHandler(new DrainingHandler(handlers)); // a stop waits for requests in flight, and serves those arriving meanwhile
         server.setStopTimeout(config.shutdown().timeout().toMillis());
+        for (org.eclipse.jetty.server.Connector c : server.getConnectors()) {
+            if (c instanceof ProxyServerConnector p) {
+                p.idleTimeoutAtStop(config.shutdown().idleTimeout().toMillis());
+            }
+        }
         // Closed once the graceful part of a stop is over, before the thread pool stops: the
         // upstream client's selectors run on that pool, and would hold its stop for the timeout.
         server.addManaged(new AbstractLifeCycle() {

@@ -136,7 +136,7 @@ public final class ConfigLoader {
                 sticky, outliers, overload);
     }
 
-    /** {@code "shutdown": {"delay": "5s", "timeout": "30s"}}: see {@link ProxyConfig.Shutdown}. */
+    /** {@code "shutdown": {"delay": "5s", "timeout": "30s", "idle_timeout": "1s"}}: see {@link ProxyConfig.Shutdown}. */
     private static ProxyConfig.Shutdown readShutdown(JsonFields s) {
         if (s == null) {
             return ProxyConfig.Shutdown.DEFAULT;
@@ -144,7 +144,8 @@ public final class ConfigLoader {
         ProxyConfig.Shutdown d = ProxyConfig.Shutdown.DEFAULT;
         ProxyConfig.Shutdown c = new ProxyConfig.Shutdown(
                 s.duration("delay", d.delay(), Duration.ZERO, Duration.ofMinutes(10)),
-                s.duration("timeout", d.timeout(), Duration.ZERO, Duration.ofHours(1)));
+                s.duration("timeout", d.timeout(), Duration.ZERO, Duration.ofHours(1)),
+                s.duration("idle_timeout", d.idleTimeout(), Duration.ZERO, Duration.ofHours(1)));
         s.finish();
         return c;
     }

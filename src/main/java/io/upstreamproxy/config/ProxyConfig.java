@@ -67,10 +67,12 @@ public record ProxyConfig(Path source, List<Listen> listeners, Map<String, Upstr
     /**
      * {@code shutdown}: on SIGTERM {@code /api/ready} answers 503 for {@code delay} while
      * everything else goes on (an outer balancer stops sending), then the listeners close and
-     * requests in flight have until {@code timeout} to finish.
+     * requests in flight have until {@code timeout} to finish; a keep-alive connection with no
+     * request in flight stays open {@code idleTimeout} from the listeners' close for its client's
+     * next request (answered with {@code Connection: close}), then closes.
      */
-    public record Shutdown(Duration delay, Duration timeout) {
-        public static final Shutdown DEFAULT = new Shutdown(Duration.ZERO, Duration.ofSeconds(30));
+    public record Shutdown(Duration delay, Duration timeout, Duration idleTimeout) {
+        public static final Shutdown DEFAULT = new Shutdown(Duration.ZERO, Duration.ofSeconds(30), Duration.ofSeconds(1));
     }
 
     /**

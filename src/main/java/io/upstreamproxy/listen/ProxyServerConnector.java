@@ -1,5 +1,6 @@
 package io.upstreamproxy.listen;
 
+import io.upstreamproxy.config.ProxyConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectableChannel;
@@ -38,8 +39,7 @@ import org.eclipse.jetty.util.thread.Scheduler;
 public final class ProxyServerConnector extends ServerConnector {
     /** How long before the stop's deadline the idle connections left are closed: the close itself takes a moment. */
     private static final long IDLE_CLOSE_MARGIN_MS = 250;
-    /** How long a connection may stay idle once a stop has closed the listener. */
-    static final long IDLE_GRACE_MS = 3000;
+    private volatile long idleAtStopMillis = ProxyConfig.Shutdown.DEFAULT.idleTimeout().toMillis();
 
     ProxyServerConnector(Server server, ConnectionFactory... factories) {
         super(server, -1, Math.max(1, Runtime.getRuntime().availableProcessors()), factories);
@@ -67,15 +67,21 @@ public final class ProxyServerConnector extends ServerConnector {
      * read error (no answer, the connection closed) instead of an answer. Measured in ten
      * reuse_port hand-overs under load: 1-2 wrk read errors, ten EOFs without a byte of answer
      * in one hand-over on a loaded machine, every one within the second after the listener
-     * closed. Here every connection is given {@link #IDLE_GRACE_MS} from the listener's close:
-     * its next request within that time is answered with {@code Connection: close}
-     * ({@link DrainingHandler}), and one that stays idle closes then. Idle connections cannot
-     * hold a restart for long (with an inherited socket, systemd starts the new process only
-     * when this one has exited), and a busy client's connection is never idle that long.
+     * closed. Here every connection is given {@code shutdown.idle_timeout} counted from the
+     * listener's close ({@link #idleTimeoutAtStop}): its next request within that time is
+     * answered with {@code Connection: close} ({@link DrainingHandler}), and one that stays idle
+     * closes then. Idle connections cannot hold a restart for long (with an inherited socket,
+     * systemd starts the new process only when this one has exited), and a busy client's
+     * connection is not idle that long.
      * Whatever is still open just before the stop's deadline is idle (requests in flight are the
      * graceful handler's to wait for), so the listener's part of the stop ends there, and the
      * stop closes them and succeeds.
      */
+    /** {@code shutdown.idle_timeout}: how long, once a stop has closed the listener, a connection may stay idle. */
+    public void idleTimeoutAtStop(long millis) {
+        idleAtStopMillis = millis;
+    }
+
     @Override
     public CompletableFuture<Void> shutdown() {
         for (EndPoint e : getConnectedEndPoints()) {
@@ -83,7 +89,7 @@ public final class ProxyServerConnector extends ServerConnector {
                 t.notIdle(); // the grace counts from now, not from each connection's last request
             }
         }
-        setShutdownIdleTimeout(Math.min(getIdleTimeout(), IDLE_GRACE_MS));
+        setShutdownIdleTimeout(Math.min(getIdleTimeout(), idleAtStopMillis));
         CompletableFuture<Void> drained = new CompletableFuture<>();
         super.shutdown().whenComplete((v, x) -> {
             if (x == null) {

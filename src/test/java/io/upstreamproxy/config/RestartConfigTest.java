@@ -25,7 +25,7 @@ class RestartConfigTest {
     @Test
     void defaultsToNoDelayThirtySecondsNoProxyProtocolNoReusePort() {
         ProxyConfig c = parse("", "", "");
-        assertEquals(new ProxyConfig.Shutdown(Duration.ZERO, Duration.ofSeconds(30)), c.shutdown());
+        assertEquals(new ProxyConfig.Shutdown(Duration.ZERO, Duration.ofSeconds(30), Duration.ofSeconds(1)), c.shutdown());
         assertNull(c.listen().proxyProtocol());
         assertFalse(c.listen().reusePort());
         assertNull(c.upstreams().get("b").sendProxyProtocol());
@@ -34,8 +34,8 @@ class RestartConfigTest {
     @Test
     void readsEveryKey() {
         ProxyConfig c = parse("'listen': {'port': 80, 'reuse_port': true, 'proxy_protocol': {'trusted': ['10.0.0.0/8', '::1']}}, ",
-                ", 'send_proxy_protocol': 'v2'", ", 'shutdown': {'delay': '5s', 'timeout': '1m'}");
-        assertEquals(new ProxyConfig.Shutdown(Duration.ofSeconds(5), Duration.ofMinutes(1)), c.shutdown());
+                ", 'send_proxy_protocol': 'v2'", ", 'shutdown': {'delay': '5s', 'timeout': '1m', 'idle_timeout': '3s'}");
+        assertEquals(new ProxyConfig.Shutdown(Duration.ofSeconds(5), Duration.ofMinutes(1), Duration.ofSeconds(3)), c.shutdown());
         assertEquals(List.of(Cidr.parse("10.0.0.0/8"), Cidr.parse("::1")), c.listen().proxyProtocol().trusted());
         assertTrue(c.listen().reusePort());
         assertEquals("v2", c.upstreams().get("b").sendProxyProtocol());

@@ -132,7 +132,7 @@ class GracefulStopTest {
      */
     @Test
     void anIdleKeepAliveConnectionIsNotClosedWhileDrainingItsNextRequestIsAnsweredWithClose() throws Exception {
-        int port = start("");
+        int port = start(", 'shutdown': {'idle_timeout': '5s'}");
         slow.delayMillis = 0;
         try (RawHttp idle = RawHttp.connect(port); RawHttp silent = RawHttp.connect(port); RawHttp busy = RawHttp.connect(port)) {
             idle.send("GET /first HTTP/1.1\r\nHost: app\r\n\r\n");
