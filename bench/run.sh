@@ -41,6 +41,8 @@ usage: bench/run.sh [options]
                   of a feature configured and idle; the rounds alternate every target and the
                   summary gives the median of oursb's CPU per request over ours'
   --b-routes N    oursb gets N routes (as --routes; ours keeps --routes): the price of routing
+  --b-jar FILE    oursb runs this jar (another build) with ours' config: what a change bought,
+                  back to back
   --no-access-log turn the access log off in every proxy (default: each logs as it does by default)
   --https         HTTPS round: ours and nginx both terminate TLS (HTTP/1.1, the same self-signed
                   EC P-256 certificate made here with openssl) in front of the plain backend;
@@ -62,7 +64,7 @@ EOF
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=10 ROUNDS=5 CONNS=50 THREADS=2 WARMUP=90
-H2=0 B_UPSTREAM= B_ROUTES= HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
+H2=0 B_UPSTREAM= B_ROUTES= B_JAR= HAPROXY=auto BARE=0 RAW=0 DIRECT=0 TOMCAT=0 NGINX_WORKERS=$(nproc) ROUTES=1 ACCESS_LOG=1 PROFILE= KEEP=0 JAR=$ROOT/target/upstream-proxy.jar HTTPS=0 SYSCALLS=0
 # The flags README.md recommends for the jar (see "Benchmark" there for why).
 JVM_OPTS=${BENCH_JVM_OPTS-"-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+ExitOnOutOfMemoryError"}
 
@@ -85,6 +87,7 @@ while [ $# -gt 0 ]; do
     --b-upstream) B_UPSTREAM=$2; shift ;;
     --h2) H2=1 ;;
     --b-routes) B_ROUTES=$2; shift ;;
+    --b-jar) B_JAR=$(realpath "$2"); shift ;;
     --no-access-log) ACCESS_LOG=0 ;;
     --https) HTTPS=1 ;;
     --jvm-opts) JVM_OPTS=$2; shift ;;
@@ -284,7 +287,7 @@ start nginx nginx -p "$TMP" -e "$TMP/nginx.err" -c "$TMP/nginx.conf" -g 'daemon 
 start ours java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy.json" "${OURS_LOG_OPT[@]}"
 TARGETS=(ours nginx)
 PORT_ours=$P_OURS PORT_nginx=$P_NGINX
-if [ -n "$B_UPSTREAM$B_ROUTES" ]; then # the same config but for what --b-upstream and --b-routes change
+if [ -n "$B_UPSTREAM$B_ROUTES$B_JAR" ]; then # the same config but for what --b-upstream and --b-routes change
   cat >"$TMP/upstream-proxy-b.json" <<EOF
 {
   "listen": { "host": "127.0.0.1", "port": $P_OURSB$OURS_TLS },
@@ -299,7 +302,7 @@ if [ -n "$B_UPSTREAM$B_ROUTES" ]; then # the same config but for what --b-upstre
 }
 EOF
   # shellcheck disable=SC2086
-  start oursb java $JVM_OPTS -jar "$JAR" --config "$TMP/upstream-proxy-b.json" "${OURS_LOG_OPT[@]}"
+  start oursb java $JVM_OPTS -jar "${B_JAR:-$JAR}" --config "$TMP/upstream-proxy-b.json" "${OURS_LOG_OPT[@]}"
   TARGETS+=(oursb); PORT_oursb=$P_OURSB
 fi
 if [ "$HAPROXY" = 1 ]; then
@@ -423,7 +426,7 @@ run_wrk ours "$WARMUP"
 [ "$BARE" = 1 ] && run_wrk bare "$WARMUP"
 [ "$RAW" = 1 ] && run_wrk raw "$WARMUP"
 [ "$TOMCAT" = 1 ] && run_wrk tomcat "$WARMUP"
-[ -n "$B_UPSTREAM$B_ROUTES" ] && run_wrk oursb "$WARMUP"
+[ -n "$B_UPSTREAM$B_ROUTES$B_JAR" ] && run_wrk oursb "$WARMUP"
 run_wrk nginx 3
 [ "$HAPROXY" = 1 ] && run_wrk haproxy 3
 
@@ -488,7 +491,7 @@ for r in $(seq 1 "$ROUNDS"); do
     TOMCAT_CPU+=("$(awk -v a="${CPUUS[tomcat]}" -v b="${CPUUS[nginx]}" 'BEGIN {printf "%.2f", b ? a / b : 0}')")
     extra="$extra  tomcat/nginx ${TOMCAT_RATIOS[-1]} (cpu per request ${TOMCAT_CPU[-1]})"
   fi
-  if [ -n "$B_UPSTREAM$B_ROUTES" ]; then
+  if [ -n "$B_UPSTREAM$B_ROUTES$B_JAR" ]; then
     B_RATIOS+=("$(awk -v a="${RPS[oursb]}" -v b="${RPS[ours]}" 'BEGIN {printf "%.3f", a / b}')")
     B_CPU+=("$(awk -v a="${CPUUS[oursb]}" -v b="${CPUUS[ours]}" 'BEGIN {printf "%.3f", b ? a / b : 0}')")
     extra="$extra  oursb/ours ${B_RATIOS[-1]} (cpu per request ${B_CPU[-1]})"
@@ -506,7 +509,7 @@ echo "median ratio ours/nginx: $MEDIAN (rounds: ${RATIOS[*]}); our errors: $ERRO
 if [ "$TOMCAT" = 1 ]; then
   echo "median ratio tomcat/nginx: $(median "${TOMCAT_RATIOS[@]}") (rounds: ${TOMCAT_RATIOS[*]}); median CPU per request tomcat/nginx: $(median "${TOMCAT_CPU[@]}") (rounds: ${TOMCAT_CPU[*]}); the WAR's target (issue 25): >= 0.6 at <= 2x"
 fi
-if [ -n "$B_UPSTREAM$B_ROUTES" ]; then
+if [ -n "$B_UPSTREAM$B_ROUTES$B_JAR" ]; then
   echo "median ratio oursb/ours req/s: $(median "${B_RATIOS[@]}") (rounds: ${B_RATIOS[*]}); median CPU per request oursb/ours: $(median "${B_CPU[@]}") (rounds: ${B_CPU[*]})"
 fi
 if [ "$BARE" = 1 ]; then
