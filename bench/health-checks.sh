@@ -29,9 +29,10 @@ JAR=$ROOT/target/upstream-proxy.jar
 
 TMP=$(mktemp -d /tmp/upstream-proxy-health-bench.XXXXXX)
 PIDS=()
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -61,19 +61,7 @@ trap 'exit 130' INT TERM
 
 # --- the backend: nginx, one worker, 200 with a small body ----------------------------------------
 free_port; B=$PORT
-cat >"$TMP/backend.conf" <<EOF
-worker_processes 1;
-pid $TMP/backend.pid;
-error_log $TMP/backend.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$B; location / { default_type text/plain; return 200 "hello\n"; } }
-}
-EOF
-nginx -p "$TMP" -e "$TMP/backend.err" -c "$TMP/backend.conf" -g 'daemon off;' >"$TMP/backend.out" 2>&1 &
-PIDS+=($!)
+hello_backend "$B"
 
 # --- an installation: the launcher of src/dist around the jar -------------------------------------
 mkdir -p "$TMP/home/bin" "$TMP/home/lib" "$TMP/home/conf"

@@ -31,26 +31,13 @@ JVM_OPTS=$(grep -v '^\s*#' "$ROOT/src/dist/conf/jvm.options" 2>/dev/null | tr '\
 TMP=$(mktemp -d /tmp/upstream-proxy-startup.XXXXXX)
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_started
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 free_port; B=$PORT; free_port; P=$PORT
-cat >"$TMP/backend.conf" <<EOF
-worker_processes 1;
-pid $TMP/backend.pid;
-error_log $TMP/backend.err warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $TMP/backend-body;
-  server { listen 127.0.0.1:$B; location / { return 200 "hello\n"; } }
-}
-EOF
-nginx -p "$TMP" -e "$TMP/backend.err" -c "$TMP/backend.conf" -g 'daemon off;' &
-PIDS+=($!)
+hello_backend "$B"
 cat >"$TMP/proxy.json" <<EOF
 {
   "listen": { "host": "127.0.0.1", "port": $P },

@@ -5,9 +5,9 @@ import io.upstreamproxy.config.ConfigLoader;
 import io.upstreamproxy.config.ConfigWarnings;
 import io.upstreamproxy.config.ObserveConfig;
 import io.upstreamproxy.config.ProxyConfig;
-import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.dns.DnsServers;
 import io.upstreamproxy.http.JsonErrorHandler;
+import io.upstreamproxy.listen.ProxyServerConnector;
 import io.upstreamproxy.logging.LogSetup;
 import io.upstreamproxy.logging.Signals;
 import io.upstreamproxy.proxy.AccessLog;
@@ -386,9 +386,10 @@ public final class Main {
      * Before Jetty's graceful stop (which closes the listeners, waits for requests in flight and
      * sends HTTP/2 connections GOAWAY): HTTP/1 responses say {@code Connection: close}
      * ({@link DrainingHandler#closeConnections} says why) until no client connection is left, or
-     * none has had a request in flight for 200 ms (what remains is idle, and stays open until its
-     * next request is answered with close, its idle timeout or the deadline:
-     * {@link io.upstreamproxy.listen.ProxyServerConnector#shutdown}), or 2 s passed, or the deadline. The listeners stay open meanwhile: closing
+     * none has had a request in flight for 200 ms (what remains is idle, and has
+     * {@code shutdown.idle_timeout} from the listeners' close for a next request, answered with
+     * close: {@link ProxyServerConnector#shutdown}), or 2 s passed, or the deadline. The listeners
+     * stay open meanwhile: closing
      * them first (ServerConnector.setAccepting(false)) measured far worse in a reuse_port
      * hand-over under wrk, 312 read errors in three hand-overs against 1 this way.
      */

@@ -60,6 +60,11 @@ public final class ProxyServerConnector extends ServerConnector {
         return network instanceof ClientEndPoint c ? c.loop : null;
     }
 
+    /** {@code shutdown.idle_timeout}: how long, once a stop has closed the listener, a connection may stay idle. */
+    public void idleTimeoutAtStop(long millis) {
+        idleAtStopMillis = millis;
+    }
+
     /**
      * A stop closes the listener and waits for the connections to end. Jetty shortens their idle
      * timeout to a second, counted from their last activity: a keep-alive connection idle for a
@@ -77,11 +82,6 @@ public final class ProxyServerConnector extends ServerConnector {
      * graceful handler's to wait for), so the listener's part of the stop ends there, and the
      * stop closes them and succeeds.
      */
-    /** {@code shutdown.idle_timeout}: how long, once a stop has closed the listener, a connection may stay idle. */
-    public void idleTimeoutAtStop(long millis) {
-        idleAtStopMillis = millis;
-    }
-
     @Override
     public CompletableFuture<Void> shutdown() {
         for (EndPoint e : getConnectedEndPoints()) {
@@ -90,14 +90,7 @@ public final class ProxyServerConnector extends ServerConnector {
             }
         }
         setShutdownIdleTimeout(Math.min(getIdleTimeout(), idleAtStopMillis));
-        CompletableFuture<Void> drained = new CompletableFuture<>();
-        super.shutdown().whenComplete((v, x) -> {
-            if (x == null) {
-                drained.complete(null);
-            } else {
-                drained.completeExceptionally(x);
-            }
-        });
+        CompletableFuture<Void> drained = super.shutdown().copy(); // completed early below, Jetty's own left alone
         long stopTimeout = getServer().getStopTimeout();
         return stopTimeout <= 0 ? drained : drained.completeOnTimeout(null, Math.max(1, stopTimeout - IDLE_CLOSE_MARGIN_MS), TimeUnit.MILLISECONDS);
     }
